@@ -1,0 +1,3 @@
+//! kslint: a static Kubernetes manifest security linter.
+#![warn(missing_docs)]
+pub mod yaml;

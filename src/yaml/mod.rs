@@ -1,0 +1,575 @@
+//! The YAML loader: multi-document streams into spanned trees, read exactly
+//! as Kubernetes reads them.
+//!
+//! Built on saphyr-parser's event stream rather than a tree loader so that
+//! kslint controls the scalar rules (YAML 1.1, see [`resolve`]), the limits
+//! (nesting depth, alias expansion) and the spans (bytes, converted once from
+//! the parser's character marks). A document that fails to parse becomes a
+//! [`LoadError`] while the stream's other documents still load.
+
+pub mod line_index;
+pub mod resolve;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use std::collections::HashMap;
+
+/// A byte range in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span from byte offsets.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start: start as u32, end: end.max(start) as u32 }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// Whether the span covers no bytes.
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// A resolved YAML value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or empty.
+    Null,
+    /// A boolean (YAML 1.1 forms included).
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float that is not a whole number.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order, keys unique (the last duplicate wins).
+    Map(Vec<Entry>),
+}
+
+/// A value with the span of its source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The resolved value.
+    pub value: Value,
+    /// Where the value is written (for an alias, the anchored original).
+    pub span: Span,
+    /// Whether it was a plain (unquoted, untagged) scalar.
+    pub plain: bool,
+}
+
+/// One key of a mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The key, resolved and turned into a string as sigs.k8s.io/yaml does.
+    pub key: String,
+    /// Where the key is written.
+    pub key_span: Span,
+    /// The value.
+    pub value: Node,
+}
+
+impl Node {
+    /// The value under `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// The entry for `key`, if this is a mapping that has it.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The entry at the end of a path of mapping keys.
+    pub fn path_entry(&self, keys: &[&str]) -> Option<&Entry> {
+        let (last, parents) = keys.split_last()?;
+        self.path(parents)?.entry(last)
+    }
+
+    /// The string, if this is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is a boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.value {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The entries, if this is a mapping.
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The node at a JSON pointer (RFC 6901) below this one.
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let mut node = self;
+        for raw in pointer.strip_prefix('/')?.split('/') {
+            let token = raw.replace("~1", "/").replace("~0", "~");
+            node = match &node.value {
+                Value::Map(entries) => &entries.iter().find(|e| e.key == token)?.value,
+                Value::Seq(items) => items.get(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The value as JSON, exactly as Kubernetes would receive it. Non-finite
+    /// floats, which JSON cannot hold, become `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect())
+            }
+        }
+    }
+}
+
+/// One document of a stream.
+#[derive(Debug)]
+pub struct Document {
+    /// The root node (`null` for an empty document).
+    pub root: Node,
+    /// The document's text range, `---` line included.
+    pub range: Span,
+    /// Keys written twice in one mapping: (first, repeated) key spans.
+    pub duplicate_keys: Vec<(Span, Span)>,
+}
+
+/// A document that could not be loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    /// What went wrong, for the user.
+    pub message: String,
+    /// Where: the parser's position, or the construct over a limit.
+    pub span: Span,
+}
+
+/// Limits that keep hostile input from exhausting the process.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of collections.
+    pub max_depth: usize,
+    /// Nodes that aliases may copy in one document (alias bombs).
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 512, max_alias_nodes: 100_000 }
+    }
+}
+
+/// The outcome of loading a stream: every document that loaded, and an
+/// error for every one that did not, in source order.
+#[derive(Debug, Default)]
+pub struct Stream {
+    /// Loaded documents.
+    pub documents: Vec<Document>,
+    /// Documents that failed.
+    pub errors: Vec<LoadError>,
+}
+
+/// Loads every document of a YAML stream.
+pub fn parse_stream(text: &str, limits: Limits) -> Stream {
+    let mut stream = Stream::default();
+    for chunk in split_documents(text) {
+        match load_document(&text[chunk.clone()], chunk.start, limits) {
+            Ok(Some(document)) => stream.documents.push(document),
+            Ok(None) => {}
+            Err(error) => stream.errors.push(error),
+        }
+    }
+    stream
+}
+
+/// Splits a stream into document texts at `---` and `...` lines. YAML forbids
+/// those markers at the start of a line inside any scalar, so this split is
+/// exact, and lets a broken document fail alone.
+fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    // A `%` directive line belongs to the document that follows it.
+    let mut directives_from: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_marker = |marker: &str| {
+            line.strip_prefix(marker)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+        };
+        if is_marker("---") {
+            let cut = directives_from.unwrap_or(offset);
+            if cut > start {
+                chunks.push(start..cut);
+            }
+            start = cut;
+            directives_from = None;
+        } else if is_marker("...") {
+            let end = offset + line.len();
+            chunks.push(start..end);
+            start = end;
+            directives_from = None;
+        } else if line.starts_with('%') {
+            directives_from.get_or_insert(offset);
+        }
+        offset += line.len();
+    }
+    if start < text.len() {
+        chunks.push(start..text.len());
+    }
+    chunks
+}
+
+/// Converts the parser's character indices into byte offsets. Marks arrive
+/// almost in order, so a cursor that walks from the last position makes
+/// the conversion linear; ASCII text needs none.
+struct CharToByte<'a> {
+    text: &'a str,
+    ascii: bool,
+    char_index: usize,
+    byte_index: usize,
+}
+
+impl<'a> CharToByte<'a> {
+    fn new(text: &'a str) -> Self {
+        CharToByte { text, ascii: text.is_ascii(), char_index: 0, byte_index: 0 }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.text.len());
+        }
+        while self.char_index < char_index && self.byte_index < self.text.len() {
+            let c = self.text[self.byte_index..].chars().next().map_or(1, char::len_utf8);
+            self.byte_index += c;
+            self.char_index += 1;
+        }
+        while self.char_index > char_index {
+            let c = self.text[..self.byte_index].chars().next_back().map_or(1, char::len_utf8);
+            self.byte_index -= c;
+            self.char_index -= 1;
+        }
+        self.byte_index
+    }
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, start: usize, anchor: usize, height: usize, nodes: usize, flow: bool },
+    Map { entries: Vec<RawEntry>, pending_key: Option<Node>, start: usize, anchor: usize, height: usize, nodes: usize, flow: bool },
+}
+
+struct RawEntry {
+    key: String,
+    key_span: Span,
+    value: Node,
+    merge: bool,
+}
+
+struct Anchored {
+    node: Node,
+    nodes: usize,
+    height: usize,
+}
+
+struct Loader<'a> {
+    text: &'a str,
+    base: usize,
+    chars: CharToByte<'a>,
+    limits: Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Anchored>,
+    alias_nodes: usize,
+    duplicate_keys: Vec<(Span, Span)>,
+    root: Option<(Node, usize)>,
+}
+
+fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Document>, LoadError> {
+    let mut loader = Loader {
+        text,
+        base,
+        chars: CharToByte::new(text),
+        limits,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        duplicate_keys: Vec::new(),
+        root: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut seen_document = false;
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| {
+            let at = loader.chars.byte(e.marker().index());
+            let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+            LoadError { message: e.info().to_owned(), span: Span::new(base + at, base + end) }
+        })?;
+        let start = loader.chars.byte(span.start.index());
+        let end = loader.chars.byte(span.end.index());
+        match event {
+            Event::DocumentStart(_) => seen_document = true,
+            Event::StreamEnd => break,
+            _ => loader.on_event(event, start, end)?,
+        }
+    }
+    if !seen_document {
+        return Ok(None);
+    }
+    let root = match loader.root {
+        Some((root, _)) => root,
+        None => Node { value: Value::Null, span: Span::new(base, base), plain: true },
+    };
+    Ok(Some(Document {
+        root,
+        range: Span::new(base, base + text.len()),
+        duplicate_keys: loader.duplicate_keys,
+    }))
+}
+
+impl Loader<'_> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.base + start, self.base + end)
+    }
+
+    fn on_event(&mut self, event: Event<'_>, start: usize, end: usize) -> Result<(), LoadError> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar_value(text.into_owned(), style, tag.as_deref());
+                let plain = style == ScalarStyle::Plain && tag.is_none();
+                let node = Node { value, span: self.span(start, end), plain };
+                self.push(node, anchor, 0, 1)
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(LoadError {
+                        message: format!(
+                            "document nests deeper than {} levels; kslint stops reading it here",
+                            self.limits.max_depth
+                        ),
+                        span: self.span(start, end.max(start + 1)),
+                    });
+                }
+                let flow = matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'));
+                self.stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq { items: Vec::new(), start, anchor, height: 0, nodes: 1, flow }
+                } else {
+                    Frame::Map { entries: Vec::new(), pending_key: None, start, anchor, height: 0, nodes: 1, flow }
+                });
+                Ok(())
+            }
+            Event::SequenceEnd => {
+                let Some(Frame::Seq { items, start: open, anchor, height, nodes, flow }) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let close = if flow { end } else { items.last().map_or(open, |n| n.span.end as usize - self.base) };
+                let node = Node { value: Value::Seq(items), span: self.span(open, close), plain: false };
+                self.push(node, anchor, height + 1, nodes)
+            }
+            Event::MappingEnd => {
+                let Some(Frame::Map { entries, start: open, anchor, height, nodes, flow, .. }) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let close = if flow {
+                    end
+                } else {
+                    entries.last().map_or(open, |e| e.value.span.end.max(e.key_span.end) as usize - self.base)
+                };
+                let entries = self.finish_mapping(entries);
+                let node = Node { value: Value::Map(entries), span: self.span(open, close), plain: false };
+                self.push(node, anchor, height + 1, nodes)
+            }
+            Event::Alias(anchor) => {
+                let Some(original) = self.anchors.get(&anchor) else {
+                    return Err(LoadError {
+                        message: "alias refers to an unknown anchor".into(),
+                        span: self.span(start, end),
+                    });
+                };
+                self.alias_nodes += original.nodes;
+                if self.alias_nodes > self.limits.max_alias_nodes {
+                    return Err(LoadError {
+                        message: format!(
+                            "aliases expand to more than {} nodes (an alias bomb?); kslint stops reading this document",
+                            self.limits.max_alias_nodes
+                        ),
+                        span: self.span(start, end),
+                    });
+                }
+                if self.stack.len() + original.height > self.limits.max_depth {
+                    return Err(LoadError {
+                        message: format!("alias expands deeper than {} levels", self.limits.max_depth),
+                        span: self.span(start, end),
+                    });
+                }
+                let (node, nodes, height) = (original.node.clone(), original.nodes, original.height);
+                self.push(node, 0, height, nodes)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Places a finished node into its parent (or makes it the root).
+    fn push(&mut self, node: Node, anchor: usize, height: usize, nodes: usize) -> Result<(), LoadError> {
+        if anchor != 0 {
+            let nodes = nodes.min(self.limits.max_alias_nodes + 1);
+            self.anchors.insert(anchor, Anchored { node: node.clone(), nodes, height });
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some((node, height)),
+            Some(Frame::Seq { items, height: h, nodes: n, .. }) => {
+                *h = (*h).max(height);
+                *n += nodes;
+                items.push(node);
+            }
+            Some(Frame::Map { entries, pending_key, height: h, nodes: n, .. }) => {
+                *h = (*h).max(height);
+                *n += nodes;
+                match pending_key.take() {
+                    None => *pending_key = Some(node),
+                    Some(key) => {
+                        let merge = key.plain && matches!(&key.value, Value::Str(s) if s == "<<");
+                        entries.push(RawEntry { key: key_string(&key), key_span: key.span, value: node, merge });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `<<` merges (explicit keys win, earlier merge sources win over
+    /// later ones) and keeps the last of duplicate keys, as go-yaml v2 does.
+    fn finish_mapping(&mut self, raw: Vec<RawEntry>) -> Vec<Entry> {
+        let has_merge = raw.iter().any(|e| e.merge);
+        let mut out: Vec<Entry> = Vec::with_capacity(raw.len());
+        let mut explicit: Vec<&str> = Vec::new();
+        if has_merge {
+            explicit = raw.iter().filter(|e| !e.merge).map(|e| e.key.as_str()).collect();
+        }
+        let mut merged: Vec<Entry> = Vec::new();
+        for entry in &raw {
+            if !entry.merge {
+                continue;
+            }
+            let sources: Vec<&Node> = match &entry.value.value {
+                Value::Map(_) => vec![&entry.value],
+                Value::Seq(items) => items.iter().collect(),
+                _ => Vec::new(),
+            };
+            for source in sources {
+                for e in source.as_map().unwrap_or_default() {
+                    if !explicit.contains(&e.key.as_str()) && !merged.iter().any(|m| m.key == e.key) {
+                        merged.push(e.clone());
+                    }
+                }
+            }
+        }
+        out.extend(merged);
+        for entry in raw {
+            if entry.merge {
+                continue;
+            }
+            if let Some(previous) = out.iter().position(|e| e.key == entry.key) {
+                let first = out.remove(previous);
+                self.duplicate_keys.push((first.key_span, entry.key_span));
+            }
+            out.push(Entry { key: entry.key, key_span: entry.key_span, value: entry.value });
+        }
+        out
+    }
+}
+
+fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag {
+        if tag.is_yaml_core_schema() || tag.handle == "!!" {
+            match tag.suffix.as_str() {
+                "str" | "binary" | "timestamp" => return Value::Str(text),
+                "null" => return Value::Null,
+                _ => {}
+            }
+            return resolve::resolve_plain(&text);
+        }
+    }
+    match style {
+        ScalarStyle::Plain => resolve::resolve_non_string(&text).unwrap_or(Value::Str(text)),
+        _ => Value::Str(text),
+    }
+}
+
+/// Turns a resolved key into the string sigs.k8s.io/yaml gives it in JSON.
+fn key_string(key: &Node) -> String {
+    match &key.value {
+        Value::Str(s) => s.clone(),
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Seq(_) | Value::Map(_) => key.to_json().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+use super::*;
+use serde_json::json;
+
+fn load(text: &str) -> Stream {
+    parse_stream(text, Limits::default())
+}
+
+fn one(text: &str) -> Node {
+    let mut stream = load(text);
+    assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+    assert_eq!(stream.documents.len(), 1);
+    stream.documents.remove(0).root
+}
+
+fn text_at<'a>(text: &'a str, span: Span) -> &'a str {
+    &text[span.start as usize..span.end as usize]
+}
+
+#[test]
+fn values_as_kubernetes_reads_them() {
+    let root = one("a: on\nb: 0644\nc: '0644'\nd: 1e3\non: x\ne: !!str 12\nf: ~\ng: [1, yes]\n");
+    assert_eq!(
+        root.to_json(),
+        json!({"a": true, "b": 420, "c": "0644", "d": 1000, "true": "x", "e": "12", "f": null, "g": [1, true]})
+    );
+}
+
+#[test]
+fn spans_are_bytes_after_multibyte_text() {
+    let text = "é: ü\nkey: value\nlist:\n  - \"quoted\"\n";
+    let root = one(text);
+    let entry = root.entry("key").unwrap();
+    assert_eq!(text_at(text, entry.key_span), "key");
+    assert_eq!(text_at(text, entry.value.span), "value");
+    let item = &root.get("list").unwrap().as_seq().unwrap()[0];
+    assert_eq!(text_at(text, item.span), "\"quoted\"");
+    assert_eq!(root.pointer("/list/0").unwrap().as_str(), Some("quoted"));
+}
+
+#[test]
+fn multi_document_streams_survive_a_broken_document() {
+    let text = "a: 1\n---\nb: [unclosed\n---\nc: 3\n...\n---\n# only a comment\n";
+    let stream = load(text);
+    let roots: Vec<_> = stream.documents.iter().map(|d| d.root.to_json()).collect();
+    assert_eq!(roots, vec![json!({"a": 1}), json!({"c": 3}), json!(null)]);
+    assert_eq!(stream.errors.len(), 1);
+    let error = &stream.errors[0];
+    assert!(error.span.start as usize >= text.find("b:").unwrap());
+    assert!((error.span.start as usize) < text.find("c:").unwrap());
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let text = "base: &base\n  x: 1\n  w: 2\nother: &o {z: 3}\nmerged:\n  <<: [*base, *o]\n  w: 20\ncopy: *base\n";
+    let root = one(text);
+    assert_eq!(root.get("merged").unwrap().to_json(), json!({"x": 1, "z": 3, "w": 20}));
+    assert_eq!(root.get("copy").unwrap().to_json(), json!({"x": 1, "w": 2}));
+    // A merged value points at the anchor's definition, where a user edits it.
+    let x = root.pointer("/merged/x").unwrap();
+    assert_eq!(x.span, root.pointer("/base/x").unwrap().span);
+}
+
+#[test]
+fn duplicate_keys_keep_the_last_and_are_recorded() {
+    let text = "a: 1\nb: 2\na: 3\n";
+    let stream = load(text);
+    let document = &stream.documents[0];
+    assert_eq!(document.root.to_json(), json!({"b": 2, "a": 3}));
+    assert_eq!(document.duplicate_keys, vec![(Span::new(0, 1), Span::new(10, 11))]);
+}
+
+#[test]
+fn alias_bomb_is_an_error_not_an_allocation() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    let stream = load(&text);
+    assert!(stream.documents.is_empty());
+    assert!(stream.errors[0].message.contains("alias bomb"), "{:?}", stream.errors);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let block: String = (0..10_000).map(|i| format!("{}- \n", "  ".repeat(i))).collect();
+    let flow = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for text in [block, flow] {
+        let stream = load(&text);
+        assert!(stream.documents.is_empty());
+        assert_eq!(stream.errors.len(), 1);
+    }
+}
+
+#[test]
+fn flow_and_block_collection_spans() {
+    let text = "m: {a: 1}\ns:\n  - 1\n  - 2\n";
+    let root = one(text);
+    assert_eq!(text_at(text, root.get("m").unwrap().span), "{a: 1}");
+    assert_eq!(text_at(text, root.get("s").unwrap().span), "- 1\n  - 2");
+}
+
+#[test]
+fn directives_and_empty_streams() {
+    assert!(load("").documents.is_empty());
+    assert!(load("# comment\n").documents.is_empty());
+    let stream = load("a: 1\n%YAML 1.1\n---\nb: 2\n");
+    assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+    assert_eq!(stream.documents.len(), 2);
+}
