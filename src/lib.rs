@@ -1,3 +1,21 @@
 //! kslint: a static Kubernetes manifest security linter.
+//!
+//! Data flows one way: [`source`] finds files, [`yaml`] loads them into
+//! spanned trees, [`k8s`] views them as objects, [`rules`] (through
+//! [`runner`] and [`registry`]) produce [`diagnostic`]s, [`suppress`]
+//! filters them, and [`report`] renders them.
 #![warn(missing_docs)]
+
+pub mod catalog;
+pub mod cli;
+pub mod diagnostic;
+pub mod index;
+pub mod k8s;
+pub mod registry;
+pub mod report;
+pub mod rules;
+pub mod runner;
+pub mod settings;
+pub mod source;
+pub mod suppress;
 pub mod yaml;

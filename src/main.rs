@@ -1,1 +1,159 @@
-fn main(){}
+//! The `kslint` binary: parse flags, run the linter, write reports, and
+//! map the outcome to an exit code (0 clean, 1 findings, 2 usage or fatal).
+
+use clap::Parser;
+use kslint::catalog::CATALOG;
+use kslint::cli::{Cli, Command, LintArgs, RulesFormat};
+use kslint::report::{self, Format, HumanOptions};
+use kslint::settings::{self, Settings};
+use kslint::source::Input;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Rules { format }) => {
+            print(&rules_listing(format)).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Lint(args)) => lint(args),
+        None => lint(cli.lint),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+fn lint(args: LintArgs) -> Result<ExitCode, String> {
+    let settings = resolve(&args)?;
+    let outputs = pair_outputs(&args)?;
+    let outcome = kslint::runner::lint(&settings, || {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    })?;
+    for (format, target) in outputs {
+        let to_terminal = target.is_none() && std::io::stdout().is_terminal();
+        let color = to_terminal
+            && !args.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let width = if to_terminal { terminal_width() } else { 100 };
+        let text = report::render(format, &outcome, HumanOptions { color, width });
+        match target {
+            None => print(&text)?,
+            Some(path) => std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        }
+    }
+    Ok(if outcome.fails(settings.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Pairs formats with outputs: outputs take the last formats in order, and
+/// at most one format is left for stdout.
+fn pair_outputs(args: &LintArgs) -> Result<Vec<(Format, Option<std::path::PathBuf>)>, String> {
+    let formats = if args.format.is_empty() {
+        vec![Format::Human]
+    } else {
+        args.format.clone()
+    };
+    if args.output.len() > formats.len() {
+        return Err("more --output than --format values: give a --format for each --output".into());
+    }
+    let to_stdout = formats.len() - args.output.len();
+    if to_stdout > 1 {
+        return Err(
+            "several formats need an --output each (all but one, which goes to stdout)".into(),
+        );
+    }
+    let mut pairs = Vec::new();
+    for (i, format) in formats.into_iter().enumerate() {
+        let target = i
+            .checked_sub(to_stdout)
+            .map(|o| args.output[o].clone())
+            .filter(|p| p.as_os_str() != "-");
+        pairs.push((format, target));
+    }
+    Ok(pairs)
+}
+
+fn resolve(args: &LintArgs) -> Result<Settings, String> {
+    let mut settings = Settings::default();
+    if !args.no_config {
+        let config = match &args.config {
+            Some(path) => Some(path.clone()),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|dir| settings::find_config(&dir)),
+        };
+        if let Some(config) = config {
+            settings.apply_config(&config)?;
+        }
+    }
+    if !args.paths.is_empty() {
+        settings.inputs = args
+            .paths
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(p.clone())
+                }
+            })
+            .collect();
+    }
+    settings
+        .filters
+        .include
+        .extend(args.include.iter().cloned());
+    settings
+        .filters
+        .exclude
+        .extend(args.exclude.iter().cloned());
+    if let Some(level) = &args.fail_on {
+        settings.fail_on = settings::parse_fail_on(level)?;
+    }
+    for id in &args.enable {
+        settings.enabled[Settings::rule_index(id)?] = true;
+    }
+    for id in &args.disable {
+        settings.enabled[Settings::rule_index(id)?] = false;
+    }
+    if let Some(size) = args.max_file_size {
+        settings.max_file_size = size;
+    }
+    Ok(settings)
+}
+
+fn explain(id: &str) -> Result<ExitCode, String> {
+    let index = Settings::rule_index(id)?;
+    print(CATALOG[index].doc).map(|()| ExitCode::SUCCESS)
+}
+
+fn rules_listing(format: RulesFormat) -> String {
+    kslint::catalog::listing(format == RulesFormat::Markdown, format == RulesFormat::Json)
+}
+
+/// Writes to stdout; a closed pipe (`kslint | head`) is not an error.
+fn print(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| format!("cannot write to stdout: {e}")),
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}

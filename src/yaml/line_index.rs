@@ -20,7 +20,12 @@ impl LineIndex {
     /// Indexes the line starts of `text`.
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
         LineIndex { starts }
     }
 
@@ -34,13 +39,19 @@ impl LineIndex {
             end -= 1;
         }
         let column = text[start..end].chars().count() as u32 + 1;
-        LineCol { line: line as u32 + 1, column }
+        LineCol {
+            line: line as u32 + 1,
+            column,
+        }
     }
 
     /// The byte range of a 0-based line, without its line break.
     pub fn line_range(&self, text: &str, line: usize) -> std::ops::Range<usize> {
         let start = self.starts[line] as usize;
-        let end = self.starts.get(line + 1).map_or(text.len(), |&s| s as usize);
+        let end = self
+            .starts
+            .get(line + 1)
+            .map_or(text.len(), |&s| s as usize);
         let trimmed = text[start..end].trim_end_matches(['\n', '\r']).len();
         start..start + trimmed
     }

@@ -25,12 +25,18 @@ pub struct Span {
 impl Span {
     /// A span from byte offsets.
     pub fn new(start: usize, end: usize) -> Self {
-        Span { start: start as u32, end: end.max(start) as u32 }
+        Span {
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// Length in bytes.
@@ -183,9 +189,12 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => {
-                J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect())
-            }
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -221,7 +230,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 512, max_alias_nodes: 100_000 }
+        Limits {
+            max_depth: 512,
+            max_alias_nodes: 100_000,
+        }
     }
 }
 
@@ -297,7 +309,12 @@ struct CharToByte<'a> {
 
 impl<'a> CharToByte<'a> {
     fn new(text: &'a str) -> Self {
-        CharToByte { text, ascii: text.is_ascii(), char_index: 0, byte_index: 0 }
+        CharToByte {
+            text,
+            ascii: text.is_ascii(),
+            char_index: 0,
+            byte_index: 0,
+        }
     }
 
     fn byte(&mut self, char_index: usize) -> usize {
@@ -305,12 +322,18 @@ impl<'a> CharToByte<'a> {
             return char_index.min(self.text.len());
         }
         while self.char_index < char_index && self.byte_index < self.text.len() {
-            let c = self.text[self.byte_index..].chars().next().map_or(1, char::len_utf8);
+            let c = self.text[self.byte_index..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
             self.byte_index += c;
             self.char_index += 1;
         }
         while self.char_index > char_index {
-            let c = self.text[..self.byte_index].chars().next_back().map_or(1, char::len_utf8);
+            let c = self.text[..self.byte_index]
+                .chars()
+                .next_back()
+                .map_or(1, char::len_utf8);
             self.byte_index -= c;
             self.char_index -= 1;
         }
@@ -319,8 +342,23 @@ impl<'a> CharToByte<'a> {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: usize, anchor: usize, height: usize, nodes: usize, flow: bool },
-    Map { entries: Vec<RawEntry>, pending_key: Option<Node>, start: usize, anchor: usize, height: usize, nodes: usize, flow: bool },
+    Seq {
+        items: Vec<Node>,
+        start: usize,
+        anchor: usize,
+        height: usize,
+        nodes: usize,
+        flow: bool,
+    },
+    Map {
+        entries: Vec<RawEntry>,
+        pending_key: Option<Node>,
+        start: usize,
+        anchor: usize,
+        height: usize,
+        nodes: usize,
+        flow: bool,
+    },
 }
 
 struct RawEntry {
@@ -366,7 +404,10 @@ fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Docum
         let (event, span) = next.map_err(|e| {
             let at = loader.chars.byte(e.marker().index());
             let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
-            LoadError { message: e.info().to_owned(), span: Span::new(base + at, base + end) }
+            LoadError {
+                message: e.info().to_owned(),
+                span: Span::new(base + at, base + end),
+            }
         })?;
         let start = loader.chars.byte(span.start.index());
         let end = loader.chars.byte(span.end.index());
@@ -381,7 +422,11 @@ fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Docum
     }
     let root = match loader.root {
         Some((root, _)) => root,
-        None => Node { value: Value::Null, span: Span::new(base, base), plain: true },
+        None => Node {
+            value: Value::Null,
+            span: Span::new(base, base),
+            plain: true,
+        },
     };
     Ok(Some(Document {
         root,
@@ -400,7 +445,11 @@ impl Loader<'_> {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar_value(text.into_owned(), style, tag.as_deref());
                 let plain = style == ScalarStyle::Plain && tag.is_none();
-                let node = Node { value, span: self.span(start, end), plain };
+                let node = Node {
+                    value,
+                    span: self.span(start, end),
+                    plain,
+                };
                 self.push(node, anchor, 0, 1)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -414,32 +463,81 @@ impl Loader<'_> {
                     });
                 }
                 let flow = matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'));
-                self.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq { items: Vec::new(), start, anchor, height: 0, nodes: 1, flow }
-                } else {
-                    Frame::Map { entries: Vec::new(), pending_key: None, start, anchor, height: 0, nodes: 1, flow }
-                });
+                self.stack
+                    .push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq {
+                            items: Vec::new(),
+                            start,
+                            anchor,
+                            height: 0,
+                            nodes: 1,
+                            flow,
+                        }
+                    } else {
+                        Frame::Map {
+                            entries: Vec::new(),
+                            pending_key: None,
+                            start,
+                            anchor,
+                            height: 0,
+                            nodes: 1,
+                            flow,
+                        }
+                    });
                 Ok(())
             }
             Event::SequenceEnd => {
-                let Some(Frame::Seq { items, start: open, anchor, height, nodes, flow }) = self.stack.pop() else {
-                    return Ok(());
-                };
-                let close = if flow { end } else { items.last().map_or(open, |n| n.span.end as usize - self.base) };
-                let node = Node { value: Value::Seq(items), span: self.span(open, close), plain: false };
-                self.push(node, anchor, height + 1, nodes)
-            }
-            Event::MappingEnd => {
-                let Some(Frame::Map { entries, start: open, anchor, height, nodes, flow, .. }) = self.stack.pop() else {
+                let Some(Frame::Seq {
+                    items,
+                    start: open,
+                    anchor,
+                    height,
+                    nodes,
+                    flow,
+                }) = self.stack.pop()
+                else {
                     return Ok(());
                 };
                 let close = if flow {
                     end
                 } else {
-                    entries.last().map_or(open, |e| e.value.span.end.max(e.key_span.end) as usize - self.base)
+                    items
+                        .last()
+                        .map_or(open, |n| n.span.end as usize - self.base)
+                };
+                let node = Node {
+                    value: Value::Seq(items),
+                    span: self.span(open, close),
+                    plain: false,
+                };
+                self.push(node, anchor, height + 1, nodes)
+            }
+            Event::MappingEnd => {
+                let Some(Frame::Map {
+                    entries,
+                    start: open,
+                    anchor,
+                    height,
+                    nodes,
+                    flow,
+                    ..
+                }) = self.stack.pop()
+                else {
+                    return Ok(());
+                };
+                let close = if flow {
+                    end
+                } else {
+                    entries.last().map_or(open, |e| {
+                        e.value.span.end.max(e.key_span.end) as usize - self.base
+                    })
                 };
                 let entries = self.finish_mapping(entries);
-                let node = Node { value: Value::Map(entries), span: self.span(open, close), plain: false };
+                let node = Node {
+                    value: Value::Map(entries),
+                    span: self.span(open, close),
+                    plain: false,
+                };
                 self.push(node, anchor, height + 1, nodes)
             }
             Event::Alias(anchor) => {
@@ -461,11 +559,15 @@ impl Loader<'_> {
                 }
                 if self.stack.len() + original.height > self.limits.max_depth {
                     return Err(LoadError {
-                        message: format!("alias expands deeper than {} levels", self.limits.max_depth),
+                        message: format!(
+                            "alias expands deeper than {} levels",
+                            self.limits.max_depth
+                        ),
                         span: self.span(start, end),
                     });
                 }
-                let (node, nodes, height) = (original.node.clone(), original.nodes, original.height);
+                let (node, nodes, height) =
+                    (original.node.clone(), original.nodes, original.height);
                 self.push(node, 0, height, nodes)
             }
             _ => Ok(()),
@@ -473,26 +575,55 @@ impl Loader<'_> {
     }
 
     /// Places a finished node into its parent (or makes it the root).
-    fn push(&mut self, node: Node, anchor: usize, height: usize, nodes: usize) -> Result<(), LoadError> {
+    fn push(
+        &mut self,
+        node: Node,
+        anchor: usize,
+        height: usize,
+        nodes: usize,
+    ) -> Result<(), LoadError> {
         if anchor != 0 {
             let nodes = nodes.min(self.limits.max_alias_nodes + 1);
-            self.anchors.insert(anchor, Anchored { node: node.clone(), nodes, height });
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    nodes,
+                    height,
+                },
+            );
         }
         match self.stack.last_mut() {
             None => self.root = Some((node, height)),
-            Some(Frame::Seq { items, height: h, nodes: n, .. }) => {
+            Some(Frame::Seq {
+                items,
+                height: h,
+                nodes: n,
+                ..
+            }) => {
                 *h = (*h).max(height);
                 *n += nodes;
                 items.push(node);
             }
-            Some(Frame::Map { entries, pending_key, height: h, nodes: n, .. }) => {
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                height: h,
+                nodes: n,
+                ..
+            }) => {
                 *h = (*h).max(height);
                 *n += nodes;
                 match pending_key.take() {
                     None => *pending_key = Some(node),
                     Some(key) => {
                         let merge = key.plain && matches!(&key.value, Value::Str(s) if s == "<<");
-                        entries.push(RawEntry { key: key_string(&key), key_span: key.span, value: node, merge });
+                        entries.push(RawEntry {
+                            key: key_string(&key),
+                            key_span: key.span,
+                            value: node,
+                            merge,
+                        });
                     }
                 }
             }
@@ -507,7 +638,11 @@ impl Loader<'_> {
         let mut out: Vec<Entry> = Vec::with_capacity(raw.len());
         let mut explicit: Vec<&str> = Vec::new();
         if has_merge {
-            explicit = raw.iter().filter(|e| !e.merge).map(|e| e.key.as_str()).collect();
+            explicit = raw
+                .iter()
+                .filter(|e| !e.merge)
+                .map(|e| e.key.as_str())
+                .collect();
         }
         let mut merged: Vec<Entry> = Vec::new();
         for entry in &raw {
@@ -521,7 +656,8 @@ impl Loader<'_> {
             };
             for source in sources {
                 for e in source.as_map().unwrap_or_default() {
-                    if !explicit.contains(&e.key.as_str()) && !merged.iter().any(|m| m.key == e.key) {
+                    if !explicit.contains(&e.key.as_str()) && !merged.iter().any(|m| m.key == e.key)
+                    {
                         merged.push(e.clone());
                     }
                 }
@@ -536,7 +672,11 @@ impl Loader<'_> {
                 let first = out.remove(previous);
                 self.duplicate_keys.push((first.key_span, entry.key_span));
             }
-            out.push(Entry { key: entry.key, key_span: entry.key_span, value: entry.value });
+            out.push(Entry {
+                key: entry.key,
+                key_span: entry.key_span,
+                value: entry.value,
+            });
         }
         out
     }

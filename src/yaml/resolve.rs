@@ -52,7 +52,9 @@ pub fn is_yaml11_only(text: &str) -> bool {
 
 fn resolve_number(text: &str) -> Option<Value> {
     match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(Value::Float(f64::INFINITY)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Some(Value::Float(f64::INFINITY));
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
         ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
@@ -85,7 +87,8 @@ fn parse_go_int(text: &str) -> Option<Value> {
     if digits.is_empty() {
         return None;
     }
-    let (radix, body) = if let Some(rest) = digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
+    let (radix, body) = if let Some(rest) = digits.strip_prefix("0x").or(digits.strip_prefix("0X"))
+    {
         (16, rest)
     } else if let Some(rest) = digits.strip_prefix("0o").or(digits.strip_prefix("0O")) {
         (8, rest)

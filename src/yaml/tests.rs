@@ -53,7 +53,10 @@ fn multi_document_streams_survive_a_broken_document() {
 fn anchors_aliases_and_merge_keys() {
     let text = "base: &base\n  x: 1\n  w: 2\nother: &o {z: 3}\nmerged:\n  <<: [*base, *o]\n  w: 20\ncopy: *base\n";
     let root = one(text);
-    assert_eq!(root.get("merged").unwrap().to_json(), json!({"x": 1, "z": 3, "w": 20}));
+    assert_eq!(
+        root.get("merged").unwrap().to_json(),
+        json!({"x": 1, "z": 3, "w": 20})
+    );
     assert_eq!(root.get("copy").unwrap().to_json(), json!({"x": 1, "w": 2}));
     // A merged value points at the anchor's definition, where a user edits it.
     let x = root.pointer("/merged/x").unwrap();
@@ -66,7 +69,10 @@ fn duplicate_keys_keep_the_last_and_are_recorded() {
     let stream = load(text);
     let document = &stream.documents[0];
     assert_eq!(document.root.to_json(), json!({"b": 2, "a": 3}));
-    assert_eq!(document.duplicate_keys, vec![(Span::new(0, 1), Span::new(10, 11))]);
+    assert_eq!(
+        document.duplicate_keys,
+        vec![(Span::new(0, 1), Span::new(10, 11))]
+    );
 }
 
 #[test]
@@ -74,16 +80,24 @@ fn alias_bomb_is_an_error_not_an_allocation() {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let p = i - 1;
-        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let stream = load(&text);
     assert!(stream.documents.is_empty());
-    assert!(stream.errors[0].message.contains("alias bomb"), "{:?}", stream.errors);
+    assert!(
+        stream.errors[0].message.contains("alias bomb"),
+        "{:?}",
+        stream.errors
+    );
 }
 
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
-    let block: String = (0..10_000).map(|i| format!("{}- \n", "  ".repeat(i))).collect();
+    let block: String = (0..10_000)
+        .map(|i| format!("{}- \n", "  ".repeat(i)))
+        .collect();
     let flow = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     for text in [block, flow] {
         let stream = load(&text);

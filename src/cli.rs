@@ -1,0 +1,89 @@
+//! Command-line flags (clap derive). Only `main` reads these; the linter
+//! sees resolved [`crate::settings::Settings`].
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// kslint: find Kubernetes security problems in manifests before they reach a cluster.
+#[derive(Debug, Parser)]
+#[command(name = "kslint", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, kslint lints.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Lint options (the default command).
+    #[command(flatten)]
+    pub lint: LintArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lint files and folders (the default).
+    Lint(LintArgs),
+    /// List every rule.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+    },
+    /// Print a rule's documentation.
+    #[command(alias = "rule")]
+    Explain {
+        /// The rule id, e.g. privileged-container.
+        rule: String,
+    },
+}
+
+/// Formats of `kslint rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// Aligned columns.
+    Table,
+    /// A Markdown table (the index in rules/README.md).
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+/// Options of a lint run.
+#[derive(Debug, Args, Default)]
+pub struct LintArgs {
+    /// Files or folders to lint; `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format; repeat with --output to write several.
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Vec<Format>,
+    /// Write a format's report to this file (`-` for stdout), paired with --format in order.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Config file (default: the nearest .kslint.yaml upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore config files.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Fail (exit 1) on findings at or above this level: error, warning, note or never [default: warning].
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<String>,
+    /// Turn a rule on (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub enable: Vec<String>,
+    /// Turn a rule off (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub disable: Vec<String>,
+    /// Lint only files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// No colours in human output (also NO_COLOR).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Skip files larger than this many bytes [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}

@@ -1,0 +1,160 @@
+//! Diagnostics as data: what a rule found, where, and how to fix it.
+//! Reporters turn these into text; nothing here knows about output formats.
+
+use crate::source::FileId;
+use crate::yaml::Span;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational; never fails a run.
+    Note,
+    /// Fails a run at the default fail level.
+    Warning,
+    /// A serious problem.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in config, JSON and the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "note" => Ok(Severity::Note),
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            other => Err(format!(
+                "unknown severity {other:?}: expected error, warning or note"
+            )),
+        }
+    }
+}
+
+/// The Kubernetes object a finding belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// `apiVersion` as written.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, if set.
+    pub namespace: Option<String>,
+    /// `metadata.name` (or `generateName`), empty if neither is set.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A place in a file with a short message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// The file.
+    pub file: FileId,
+    /// The bytes.
+    pub span: Span,
+    /// What this place has to do with the finding (may be empty).
+    pub message: String,
+}
+
+/// Where in its file a finding's object lives, for suppressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectSlot {
+    /// The object's index among the file's objects.
+    pub index: u32,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule id.
+    pub rule: &'static str,
+    /// Severity after config overrides.
+    pub severity: Severity,
+    /// What is wrong, lowercase, no final period.
+    pub message: String,
+    /// The place to edit.
+    pub primary: Label,
+    /// Related places, possibly in other files.
+    pub related: Vec<Label>,
+    /// What to do, a sentence ending in a period.
+    pub help: Option<String>,
+    /// The object, `None` for file-level findings.
+    pub object: Option<ObjectRef>,
+    /// The object's place in its file (for annotation suppressions).
+    pub slot: Option<ObjectSlot>,
+    /// The container the finding is about (for per-container suppressions).
+    pub container: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with no object, help or related labels.
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            rule,
+            severity,
+            message: message.into(),
+            primary: Label {
+                file,
+                span,
+                message: String::new(),
+            },
+            related: Vec::new(),
+            help: None,
+            object: None,
+            slot: None,
+            container: None,
+        }
+    }
+
+    /// Adds a help sentence.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The order reporters use: file, position, rule, message.
+    pub fn sort_key(&self) -> (FileId, u32, u32, &'static str, &str) {
+        (
+            self.primary.file,
+            self.primary.span.start,
+            self.primary.span.end,
+            self.rule,
+            &self.message,
+        )
+    }
+}

@@ -1,0 +1,41 @@
+//! Reporters: one module per output format, each a pure function from a
+//! run's outcome to text.
+
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use crate::runner::Outcome;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-style diagnostics with source snippets.
+    Human,
+    /// The JSON contract (RULES.md).
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (inline annotations).
+    Github,
+}
+
+/// Options for human output.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// Terminal width.
+    pub width: usize,
+}
+
+/// Renders an outcome in a format.
+pub fn render(format: Format, outcome: &Outcome, human: HumanOptions) -> String {
+    match format {
+        Format::Human => human::render(outcome, human),
+        Format::Json => json::render(outcome),
+        Format::Sarif => sarif::render(outcome),
+        Format::Github => github::render(outcome),
+    }
+}

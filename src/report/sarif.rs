@@ -1,0 +1,161 @@
+//! SARIF 2.1.0 for code scanning: rules from the catalog, real regions,
+//! and fingerprints that do not change when unrelated lines move.
+
+use crate::catalog::CATALOG;
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::runner::Outcome;
+use crate::source::SourceDb;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Renders the outcome as a SARIF log with one run.
+pub fn render(outcome: &Outcome) -> String {
+    let rules: Vec<Value> = CATALOG
+        .iter()
+        .map(|meta| {
+            let full = meta.section("What it does").unwrap_or(&meta.summary);
+            json!({
+                "id": meta.id,
+                "name": pascal_case(meta.id),
+                "shortDescription": {"text": meta.summary},
+                "fullDescription": {"text": full},
+                "help": {"text": meta.body.trim(), "markdown": meta.body.trim()},
+                "helpUri": meta.url(),
+                "defaultConfiguration": {"level": level(meta.severity), "enabled": meta.default_enabled},
+                "properties": {"tags": ["security", "kubernetes", meta.category.as_str()]},
+            })
+        })
+        .collect();
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    let results: Vec<Value> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let base = fingerprint(d, &outcome.db);
+            let occurrence = seen.entry(base).or_insert(0);
+            *occurrence += 1;
+            result(d, &outcome.db, format!("{base:016x}:{occurrence}"))
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kslint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
+    let rule_index = CATALOG.iter().position(|m| m.id == d.rule).unwrap_or(0);
+    let mut message = match &d.object {
+        Some(object) => format!("{object}: {}", d.message),
+        None => d.message.clone(),
+    };
+    if let Some(help) = &d.help {
+        message.push_str(". ");
+        message.push_str(help);
+    }
+    let related: Vec<Value> = d
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let mut location = location(label, db);
+            location["id"] = json!(i);
+            location["message"] = json!({"text": label.message});
+            location
+        })
+        .collect();
+    let mut value = json!({
+        "ruleId": d.rule,
+        "ruleIndex": rule_index,
+        "level": level(d.severity),
+        "message": {"text": message},
+        "locations": [location(&d.primary, db)],
+        "partialFingerprints": {"kslintFingerprint/v1": fingerprint},
+    });
+    if !related.is_empty() {
+        value["relatedLocations"] = json!(related);
+    }
+    value
+}
+
+fn location(label: &Label, db: &SourceDb) -> Value {
+    let file = db.file(label.file);
+    let start = file.line_col(label.span.start);
+    let end = file.line_col(label.span.end);
+    json!({"physicalLocation": {
+        "artifactLocation": {"uri": uri(&file.name)},
+        "region": {"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column},
+    }})
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// A relative URI reference for a path: forward slashes, reserved bytes
+/// percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// What identifies a finding independent of line numbers: rule, file,
+/// object, container and message. FNV-1a, so it is the same in every build.
+fn fingerprint(d: &Diagnostic, db: &SourceDb) -> u64 {
+    let object = d
+        .object
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let parts = [
+        d.rule,
+        db.file(d.primary.file).name.as_str(),
+        object.as_str(),
+        d.container.as_deref().unwrap_or(""),
+        d.message.as_str(),
+    ];
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}

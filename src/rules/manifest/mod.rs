@@ -1,0 +1,21 @@
+//! Findings about files rather than objects. The runner emits them (a rule
+//! cannot look at a document that did not load); these declarations bind
+//! them to their catalog files so they can be configured like any rule.
+
+use crate::registry::Rule;
+
+crate::declare_rule!(YamlSyntax, "yaml-syntax");
+crate::declare_rule!(UnusedSuppression, "unused-suppression");
+crate::declare_rule!(UnreadableFile, "unreadable-file");
+
+impl Rule for YamlSyntax {
+    crate::rule_identity!();
+}
+
+impl Rule for UnusedSuppression {
+    crate::rule_identity!();
+}
+
+impl Rule for UnreadableFile {
+    crate::rule_identity!();
+}

@@ -1,0 +1,41 @@
+//! Every rule, in one list. Adding a rule: `rules/<id>.md`, fixtures in
+//! `testdata/rules/<id>/`, a file in its family with `declare_rule!`, and a
+//! line here; `tests/catalog.rs` fails on any step forgotten.
+
+pub mod manifest;
+pub mod pod_security;
+
+use crate::registry::Rule;
+use manifest::*;
+use pod_security::*;
+
+/// Every rule kslint has, sorted by id.
+pub static RULES: &[&dyn Rule] = &[
+    &ApparmorUnconfined,
+    &AutomountServiceAccountToken,
+    &CapabilitiesNotDropped,
+    &DangerousCapability,
+    &DefaultServiceAccount,
+    &HostIpc,
+    &HostNetwork,
+    &HostPath,
+    &HostPid,
+    &HostPort,
+    &HostProcess,
+    &ImageLatestTag,
+    &ImageNotPinned,
+    &NetRaw,
+    &PrivilegeEscalation,
+    &PrivilegedContainer,
+    &ProcMount,
+    &ResourceLimitsMissing,
+    &RunAsRoot,
+    &SeccompUnconfined,
+    &SelinuxOptions,
+    &UnreadableFile,
+    &UnsafeSysctl,
+    &UnusedSuppression,
+    &VolumeTypeRestricted,
+    &WritableRootFilesystem,
+    &YamlSyntax,
+];

@@ -1,0 +1,35 @@
+//! `automount-service-account-token`: see rules/automount-service-account-token.md
+use crate::index::RunIndex;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(
+    AutomountServiceAccountToken,
+    "automount-service-account-token"
+);
+
+impl Rule for AutomountServiceAccountToken {
+    crate::rule_identity!();
+
+    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
+        for workload in &index.workloads {
+            let span = match workload.automount {
+                Some((false, _)) => continue,
+                Some((true, span)) => span,
+                None => {
+                    if index
+                        .service_account_of(workload)
+                        .is_some_and(|sa| sa.automount == Some(false))
+                    {
+                        continue;
+                    }
+                    workload
+                        .service_account_span
+                        .unwrap_or(workload.pod_spec_span)
+                }
+            };
+            let object = Some((workload.slot, workload.object.clone()));
+            cx.report_at(workload.file, span, format!("pod mounts a token for the service account {:?}", workload.service_account), object)
+                .help("Set `automountServiceAccountToken: false` in the pod spec (or on the ServiceAccount) unless the pod calls the Kubernetes API.");
+        }
+    }
+}

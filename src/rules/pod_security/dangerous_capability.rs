@@ -1,0 +1,45 @@
+//! `dangerous-capability`: see rules/dangerous-capability.md
+use super::helpers::{added, capability};
+use crate::k8s::Manifest;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(DangerousCapability, "dangerous-capability");
+
+/// The Pod Security Standards baseline allow-list.
+const BASELINE: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+impl Rule for DangerousCapability {
+    crate::rule_identity!();
+
+    fn check(&self, object: &Manifest, cx: &mut RuleContext) {
+        let Some(pod) = &object.pod else { return };
+        for container in pod.containers() {
+            for item in added(&container) {
+                let Some(name) = capability(item) else {
+                    continue;
+                };
+                if name == "NET_RAW" || BASELINE.contains(&name.as_str()) {
+                    continue;
+                }
+                cx.report(item.span, format!("{} adds the capability {name}", container.describe()))
+                    .label(if name == "ALL" { "every capability: as good as privileged" } else { "outside the Pod Security baseline" })
+                    .help(format!("Remove {name} from capabilities.add; if the workload truly needs it, run it in an isolated namespace and suppress this finding with a reason."))
+                    .container(&container);
+            }
+        }
+    }
+}

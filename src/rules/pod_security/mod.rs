@@ -1,0 +1,48 @@
+//! Pod and container security: the settings of each pod spec and container.
+
+mod apparmor_unconfined;
+mod automount_service_account_token;
+mod capabilities_not_dropped;
+mod dangerous_capability;
+mod default_service_account;
+mod helpers;
+mod host_namespaces;
+mod host_path;
+mod host_port;
+mod host_process;
+mod image_latest_tag;
+mod image_not_pinned;
+mod net_raw;
+mod privilege_escalation;
+mod privileged_container;
+mod proc_mount;
+mod resource_limits_missing;
+mod run_as_root;
+mod seccomp_unconfined;
+mod selinux_options;
+mod unsafe_sysctl;
+mod volume_type_restricted;
+mod writable_root_filesystem;
+
+pub use apparmor_unconfined::ApparmorUnconfined;
+pub use automount_service_account_token::AutomountServiceAccountToken;
+pub use capabilities_not_dropped::CapabilitiesNotDropped;
+pub use dangerous_capability::DangerousCapability;
+pub use default_service_account::DefaultServiceAccount;
+pub use host_namespaces::{HostIpc, HostNetwork, HostPid};
+pub use host_path::HostPath;
+pub use host_port::HostPort;
+pub use host_process::HostProcess;
+pub use image_latest_tag::ImageLatestTag;
+pub use image_not_pinned::ImageNotPinned;
+pub use net_raw::NetRaw;
+pub use privilege_escalation::PrivilegeEscalation;
+pub use privileged_container::PrivilegedContainer;
+pub use proc_mount::ProcMount;
+pub use resource_limits_missing::ResourceLimitsMissing;
+pub use run_as_root::RunAsRoot;
+pub use seccomp_unconfined::SeccompUnconfined;
+pub use selinux_options::SelinuxOptions;
+pub use unsafe_sysctl::UnsafeSysctl;
+pub use volume_type_restricted::VolumeTypeRestricted;
+pub use writable_root_filesystem::WritableRootFilesystem;

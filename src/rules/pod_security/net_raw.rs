@@ -1,0 +1,39 @@
+//! `net-raw`: see rules/net-raw.md
+use super::helpers::{added, capability, drop_span, drops};
+use crate::diagnostic::Severity;
+use crate::k8s::Manifest;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(NetRaw, "net-raw");
+
+impl Rule for NetRaw {
+    crate::rule_identity!();
+
+    fn check(&self, object: &Manifest, cx: &mut RuleContext) {
+        let Some(pod) = &object.pod else { return };
+        for container in pod.containers() {
+            let added_raw: Vec<_> = added(&container)
+                .iter()
+                .filter(|n| capability(n).as_deref() == Some("NET_RAW"))
+                .collect();
+            for item in &added_raw {
+                cx.report(item.span, format!("{} adds NET_RAW", container.describe()))
+                    .label("raw sockets: spoofed packets and ARP/DNS attacks on the pod network")
+                    .help("Remove NET_RAW from capabilities.add; ping and similar tools work without it on current kernels.")
+                    .severity(Severity::Error)
+                    .container(&container);
+            }
+            if added_raw.is_empty() && !drops(&container, "NET_RAW") {
+                cx.report(
+                    drop_span(&container),
+                    format!(
+                        "{} keeps NET_RAW, which container runtimes grant by default",
+                        container.describe()
+                    ),
+                )
+                .help("Add `ALL` (or at least `NET_RAW`) to securityContext.capabilities.drop.")
+                .container(&container);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `privilege-escalation`: see rules/privilege-escalation.md
+use crate::k8s::Manifest;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(PrivilegeEscalation, "privilege-escalation");
+
+impl Rule for PrivilegeEscalation {
+    crate::rule_identity!();
+
+    fn check(&self, object: &Manifest, cx: &mut RuleContext) {
+        let Some(pod) = &object.pod else { return };
+        if pod.is_windows() {
+            return;
+        }
+        for container in pod.containers() {
+            let entry = container.security(&["allowPrivilegeEscalation"]);
+            match entry.and_then(|e| e.value.as_bool()) {
+                Some(false) => {}
+                Some(true) => {
+                    let span = entry.map_or_else(|| container.absence_span(), |e| e.value.span);
+                    cx.report(
+                        span,
+                        format!("{} allows privilege escalation", container.describe()),
+                    )
+                    .help("Set `allowPrivilegeEscalation: false`.")
+                    .container(&container);
+                }
+                None => {
+                    let span = entry.map_or_else(|| container.absence_span(), |e| e.key_span);
+                    cx.report(span, format!("{} does not set allowPrivilegeEscalation to false", container.describe()))
+                        .help("Add `allowPrivilegeEscalation: false` to the container's securityContext; unset, setuid binaries can gain root.")
+                        .container(&container);
+                }
+            }
+        }
+    }
+}

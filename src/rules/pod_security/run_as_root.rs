@@ -1,0 +1,41 @@
+//! `run-as-root`: see rules/run-as-root.md
+use crate::diagnostic::Severity;
+use crate::k8s::Manifest;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(RunAsRoot, "run-as-root");
+
+impl Rule for RunAsRoot {
+    crate::rule_identity!();
+
+    fn check(&self, object: &Manifest, cx: &mut RuleContext) {
+        let Some(pod) = &object.pod else { return };
+        for container in pod.containers() {
+            let user = container.effective(&["runAsUser"]);
+            match user.and_then(|e| e.value.as_i64()) {
+                Some(0) => {
+                    let span = user.map_or_else(|| container.absence_span(), |e| e.value.span);
+                    cx.report(
+                        span,
+                        format!("{} runs as root (UID 0)", container.describe()),
+                    )
+                    .help("Set runAsUser to a non-zero UID and `runAsNonRoot: true`.")
+                    .severity(Severity::Error)
+                    .container(&container);
+                }
+                Some(_) => {}
+                None if user.is_some() => {}
+                None => {
+                    let non_root = container
+                        .effective(&["runAsNonRoot"])
+                        .and_then(|e| e.value.as_bool());
+                    if non_root != Some(true) {
+                        cx.report(container.absence_span(), format!("{} may run as root, depending on its image", container.describe()))
+                            .help("Set `runAsNonRoot: true` (and a non-zero runAsUser) in the container's or the pod's securityContext.")
+                            .container(&container);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Resolved settings: the config file (`.kslint.yaml`) and command-line
+//! flags merged into what the linter runs with. The linter sees only
+//! [`Settings`], never raw flags.
+
+use crate::catalog::{self, CATALOG};
+use crate::diagnostic::Severity;
+use crate::k8s::PodSpecPath;
+use crate::source::{Filters, Input};
+use crate::yaml::{self, Node, Value};
+use std::path::{Path, PathBuf};
+
+/// Config file names, looked for from the current folder upwards.
+pub const CONFIG_NAMES: &[&str] = &[".kslint.yaml", ".kslint.yml"];
+
+/// Files larger than this are not read unless raised.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What to lint.
+    pub inputs: Vec<Input>,
+    /// Include and exclude globs.
+    pub filters: Filters,
+    /// Findings at or above this fail the run; `None` never fails.
+    pub fail_on: Option<Severity>,
+    /// Per rule (by position in `RULES`): enabled.
+    pub enabled: Vec<bool>,
+    /// Per rule: severity set in config.
+    pub severity: Vec<Option<Severity>>,
+    /// Pod-spec places of custom resources.
+    pub pod_spec_paths: Vec<PodSpecPath>,
+    /// Largest file read, in bytes.
+    pub max_file_size: u64,
+    /// Parser limits.
+    pub limits: yaml::Limits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            inputs: vec![Input::Path(".".into())],
+            filters: Filters::default(),
+            fail_on: Some(Severity::Warning),
+            enabled: CATALOG.iter().map(|m| m.default_enabled).collect(),
+            severity: vec![None; CATALOG.len()],
+            pod_spec_paths: Vec::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            limits: yaml::Limits::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Settings with only the given rules enabled (for tests and tools).
+    pub fn only(ids: &[&str]) -> Self {
+        let mut settings = Settings::default();
+        for (enabled, meta) in settings.enabled.iter_mut().zip(CATALOG.iter()) {
+            *enabled = ids.contains(&meta.id);
+        }
+        settings
+    }
+
+    /// The position of a rule id, or an error with a suggestion.
+    pub fn rule_index(id: &str) -> Result<usize, String> {
+        CATALOG.iter().position(|m| m.id == id).ok_or_else(|| {
+            let hint = catalog::suggest(id)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            format!("unknown rule `{id}`{hint} (`kslint rules` lists them)")
+        })
+    }
+
+    /// Whether a rule is on.
+    pub fn is_enabled(&self, id: &str) -> bool {
+        CATALOG
+            .iter()
+            .position(|m| m.id == id)
+            .is_some_and(|i| self.enabled[i])
+    }
+
+    /// Applies a config file.
+    pub fn apply_config(&mut self, config: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(config)
+            .map_err(|e| format!("{}: {}", config.display(), crate::source::io_message(&e)))?;
+        self.apply_config_text(&config.display().to_string(), &text)
+    }
+
+    /// Applies config text; errors name the file, line and column.
+    pub fn apply_config_text(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let at = |span: yaml::Span, message: String| {
+            let lc = yaml::line_index::LineIndex::new(text).line_col(text, span.start);
+            format!("{name}:{}:{}: {message}", lc.line, lc.column)
+        };
+        let stream = yaml::parse_stream(text, self.limits);
+        if let Some(error) = stream.errors.first() {
+            return Err(at(error.span, error.message.clone()));
+        }
+        let Some(root) = stream.documents.first().map(|d| &d.root) else {
+            return Ok(());
+        };
+        if root.is_null() {
+            return Ok(());
+        }
+        let entries = root
+            .as_map()
+            .ok_or_else(|| at(root.span, "the config must be a mapping".into()))?;
+        for entry in entries {
+            let value = &entry.value;
+            match entry.key.as_str() {
+                "fail-on" => {
+                    self.fail_on = parse_fail_on(value.as_str().unwrap_or_default())
+                        .map_err(|e| at(value.span, e))?
+                }
+                "include" => self
+                    .filters
+                    .include
+                    .extend(strings(value).map_err(|e| at(value.span, e))?),
+                "exclude" => self
+                    .filters
+                    .exclude
+                    .extend(strings(value).map_err(|e| at(value.span, e))?),
+                "max-file-size" => {
+                    self.max_file_size = value.as_i64().filter(|n| *n > 0).ok_or_else(|| {
+                        at(
+                            value.span,
+                            "max-file-size must be a positive number of bytes".into(),
+                        )
+                    })? as u64
+                }
+                "rules" => self.apply_rules(value).map_err(|(span, e)| at(span, e))?,
+                "pod-spec-paths" => self
+                    .apply_pod_spec_paths(value)
+                    .map_err(|(span, e)| at(span, e))?,
+                other => {
+                    let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    return Err(at(
+                        entry.key_span,
+                        format!(
+                            "unknown config key `{other}`{hint} (known keys: {})",
+                            CONFIG_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_rules(&mut self, value: &Node) -> Result<(), (yaml::Span, String)> {
+        let entries = value.as_map().ok_or((
+            value.span,
+            "`rules` must map rule ids to on, off or a severity".to_owned(),
+        ))?;
+        for entry in entries {
+            let index = Self::rule_index(&entry.key).map_err(|e| (entry.key_span, e))?;
+            let setting = &entry.value;
+            match &setting.value {
+                Value::Bool(on) => self.enabled[index] = *on,
+                Value::Str(severity) => {
+                    self.severity[index] = Some(severity.parse().map_err(|e| (setting.span, e))?);
+                    self.enabled[index] = true;
+                }
+                Value::Map(options) => {
+                    for option in options {
+                        match (option.key.as_str(), &option.value.value) {
+                            ("enabled", Value::Bool(on)) => self.enabled[index] = *on,
+                            ("severity", Value::Str(severity)) => {
+                                self.severity[index] =
+                                    Some(severity.parse().map_err(|e| (option.value.span, e))?)
+                            }
+                            (key, _) => {
+                                return Err((
+                                    option.key_span,
+                                    format!(
+                                        "`{key}` is not a rule option here: use `enabled: true|false` or `severity: error|warning|note`"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    return Err((
+                        setting.span,
+                        "a rule takes on, off, a severity, or {enabled, severity}".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_pod_spec_paths(&mut self, value: &Node) -> Result<(), (yaml::Span, String)> {
+        let items = value.as_seq().ok_or((
+            value.span,
+            "`pod-spec-paths` must be a list of {kind, path, apiVersion?}".to_owned(),
+        ))?;
+        for item in items {
+            let kind = item
+                .get("kind")
+                .and_then(Node::as_str)
+                .ok_or((item.span, "each pod-spec path needs a `kind`".to_owned()))?;
+            let path = item.get("path").and_then(Node::as_str).ok_or((
+                item.span,
+                "each pod-spec path needs a `path` such as spec.runner.template.spec".to_owned(),
+            ))?;
+            let group = item
+                .get("apiVersion")
+                .and_then(Node::as_str)
+                .map(|v| v.rsplit_once('/').map_or(v, |(g, _)| g).to_owned());
+            self.pod_spec_paths.push(PodSpecPath {
+                kind: kind.to_owned(),
+                group,
+                keys: path.split('.').map(str::to_owned).collect(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Every key the config file accepts.
+pub const CONFIG_KEYS: &[&str] = &[
+    "fail-on",
+    "include",
+    "exclude",
+    "max-file-size",
+    "rules",
+    "pod-spec-paths",
+];
+
+/// `error`, `warning`, `note` or `never`.
+pub fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {
+    match text {
+        "never" | "none" => Ok(None),
+        other => other.parse().map(Some).map_err(|_| {
+            format!("unknown fail level {other:?}: expected error, warning, note or never")
+        }),
+    }
+}
+
+fn strings(value: &Node) -> Result<Vec<String>, String> {
+    match &value.value {
+        Value::Str(s) => Ok(vec![s.clone()]),
+        Value::Seq(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or("expected a list of glob strings".to_owned())
+            })
+            .collect(),
+        _ => Err("expected a list of glob strings".into()),
+    }
+}
+
+/// The config file for a folder: the nearest `.kslint.yaml` upwards.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .flat_map(|dir| CONFIG_NAMES.iter().map(move |name| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_keys_and_rules() {
+        let mut settings = Settings::default();
+        let text = "fail-on: error\nexclude: [vendor/**]\nrules:\n  image-not-pinned: on\n  net-raw: note\n  host-port: off\n";
+        settings.apply_config_text("c.yaml", text).unwrap();
+        assert_eq!(settings.fail_on, Some(Severity::Error));
+        assert!(settings.is_enabled("image-not-pinned"));
+        assert!(!settings.is_enabled("host-port"));
+        let net_raw = Settings::rule_index("net-raw").unwrap();
+        assert_eq!(settings.severity[net_raw], Some(Severity::Note));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_nearest() {
+        let mut settings = Settings::default();
+        let error = settings
+            .apply_config_text("c.yaml", "exlude: [a]\n")
+            .unwrap_err();
+        assert!(
+            error.starts_with("c.yaml:1:1: unknown config key `exlude`; did you mean `exclude`?"),
+            "{error}"
+        );
+        let error = settings
+            .apply_config_text("c.yaml", "rules:\n  privileged-containers: off\n")
+            .unwrap_err();
+        assert!(error.contains("c.yaml:2:3: unknown rule `privileged-containers`; did you mean `privileged-container`?"), "{error}");
+    }
+}

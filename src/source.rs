@@ -1,0 +1,284 @@
+//! Finding and reading the files to lint.
+//!
+//! Discovery walks the given paths with ripgrep's `ignore` walker
+//! (.gitignore, .ignore, hidden files), keeps `.yaml`, `.yml` and `.json`,
+//! applies include and exclude globs, and leaves out unrendered Helm
+//! templates. Problems with a path (a symlink loop, a missing file) are
+//! returned beside the files, never raised: the run goes on.
+
+use crate::yaml::line_index::LineIndex;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// Index of a file in the run's [`SourceDb`], in path order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+/// What the user asked to lint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file or folder.
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+/// A file chosen for linting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The path shown to users (`-` for stdin).
+    pub name: String,
+    /// Where to read it; `None` for stdin.
+    pub path: Option<PathBuf>,
+    /// Named on the command line rather than found by walking.
+    pub explicit: bool,
+}
+
+/// A path that could not be walked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProblem {
+    /// The path shown to users.
+    pub name: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Which files to take.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// When non-empty, a file must match one of these.
+    pub include: Vec<String>,
+    /// Files matching any of these are left out.
+    pub exclude: Vec<String>,
+}
+
+/// Builds a glob set where `*` does not cross `/`.
+pub fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        builder.add(
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()?,
+        );
+        // `vendor/**` should also match `vendor` itself and `deploy/vendor/…`
+        // below the linted root, as a .gitignore pattern would.
+        if !pattern.starts_with('/') && !pattern.starts_with("**/") {
+            builder.add(Glob::new(&format!("**/{pattern}"))?);
+        }
+    }
+    builder.build()
+}
+
+/// The result of discovery: files in path order, and path problems.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Files to lint, sorted by name, without duplicates.
+    pub files: Vec<Candidate>,
+    /// Paths that could not be read while walking.
+    pub problems: Vec<PathProblem>,
+}
+
+/// Walks the inputs.
+pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globset::Error> {
+    let include = glob_set(&filters.include)?;
+    let exclude = glob_set(&filters.exclude)?;
+    let mut discovery = Discovery::default();
+    for input in inputs {
+        let root = match input {
+            Input::Stdin => {
+                discovery.files.push(Candidate {
+                    name: "-".into(),
+                    path: None,
+                    explicit: true,
+                });
+                continue;
+            }
+            Input::Path(root) => root,
+        };
+        match std::fs::metadata(root) {
+            Ok(meta) if !meta.is_dir() => {
+                discovery.files.push(Candidate {
+                    name: display_name(root),
+                    path: Some(root.clone()),
+                    explicit: true,
+                });
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                discovery.problems.push(PathProblem {
+                    name: display_name(root),
+                    message: io_message(&error),
+                });
+                continue;
+            }
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .follow_links(true)
+            .require_git(false)
+            .filter_entry(|entry| !is_chart_template_dir(entry.path()))
+            .build();
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    discovery.problems.push(walk_problem(&error));
+                    continue;
+                }
+            };
+            if entry.file_type().is_some_and(|t| t.is_dir())
+                || !has_manifest_extension(entry.path())
+            {
+                continue;
+            }
+            let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+            let name = display_name(entry.path());
+            let matches = |set: &GlobSet| set.is_match(&name) || set.is_match(relative);
+            if matches(&exclude) || (!filters.include.is_empty() && !matches(&include)) {
+                continue;
+            }
+            discovery.files.push(Candidate {
+                name,
+                path: Some(entry.into_path()),
+                explicit: false,
+            });
+        }
+    }
+    discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
+    discovery.files.dedup_by(|a, b| a.name == b.name);
+    Ok(discovery)
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("yaml")
+            || e.eq_ignore_ascii_case("yml")
+            || e.eq_ignore_ascii_case("json")
+    })
+}
+
+/// A Helm chart's `templates/` and `charts/` hold Go templates (or
+/// subcharts with their own), not YAML; parsing them would only make noise.
+fn is_chart_template_dir(path: &Path) -> bool {
+    let is_template_dir = path
+        .file_name()
+        .is_some_and(|n| n == "templates" || n == "charts");
+    is_template_dir
+        && path
+            .parent()
+            .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+}
+
+fn display_name(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let trimmed = text.strip_prefix("./").unwrap_or(&text);
+    if trimmed.is_empty() {
+        ".".into()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+fn walk_problem(error: &ignore::Error) -> PathProblem {
+    fn path_of(error: &ignore::Error) -> Option<&Path> {
+        match error {
+            ignore::Error::WithPath { path, .. } => Some(path),
+            ignore::Error::Loop { child, .. } => Some(child),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Partial(errors) => errors.first().and_then(path_of),
+            _ => None,
+        }
+    }
+    fn message_of(error: &ignore::Error) -> String {
+        match error {
+            ignore::Error::WithPath { err, .. }
+            | ignore::Error::WithDepth { err, .. }
+            | ignore::Error::WithLineNumber { err, .. } => message_of(err),
+            ignore::Error::Loop { ancestor, .. } => {
+                format!("symbolic link loop back to {}", display_name(ancestor))
+            }
+            ignore::Error::Io(io) => io_message(io),
+            other => other.to_string(),
+        }
+    }
+    PathProblem {
+        name: path_of(error).map_or_else(|| "?".into(), display_name),
+        message: message_of(error),
+    }
+}
+
+/// An I/O error in words, without Rust's "(os error N)" suffix.
+pub fn io_message(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or folder (or a dangling symbolic link)".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = error.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_owned()
+        }
+    }
+}
+
+/// One file of the run, as read.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The name shown to users.
+    pub name: String,
+    /// Its text (lossy if it was not UTF-8; empty if unreadable).
+    pub text: Arc<str>,
+    line_index: OnceLock<LineIndex>,
+}
+
+impl SourceFile {
+    /// A file with its text.
+    pub fn new(name: String, text: Arc<str>) -> Self {
+        SourceFile {
+            name,
+            text,
+            line_index: OnceLock::new(),
+        }
+    }
+
+    /// Line starts, computed on first use.
+    pub fn line_index(&self) -> &LineIndex {
+        self.line_index.get_or_init(|| LineIndex::new(&self.text))
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> crate::yaml::line_index::LineCol {
+        self.line_index().line_col(&self.text, offset)
+    }
+}
+
+/// Every file of a run, by [`FileId`].
+#[derive(Debug, Default)]
+pub struct SourceDb {
+    files: Vec<SourceFile>,
+}
+
+impl SourceDb {
+    /// A database of the given files; ids are their positions.
+    pub fn new(files: Vec<SourceFile>) -> Self {
+        SourceDb { files }
+    }
+
+    /// The file with this id.
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// How many files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}

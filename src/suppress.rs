@@ -1,0 +1,239 @@
+//! Suppressions: `kslint.io/ignore` annotations (object, pod template, or
+//! one container) and `# kslint-ignore` / `# kslint-ignore-file` comments.
+//! Each named rule is tracked on its own, so one that hides nothing is
+//! reported as `unused-suppression`.
+
+use crate::diagnostic::{Diagnostic, ObjectRef, ObjectSlot};
+use crate::k8s::Manifest;
+use crate::yaml::line_index::LineIndex;
+use crate::yaml::{Node, Span};
+
+/// The annotation that suppresses rules for an object.
+pub const ANNOTATION: &str = "kslint.io/ignore";
+
+/// What a suppression covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole file.
+    File,
+    /// Findings that start on this 0-based line.
+    Line(u32),
+    /// Findings of this object.
+    Object(ObjectSlot),
+    /// Findings about this container of this object.
+    Container(ObjectSlot, String),
+}
+
+/// One rule named by one suppression.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The rule id, or `all`.
+    pub rule: String,
+    /// Where the name is written.
+    pub span: Span,
+    /// What it covers.
+    pub scope: Scope,
+    /// The object it was written on, for annotation suppressions.
+    pub object: Option<(ObjectSlot, ObjectRef)>,
+    /// Whether it hid a finding.
+    pub used: bool,
+}
+
+/// A file's suppressions.
+#[derive(Debug, Default)]
+pub struct Suppressions {
+    /// Every item, in source order.
+    pub items: Vec<Item>,
+}
+
+impl Suppressions {
+    /// Reads the `# kslint-ignore` comments of a file.
+    pub fn from_comments(text: &str, lines: &LineIndex) -> Self {
+        let mut items = Vec::new();
+        let mut pending: Vec<Item> = Vec::new();
+        for line in 0..lines.line_count() {
+            let range = lines.line_range(text, line);
+            let content = &text[range.clone()];
+            let Some((at, file_wide)) = find_directive(content) else {
+                let trimmed = content.trim_start();
+                if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                    for mut item in pending.drain(..) {
+                        item.scope = Scope::Line(line as u32);
+                        items.push(item);
+                    }
+                }
+                continue;
+            };
+            let keyword = if file_wide {
+                "kslint-ignore-file"
+            } else {
+                "kslint-ignore"
+            };
+            let names_from = at + keyword.len();
+            let own_line = content[..at]
+                .trim_end()
+                .trim_end_matches('#')
+                .trim()
+                .is_empty();
+            for (name, offset) in rule_names(&content[names_from..]) {
+                let start = range.start + names_from + offset;
+                let item = Item {
+                    rule: name.to_owned(),
+                    span: Span::new(start, start + name.len()),
+                    scope: if file_wide {
+                        Scope::File
+                    } else {
+                        Scope::Line(line as u32)
+                    },
+                    object: None,
+                    used: false,
+                };
+                if !file_wide && own_line {
+                    pending.push(item)
+                } else {
+                    items.push(item)
+                }
+            }
+        }
+        // A directive on the last lines, with nothing below it, covers nothing;
+        // keep it so it is reported as unused.
+        items.extend(pending);
+        Suppressions { items }
+    }
+
+    /// Adds the annotation suppressions of an object and its pod template.
+    pub fn add_annotations(&mut self, object: &Manifest) {
+        let sources = [
+            object.metadata(),
+            object.pod.as_ref().and_then(|p| p.metadata),
+        ];
+        let mut seen = Vec::new();
+        for metadata in sources.into_iter().flatten() {
+            if seen.contains(&metadata.span) {
+                continue;
+            }
+            seen.push(metadata.span);
+            for entry in metadata
+                .get("annotations")
+                .and_then(Node::as_map)
+                .unwrap_or_default()
+            {
+                let scope = if entry.key == ANNOTATION {
+                    Scope::Object(object.slot)
+                } else if let Some(container) = entry.key.strip_prefix("kslint.io/ignore.") {
+                    Scope::Container(object.slot, container.to_owned())
+                } else {
+                    continue;
+                };
+                let Some(value) = entry.value.as_str() else {
+                    continue;
+                };
+                for (name, _) in rule_names(value) {
+                    self.items.push(Item {
+                        rule: name.to_owned(),
+                        span: entry.value.span,
+                        scope: scope.clone(),
+                        object: Some((object.slot, object.object.clone())),
+                        used: false,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether a finding is suppressed; marks every item that covers it.
+    pub fn covers(&mut self, diagnostic: &Diagnostic, line: u32) -> bool {
+        let mut hidden = false;
+        for item in &mut self.items {
+            if item.rule != diagnostic.rule && item.rule != "all" {
+                continue;
+            }
+            let matches = match &item.scope {
+                Scope::File => true,
+                Scope::Line(l) => *l == line,
+                Scope::Object(slot) => diagnostic.slot == Some(*slot),
+                Scope::Container(slot, name) => {
+                    diagnostic.slot == Some(*slot)
+                        && diagnostic.container.as_deref() == Some(name.as_str())
+                }
+            };
+            if matches {
+                item.used = true;
+                hidden = true;
+            }
+        }
+        hidden
+    }
+}
+
+/// Finds `kslint-ignore` or `kslint-ignore-file` in a comment of a line:
+/// the byte offset of the keyword and whether it is file-wide.
+fn find_directive(line: &str) -> Option<(usize, bool)> {
+    let mut search = 0;
+    while let Some(found) = line[search..].find('#') {
+        let hash = search + found;
+        let starts_comment = hash == 0 || line.as_bytes()[hash - 1].is_ascii_whitespace();
+        let after = line[hash + 1..].trim_start();
+        let at = line.len() - after.len();
+        if starts_comment {
+            if let Some(rest) = after.strip_prefix("kslint-ignore-file") {
+                if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                    return Some((at, true));
+                }
+            } else if let Some(rest) = after.strip_prefix("kslint-ignore") {
+                if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                    return Some((at, false));
+                }
+            }
+        }
+        search = hash + 1;
+    }
+    None
+}
+
+/// The rule names of a directive, with their byte offsets in `text`; a
+/// reason after ` -- ` is ignored.
+fn rule_names(text: &str) -> Vec<(&str, usize)> {
+    let names = text.split(" -- ").next().unwrap_or(text);
+    let names = names.split("--").next().unwrap_or(names);
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for part in names.split([',', ' ', '\t']) {
+        if !part.is_empty() {
+            out.push((part, offset));
+        }
+        offset += part.len() + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_directives() {
+        let text = "a: 1 # kslint-ignore host-pid, host-ipc -- debugging\n# kslint-ignore net-raw\n\nb: 2\n# kslint-ignore-file all\nc: '# kslint-ignore nothing'\n";
+        let found = Suppressions::from_comments(text, &LineIndex::new(text));
+        let summary: Vec<_> = found
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.rule.as_str(),
+                    i.scope.clone(),
+                    &text[i.span.start as usize..i.span.end as usize],
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("host-pid", Scope::Line(0), "host-pid"),
+                ("host-ipc", Scope::Line(0), "host-ipc"),
+                ("net-raw", Scope::Line(3), "net-raw"),
+                ("all", Scope::File, "all"),
+            ]
+        );
+    }
+}

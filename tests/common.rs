@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use kslint::report::{self, Format, HumanOptions};
+use kslint::runner::{Outcome, Text, lint_texts};
+use kslint::settings::Settings;
+use std::path::Path;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Lints in-memory files with only the given rules on.
+pub fn lint_only(files: &[(&str, &str)], rules: &[&str]) -> Outcome {
+    let texts = files
+        .iter()
+        .map(|(name, text)| Text::Given {
+            name: (*name).to_owned(),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    lint_texts(texts, &Settings::only(rules))
+}
+
+/// Human output as a terminal-independent snapshot (no colour, width 80).
+pub fn human(outcome: &Outcome) -> String {
+    report::render(
+        Format::Human,
+        outcome,
+        HumanOptions {
+            color: false,
+            width: 80,
+        },
+    )
+}
+
+/// The path relative to the repository root, with forward slashes.
+pub fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
