@@ -13,6 +13,8 @@ pub trait Rule: Sync {
     fn id(&self) -> &'static str;
     /// The catalog file's text (from `declare_rule!`).
     fn doc(&self) -> &'static str;
+    /// The Rust type's name (checked against the id by the catalog test).
+    fn type_name(&self) -> &'static str;
     /// Checks one object.
     fn check(&self, _object: &Manifest, _cx: &mut RuleContext) {}
     /// Checks relations between the run's objects.
@@ -44,6 +46,9 @@ macro_rules! rule_identity {
         }
         fn doc(&self) -> &'static str {
             Self::DOC
+        }
+        fn type_name(&self) -> &'static str {
+            std::any::type_name::<Self>()
         }
     };
 }

@@ -194,8 +194,10 @@ fn find_directive(line: &str) -> Option<(usize, bool)> {
 /// The rule names of a directive, with their byte offsets in `text`; a
 /// reason after ` -- ` is ignored.
 fn rule_names(text: &str) -> Vec<(&str, usize)> {
+    // A reason after `--`, or another comment after `#`, ends the names.
     let names = text.split(" -- ").next().unwrap_or(text);
     let names = names.split("--").next().unwrap_or(names);
+    let names = names.split('#').next().unwrap_or(names);
     let mut out = Vec::new();
     let mut offset = 0;
     for part in names.split([',', ' ', '\t']) {

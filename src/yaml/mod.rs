@@ -402,7 +402,16 @@ fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Docum
     let mut seen_document = false;
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
-            let at = loader.chars.byte(e.marker().index());
+            let mut at = loader.chars.byte(e.marker().index());
+            // An error at the end of the document (an unclosed bracket) is
+            // shown at its last character, not on the next document's `---`.
+            let content_end = text.trim_end().len();
+            if at >= content_end && content_end > 0 {
+                at = text[..content_end]
+                    .char_indices()
+                    .next_back()
+                    .map_or(0, |(i, _)| i);
+            }
             let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
             LoadError {
                 message: e.info().to_owned(),

@@ -10,6 +10,10 @@ impl Rule for CapabilitiesNotDropped {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
+        // Windows pods cannot set these Linux fields (the API server rejects them).
+        if pod.is_windows() {
+            return;
+        }
         for container in pod.containers() {
             if !drops(&container, "ALL") {
                 cx.report(drop_span(&container), format!("{} does not drop all capabilities", container.describe()))

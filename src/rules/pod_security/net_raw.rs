@@ -11,6 +11,10 @@ impl Rule for NetRaw {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
+        // Windows pods cannot set these Linux fields (the API server rejects them).
+        if pod.is_windows() {
+            return;
+        }
         for container in pod.containers() {
             let added_raw: Vec<_> = added(&container)
                 .iter()

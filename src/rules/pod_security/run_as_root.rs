@@ -10,6 +10,10 @@ impl Rule for RunAsRoot {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
+        // Windows pods cannot set these Linux fields (the API server rejects them).
+        if pod.is_windows() {
+            return;
+        }
         for container in pod.containers() {
             let user = container.effective(&["runAsUser"]);
             match user.and_then(|e| e.value.as_i64()) {

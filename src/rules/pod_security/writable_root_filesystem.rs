@@ -9,6 +9,10 @@ impl Rule for WritableRootFilesystem {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
+        // Windows pods cannot set these Linux fields (the API server rejects them).
+        if pod.is_windows() {
+            return;
+        }
         for container in pod.containers() {
             let entry = container.security(&["readOnlyRootFilesystem"]);
             if entry.and_then(|e| e.value.as_bool()) == Some(true) {
