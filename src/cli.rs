@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lint files and folders (the default).
-    Lint(LintArgs),
+    Lint(Box<LintArgs>),
     /// List every rule.
     Rules {
         /// Output format.

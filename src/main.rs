@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             print(&rules_listing(format)).map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Explain { rule }) => explain(&rule),
-        Some(Command::Lint(args)) => lint(args),
+        Some(Command::Lint(args)) => lint(*args),
         None => lint(cli.lint),
     };
     result.unwrap_or_else(|message| {

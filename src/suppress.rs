@@ -180,10 +180,10 @@ fn find_directive(line: &str) -> Option<(usize, bool)> {
                 if rest.is_empty() || rest.starts_with(char::is_whitespace) {
                     return Some((at, true));
                 }
-            } else if let Some(rest) = after.strip_prefix("kslint-ignore") {
-                if rest.is_empty() || rest.starts_with(char::is_whitespace) {
-                    return Some((at, false));
-                }
+            } else if let Some(rest) = after.strip_prefix("kslint-ignore")
+                && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+            {
+                return Some((at, false));
             }
         }
         search = hash + 1;

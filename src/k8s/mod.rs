@@ -98,13 +98,13 @@ fn collect<'a>(
     let Some(object) = object_ref(node) else {
         return;
     };
-    if object.kind.ends_with("List") {
-        if let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value) {
-            for item in items {
-                collect(file, item, pod_paths, out);
-            }
-            return;
+    if object.kind.ends_with("List")
+        && let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value)
+    {
+        for item in items {
+            collect(file, item, pod_paths, out);
         }
+        return;
     }
     let slot = ObjectSlot {
         index: out.len() as u32,

@@ -50,10 +50,10 @@ pub fn find_pod_spec<'a>(
     }
     for keys in TEMPLATE_PATHS {
         let template = node.path(&keys[..keys.len() - 1]);
-        if let Some(pod) = PodSpec::at(node, keys, template.and_then(|t| t.get("metadata"))) {
-            if pod.spec.get("containers").is_some() {
-                return Some(pod);
-            }
+        if let Some(pod) = PodSpec::at(node, keys, template.and_then(|t| t.get("metadata")))
+            && pod.spec.get("containers").is_some()
+        {
+            return Some(pod);
         }
     }
     None

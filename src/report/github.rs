@@ -21,7 +21,7 @@ pub fn render(outcome: &Outcome) -> String {
             None => d.message.clone(),
         };
         if let Some(help) = &d.help {
-            message.push_str("\n");
+            message.push('\n');
             message.push_str(help);
         }
         out.push_str(&format!(

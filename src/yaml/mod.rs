@@ -692,15 +692,15 @@ impl Loader<'_> {
 }
 
 fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if tag.is_yaml_core_schema() || tag.handle == "!!" {
-            match tag.suffix.as_str() {
-                "str" | "binary" | "timestamp" => return Value::Str(text),
-                "null" => return Value::Null,
-                _ => {}
-            }
-            return resolve::resolve_plain(&text);
+    if let Some(tag) = tag
+        && (tag.is_yaml_core_schema() || tag.handle == "!!")
+    {
+        match tag.suffix.as_str() {
+            "str" | "binary" | "timestamp" => return Value::Str(text),
+            "null" => return Value::Null,
+            _ => {}
         }
+        return resolve::resolve_plain(&text);
     }
     match style {
         ScalarStyle::Plain => resolve::resolve_non_string(&text).unwrap_or(Value::Str(text)),

@@ -68,10 +68,10 @@ fn resolve_number(text: &str) -> Option<Value> {
     if let Some(int) = parse_go_int(&plain) {
         return Some(int);
     }
-    if is_yaml_float(&plain) {
-        if let Ok(float) = plain.parse::<f64>() {
-            return Some(float_value(float));
-        }
+    if is_yaml_float(&plain)
+        && let Ok(float) = plain.parse::<f64>()
+    {
+        return Some(float_value(float));
     }
     None
 }

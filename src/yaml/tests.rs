@@ -12,7 +12,7 @@ fn one(text: &str) -> Node {
     stream.documents.remove(0).root
 }
 
-fn text_at<'a>(text: &'a str, span: Span) -> &'a str {
+fn text_at(text: &str, span: Span) -> &str {
     &text[span.start as usize..span.end as usize]
 }
 
