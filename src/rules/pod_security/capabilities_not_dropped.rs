@@ -1,5 +1,5 @@
 //! `capabilities-not-dropped`: see rules/capabilities-not-dropped.md
-use super::helpers::{drop_span, drops};
+use super::helpers::{drop_span, drops, linux_pod};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -9,11 +9,7 @@ impl Rule for CapabilitiesNotDropped {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        // Windows pods cannot set these Linux fields (the API server rejects them).
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             if !drops(&container, "ALL") {
                 cx.report(drop_span(&container), format!("{} does not drop all capabilities", container.describe()))

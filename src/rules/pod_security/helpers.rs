@@ -1,6 +1,6 @@
 //! Helpers shared by the pod and container security rules.
 
-use crate::k8s::Container;
+use crate::k8s::{Container, Manifest, PodSpec};
 use crate::yaml::{Entry, Node, Span};
 
 /// A capability name as the runtime reads it: upper case, no `CAP_`.
@@ -50,4 +50,11 @@ pub fn drop_span(container: &Container) -> Span {
 /// Whether a value is exactly `true`.
 pub fn is_true(entry: Option<&Entry>) -> bool {
     entry.and_then(|e| e.value.as_bool()) == Some(true)
+}
+
+/// The pod spec of a workload, unless it is a Windows pod (`spec.os.name:
+/// windows`): the API server rejects Linux-only settings there, so rules
+/// about them have nothing to ask for.
+pub fn linux_pod<'a>(object: &'a Manifest) -> Option<&'a PodSpec<'a>> {
+    object.pod.as_ref().filter(|pod| !pod.is_windows())
 }

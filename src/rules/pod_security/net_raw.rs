@@ -1,5 +1,5 @@
 //! `net-raw`: see rules/net-raw.md
-use super::helpers::{added, capability, drop_span, drops};
+use super::helpers::{added, capability, drop_span, drops, linux_pod};
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
@@ -10,11 +10,7 @@ impl Rule for NetRaw {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        // Windows pods cannot set these Linux fields (the API server rejects them).
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             let added_raw: Vec<_> = added(&container)
                 .iter()

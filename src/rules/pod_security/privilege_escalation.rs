@@ -1,4 +1,5 @@
 //! `privilege-escalation`: see rules/privilege-escalation.md
+use super::helpers::linux_pod;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -8,10 +9,7 @@ impl Rule for PrivilegeEscalation {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             let entry = container.security(&["allowPrivilegeEscalation"]);
             match entry.and_then(|e| e.value.as_bool()) {

@@ -1,4 +1,5 @@
 //! `run-as-root`: see rules/run-as-root.md
+use super::helpers::linux_pod;
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
@@ -9,11 +10,7 @@ impl Rule for RunAsRoot {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        // Windows pods cannot set these Linux fields (the API server rejects them).
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             let user = container.effective(&["runAsUser"]);
             match user.and_then(|e| e.value.as_i64()) {

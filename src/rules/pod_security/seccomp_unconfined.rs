@@ -1,4 +1,5 @@
 //! `seccomp-unconfined`: see rules/seccomp-unconfined.md
+use super::helpers::linux_pod;
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
@@ -13,10 +14,7 @@ impl Rule for SeccompUnconfined {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for entry in pod.annotations() {
             let unconfined = entry
                 .value

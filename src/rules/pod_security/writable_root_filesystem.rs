@@ -1,4 +1,5 @@
 //! `writable-root-filesystem`: see rules/writable-root-filesystem.md
+use super::helpers::linux_pod;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -8,11 +9,7 @@ impl Rule for WritableRootFilesystem {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        let Some(pod) = &object.pod else { return };
-        // Windows pods cannot set these Linux fields (the API server rejects them).
-        if pod.is_windows() {
-            return;
-        }
+        let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             let entry = container.security(&["readOnlyRootFilesystem"]);
             if entry.and_then(|e| e.value.as_bool()) == Some(true) {
