@@ -265,7 +265,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         .name
         .split(['/', '\\'])
         .any(|part| part == "templates");
-    if !explicit && text.contains("{{") && (in_templates_dir || !stream.errors.is_empty()) {
+    if !explicit && (in_templates_dir || !stream.errors.is_empty()) && text.contains("{{") {
         return result;
     }
     let objects = k8s::objects(id, &stream.documents, &settings.pod_spec_paths);
@@ -363,15 +363,14 @@ fn apply_suppressions(
         for item in table.items.into_iter().filter(|item| !item.used) {
             let message = if item.rule == "all" {
                 "this suppression hides no finding".to_owned()
-            } else if let Ok(index) = Settings::rule_index(&item.rule) {
-                if !settings.enabled[index] {
+            } else {
+                match Settings::rule_index(&item.rule) {
                     // A rule turned off in this run hides nothing here, but may
                     // elsewhere; that is not the suppression's fault.
-                    continue;
+                    Ok(index) if !settings.enabled[index] => continue,
+                    Ok(_) => format!("the suppression of {:?} hides no finding", item.rule),
+                    Err(unknown) => unknown,
                 }
-                format!("the suppression of {:?} hides no finding", item.rule)
-            } else {
-                Settings::rule_index(&item.rule).err().unwrap_or_default()
             };
             let Some(mut diagnostic) = engine_diagnostic(
                 settings,

@@ -197,6 +197,13 @@ impl<'a> Container<'a> {
         }
     }
 
+    /// The image reference (trimmed, non-empty) and where it is written.
+    pub fn image(&self) -> Option<(&'a str, Span)> {
+        let node = self.node.get("image")?;
+        let image = node.as_str().map(str::trim).filter(|i| !i.is_empty())?;
+        Some((image, node.span))
+    }
+
     /// The container's `securityContext` entry, if it is a mapping.
     pub fn security_context(&self) -> Option<&'a Entry> {
         self.node

@@ -18,10 +18,7 @@ impl Rule for ImageLatestTag {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
         for container in pod.containers() {
-            let Some(node) = container.node.get("image") else {
-                continue;
-            };
-            let Some(image) = node.as_str().map(str::trim).filter(|i| !i.is_empty()) else {
+            let Some((image, span)) = container.image() else {
                 continue;
             };
             let problem = match image_tag(image) {
@@ -30,7 +27,7 @@ impl Rule for ImageLatestTag {
                 Some("latest") => "uses the latest tag",
                 Some(_) => continue,
             };
-            cx.report(node.span, format!("image {image:?} of {} {problem}", container.describe()))
+            cx.report(span, format!("image {image:?} of {} {problem}", container.describe()))
                 .help("Pin the image to a version tag, or better a digest (`@sha256:…`), so what runs is what was reviewed.")
                 .container(&container);
         }

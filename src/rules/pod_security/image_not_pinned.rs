@@ -10,14 +10,13 @@ impl Rule for ImageNotPinned {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
         for container in pod.containers() {
-            let Some(node) = container.node.get("image") else {
+            let Some((image, span)) = container.image() else {
                 continue;
             };
-            let Some(image) = node.as_str() else { continue };
             if image.contains("@sha256:") {
                 continue;
             }
-            cx.report(node.span, format!("image {image:?} of {} is not pinned to a digest", container.describe()))
+            cx.report(span, format!("image {image:?} of {} is not pinned to a digest", container.describe()))
                 .help("Append the image digest (`@sha256:…`); a tag can be moved to other content at any time.")
                 .container(&container);
         }
