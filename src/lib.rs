@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod index;
 pub mod k8s;
+pub mod pss;
 pub mod registry;
 pub mod report;
 pub mod rules;
