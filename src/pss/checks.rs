@@ -326,7 +326,7 @@ impl<'a> Findings<'a> {
         detail: String,
         fix: &'static str,
     ) -> Option<Violation> {
-        (!self.spans.is_empty()).then(|| Violation {
+        (!self.spans.is_empty()).then_some(Violation {
             check,
             reason,
             detail,
