@@ -86,4 +86,7 @@ pub struct LintArgs {
     /// Skip files larger than this many bytes [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Check workloads whose namespace has no Pod Security enforce label against this level, e.g. restricted or baseline:v1.30.
+    #[arg(long, value_name = "LEVEL[:VERSION]")]
+    pub pod_security: Option<String>,
 }

@@ -4,6 +4,9 @@
 
 use crate::diagnostic::{ObjectRef, ObjectSlot};
 use crate::k8s::Manifest;
+use crate::k8s::node_access::{NodeEscape, node_escape};
+use crate::k8s::selector::{LabelSelector, labels_of};
+use crate::pss::{self, Verdicts};
 use crate::source::FileId;
 use crate::yaml::{Node, Span};
 use std::collections::HashMap;
@@ -25,6 +28,55 @@ pub struct WorkloadFact {
     pub pod_spec_span: Span,
     /// The pod's `automountServiceAccountToken`, and where it is.
     pub automount: Option<(bool, Span)>,
+    /// The pods' labels.
+    pub pod_labels: Vec<(String, String)>,
+    /// Where the pods' labels are (or would go): the pod's `labels` key,
+    /// else its `metadata`, else the pod spec.
+    pub pod_labels_span: Span,
+    /// Whether the pods use the node's network (no NetworkPolicy applies).
+    pub host_network: bool,
+    /// How the pods can take over their node, if they can.
+    pub escape: Option<NodeEscape>,
+    /// Every Pod Security check's verdict, when a rule needs them.
+    pub pod_security: Option<Box<Verdicts>>,
+}
+
+/// A Pod Security label of a Namespace.
+#[derive(Debug, Clone)]
+pub struct PodSecurityLabel {
+    /// The part after `pod-security.kubernetes.io/` (`enforce`, `warn-version`).
+    pub name: String,
+    /// The value, if it is a string.
+    pub value: Option<String>,
+    /// The whole `key: value` entry.
+    pub span: Span,
+}
+
+/// A Namespace's facts.
+#[derive(Debug, Clone)]
+pub struct NamespaceFact {
+    /// Its file.
+    pub file: FileId,
+    /// Its name.
+    pub name: String,
+    /// Its `pod-security.kubernetes.io/*` labels.
+    pub pod_security: Vec<PodSecurityLabel>,
+}
+
+impl NamespaceFact {
+    /// A Pod Security label by its short name (`enforce`).
+    pub fn label(&self, name: &str) -> Option<&PodSecurityLabel> {
+        self.pod_security.iter().find(|l| l.name == name)
+    }
+}
+
+/// A NetworkPolicy's facts.
+#[derive(Debug, Clone)]
+pub struct NetworkPolicyFact {
+    /// Its namespace, if set.
+    pub namespace: Option<String>,
+    /// The pods it selects.
+    pub pod_selector: LabelSelector,
 }
 
 /// A ServiceAccount's facts.
@@ -45,13 +97,60 @@ pub struct RunIndex {
     pub workloads: Vec<WorkloadFact>,
     /// Every ServiceAccount.
     pub service_accounts: Vec<ServiceAccountFact>,
+    /// Every Namespace.
+    pub namespaces: Vec<NamespaceFact>,
+    /// Every NetworkPolicy.
+    pub network_policies: Vec<NetworkPolicyFact>,
+    /// Whether to take every workload's Pod Security verdicts (costly, so
+    /// only when a rule reads them).
+    pub wants_pod_security: bool,
+    /// The Pod Security level for namespaces without an enforce label
+    /// (`--pod-security`, config `pod-security`).
+    pub pod_security_default: Option<pss::Policy>,
     service_accounts_by_name: HashMap<String, Vec<usize>>,
+    namespaces_by_name: HashMap<String, usize>,
 }
 
 impl RunIndex {
+    /// An empty index for one file.
+    pub fn new(wants_pod_security: bool) -> Self {
+        RunIndex {
+            wants_pod_security,
+            ..RunIndex::default()
+        }
+    }
+
     /// Adds the facts of one object.
     pub fn add(&mut self, object: &Manifest) {
-        if object.kind() == "ServiceAccount" && object.group().is_empty() {
+        let core = object.group().is_empty();
+        if object.kind() == "Namespace" && core {
+            let labels = object
+                .metadata()
+                .and_then(|m| m.get("labels"))
+                .and_then(Node::as_map)
+                .unwrap_or_default();
+            self.namespaces.push(NamespaceFact {
+                file: object.file,
+                name: object.object.name.clone(),
+                pod_security: labels
+                    .iter()
+                    .filter_map(|e| {
+                        Some(PodSecurityLabel {
+                            name: e.key.strip_prefix(pss::LABEL_PREFIX)?.to_owned(),
+                            value: e.value.as_str().map(str::to_owned),
+                            span: e.key_span.to(e.value.span),
+                        })
+                    })
+                    .collect(),
+            });
+        }
+        if object.kind() == "NetworkPolicy" && object.group() == "networking.k8s.io" {
+            self.network_policies.push(NetworkPolicyFact {
+                namespace: object.object.namespace.clone(),
+                pod_selector: LabelSelector::parse(object.node.path(&["spec", "podSelector"])),
+            });
+        }
+        if object.kind() == "ServiceAccount" && core {
             self.service_accounts.push(ServiceAccountFact {
                 namespace: object.object.namespace.clone(),
                 name: object.object.name.clone(),
@@ -74,6 +173,15 @@ impl RunIndex {
             .and_then(|e| e.value.as_str())
             .filter(|s| !s.is_empty())
             .unwrap_or("default");
+        let pod_metadata = pod.metadata.filter(|m| m.as_map().is_some());
+        let labels_entry = pod_metadata.and_then(|m| m.entry("labels"));
+        // A pod's metadata is the object's own; a template's is the
+        // `metadata` key beside the pod spec.
+        let metadata_key = if object.kind() == "Pod" {
+            object.node.entry("metadata").map(|e| e.key_span)
+        } else {
+            None
+        };
         self.workloads.push(WorkloadFact {
             file: object.file,
             slot: object.slot,
@@ -84,6 +192,14 @@ impl RunIndex {
             automount: pod
                 .entry("automountServiceAccountToken")
                 .and_then(|e| Some((e.value.as_bool()?, e.value.span))),
+            pod_labels: labels_of(labels_entry.map(|e| &e.value)),
+            pod_labels_span: labels_entry
+                .map(|e| e.key_span)
+                .or(metadata_key)
+                .unwrap_or(pod.key_span),
+            host_network: pod.get("hostNetwork").and_then(Node::as_bool) == Some(true),
+            escape: node_escape(pod),
+            pod_security: self.wants_pod_security.then(|| Box::new(Verdicts::of(pod))),
         });
     }
 
@@ -91,6 +207,8 @@ impl RunIndex {
     pub fn extend(&mut self, other: RunIndex) {
         self.workloads.extend(other.workloads);
         self.service_accounts.extend(other.service_accounts);
+        self.namespaces.extend(other.namespaces);
+        self.network_policies.extend(other.network_policies);
     }
 
     /// Builds the lookups, once every file's facts are in.
@@ -102,6 +220,26 @@ impl RunIndex {
                 .or_default()
                 .push(i);
         }
+        self.namespaces_by_name.clear();
+        for (i, namespace) in self.namespaces.iter().enumerate() {
+            // The first definition wins, in file order.
+            self.namespaces_by_name
+                .entry(namespace.name.clone())
+                .or_insert(i);
+        }
+    }
+
+    /// A Namespace of the run by name.
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceFact> {
+        self.namespaces_by_name
+            .get(name)
+            .map(|&i| &self.namespaces[i])
+    }
+
+    /// Whether a namespaced object's namespace and another's can be the
+    /// same: equal, or either unset (it lands where it is applied).
+    pub fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
+        a == b || a.is_none() || b.is_none()
     }
 
     /// The ServiceAccount a workload runs as, if it is in the run. An unset
@@ -115,10 +253,6 @@ impl RunIndex {
         candidates
             .iter()
             .map(|&i| &self.service_accounts[i])
-            .find(|sa| {
-                sa.namespace.as_deref() == namespace
-                    || sa.namespace.is_none()
-                    || namespace.is_none()
-            })
+            .find(|sa| Self::same_namespace(sa.namespace.as_deref(), namespace))
     }
 }

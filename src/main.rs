@@ -132,6 +132,9 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     if let Some(size) = args.max_file_size {
         settings.max_file_size = size;
     }
+    if let Some(policy) = &args.pod_security {
+        settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
+    }
     Ok(settings)
 }
 

@@ -112,6 +112,11 @@ impl<'a> RuleContext<'a> {
         self.push(diagnostic)
     }
 
+    /// The diagnostic reported last, to amend it.
+    pub fn last_mut(&mut self) -> Option<&mut Diagnostic> {
+        self.out.last_mut()
+    }
+
     fn push(&mut self, diagnostic: Diagnostic) -> Report<'_> {
         self.out.push(diagnostic);
         let configured = self.configured;

@@ -3,9 +3,10 @@
 //! rules, suppressions, and a sorted result.
 
 use crate::catalog::CATALOG;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::index::RunIndex;
 use crate::k8s;
+use crate::k8s::node_access::{NodeEscape, node_escape};
 use crate::registry::{Rule, RuleContext};
 use crate::rules::RULES;
 use crate::settings::Settings;
@@ -138,6 +139,7 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
         files.push(result.file);
         suppressions.push(result.suppressions);
     }
+    index.pod_security_default = settings.pod_security;
     index.finish();
     for active_rule in &active {
         let mut cx = RuleContext::new(
@@ -211,7 +213,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         read: false,
         objects: 0,
         diagnostics: Vec::new(),
-        index: RunIndex::default(),
+        index: RunIndex::new(settings.is_enabled("pod-security-violation")),
         suppressions: Suppressions::default(),
     };
     let unreadable = |result: &mut FileResult, message: String| {
@@ -295,6 +297,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
     for object in &objects {
         result.suppressions.add_annotations(object);
         result.index.add(object);
+        let first_new = result.diagnostics.len();
         for active_rule in active {
             let mut cx = RuleContext::new(
                 active_rule.rule.id(),
@@ -305,8 +308,48 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
             cx.for_object(id, object.slot, &object.object);
             active_rule.rule.check(object, &mut cx);
         }
+        if result.diagnostics.len() > first_new
+            && let Some(escape) = object.pod.as_ref().and_then(node_escape)
+        {
+            for diagnostic in &mut result.diagnostics[first_new..] {
+                if is_pod_security_rule(diagnostic.rule) {
+                    add_node_escape(diagnostic, id, &escape);
+                }
+            }
+        }
     }
     result
+}
+
+/// Whether a rule judges the pod's isolation from its node (and so gains
+/// from the node-escape context). Image hygiene and resource limits do not.
+fn is_pod_security_rule(rule: &str) -> bool {
+    const NOT_ISOLATION: &[&str] = &[
+        "image-latest-tag",
+        "image-not-pinned",
+        "resource-limits-missing",
+    ];
+    !NOT_ISOLATION.contains(&rule)
+        && CATALOG
+            .iter()
+            .find(|meta| meta.id == rule)
+            .is_some_and(|meta| meta.category == "pod-security")
+}
+
+/// Says on a workload's finding that its pods can take over their node,
+/// so no namespace boundary limits the damage.
+pub fn add_node_escape(diagnostic: &mut Diagnostic, file: FileId, escape: &NodeEscape) {
+    diagnostic.message.push_str(&format!(
+        "; namespaces are no boundary here: {}, so whoever controls this pod controls every pod on its node, in every namespace",
+        escape.how
+    ));
+    if diagnostic.primary.file != file || diagnostic.primary.span != escape.span {
+        diagnostic.related.push(Label {
+            file,
+            span: escape.span,
+            message: "this lets the pod take over its node".to_owned(),
+        });
+    }
 }
 
 enum ReadFailure {

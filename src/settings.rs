@@ -5,6 +5,7 @@
 use crate::catalog::{self, CATALOG};
 use crate::diagnostic::Severity;
 use crate::k8s::PodSpecPath;
+use crate::pss;
 use crate::source::{Filters, Input};
 use crate::yaml::{self, Node, Value};
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ pub struct Settings {
     pub max_file_size: u64,
     /// Parser limits.
     pub limits: yaml::Limits,
+    /// The Pod Security level for workloads whose namespace sets none.
+    pub pod_security: Option<pss::Policy>,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             pod_spec_paths: Vec::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             limits: yaml::Limits::default(),
+            pod_security: None,
         }
     }
 }
@@ -129,6 +133,12 @@ impl Settings {
                     })? as u64
                 }
                 "rules" => self.apply_rules(value).map_err(|(span, e)| at(span, e))?,
+                "pod-security" => {
+                    let policy = value.as_str().ok_or_else(|| {
+                        at(value.span, "pod-security must be LEVEL or LEVEL:VERSION, such as restricted or baseline:v1.30".into())
+                    })?;
+                    self.pod_security = Some(policy.parse().map_err(|e| at(value.span, e))?);
+                }
                 "pod-spec-paths" => self
                     .apply_pod_spec_paths(value)
                     .map_err(|(span, e)| at(span, e))?,
@@ -229,6 +239,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "max-file-size",
     "rules",
     "pod-spec-paths",
+    "pod-security",
 ];
 
 /// `error`, `warning`, `note` or `never`.

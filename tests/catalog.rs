@@ -100,18 +100,25 @@ fn examples_fire_and_fixes_are_clean() {
 
 #[test]
 fn every_rule_has_fixtures() {
+    // A fixture is a file (`fail.yaml`) or, for cross-resource rules, a
+    // folder linted as one run (`fail-restricted/`).
+    let has = |folder: &std::path::Path, prefix: &str| {
+        std::fs::read_dir(folder).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name == format!("{prefix}.yaml") || (e.path().is_dir() && name.starts_with(prefix))
+            })
+        })
+    };
     for meta in CATALOG.iter().filter(|m| !ENGINE_ONLY.contains(&m.id)) {
         let folder = root().join("testdata/rules").join(meta.id);
-        assert!(
-            folder.join("fail.yaml").is_file(),
-            "add testdata/rules/{}/fail.yaml",
-            meta.id
-        );
-        assert!(
-            folder.join("pass.yaml").is_file(),
-            "add testdata/rules/{}/pass.yaml",
-            meta.id
-        );
+        for prefix in ["fail", "pass"] {
+            assert!(
+                has(&folder, prefix),
+                "add testdata/rules/{}/{prefix}.yaml (or a {prefix}-* folder)",
+                meta.id
+            );
+        }
     }
 }
 

@@ -448,3 +448,83 @@ fn demo_has_findings() {
         "the demo's suppressions hold: {text}"
     );
 }
+
+#[test]
+fn pod_security_flag_and_config_set_a_default_level() {
+    let dir = tempfile::tempdir().unwrap();
+    // Baseline admits this pod; restricted does not (no securityContext).
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n";
+    std::fs::write(dir.path().join("pod.yaml"), pod).unwrap();
+    let only = [
+        "--no-config",
+        "--format",
+        "json",
+        "--disable",
+        "missing-network-policy",
+    ];
+    let count = |output: &Output| {
+        rules_fired(&json(output))
+            .iter()
+            .filter(|(_, rule)| rule == "pod-security-violation")
+            .count()
+    };
+    let unset = kslint(dir.path(), &only);
+    assert_eq!(count(&unset), 0, "no level asked for");
+    let baseline = kslint(
+        dir.path(),
+        &[&only[..], &["--pod-security", "baseline"]].concat(),
+    );
+    assert_eq!(count(&baseline), 0);
+    let restricted = kslint(
+        dir.path(),
+        &[&only[..], &["--pod-security", "restricted:v1.30"]].concat(),
+    );
+    // allowPrivilegeEscalation, capabilities, runAsNonRoot, seccompProfile.
+    assert_eq!(
+        count(&restricted),
+        4,
+        "{}",
+        String::from_utf8_lossy(&restricted.stdout)
+    );
+    assert_eq!(restricted.status.code(), Some(1));
+    let report = json(&restricted);
+    let messages: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "Pod Security restricted:v1.30 (the pod-security setting) rejects this pod: "
+        )),
+        "{messages:?}"
+    );
+
+    let bad = kslint(dir.path(), &["--no-config", "--pod-security", "strict"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown Pod Security level \"strict\""));
+
+    std::fs::write(
+        dir.path().join(".kslint.yaml"),
+        "pod-security: restricted\n",
+    )
+    .unwrap();
+    let configured = kslint(
+        dir.path(),
+        &["--format", "json", "--disable", "missing-network-policy"],
+    );
+    assert_eq!(count(&configured), 4);
+    std::fs::write(
+        dir.path().join(".kslint.yaml"),
+        "pod-security: baseline:1.30\n",
+    )
+    .unwrap();
+    let invalid = kslint(dir.path(), &["--format", "json"]);
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&invalid.stderr).contains(".kslint.yaml:1:15"),
+        "{}",
+        String::from_utf8_lossy(&invalid.stderr)
+    );
+}

@@ -85,25 +85,93 @@ fn pass_fixtures() {
     });
 }
 
-#[test]
-fn pass_context_folders() {
+/// The fixture folders of a rule whose names start with `prefix`: each is
+/// one run (cross-resource rules need several objects, often in several
+/// files).
+fn fixture_folders(prefix: &str) -> Vec<(String, std::path::PathBuf)> {
     let rules_dir = common::root().join("testdata/rules");
+    let mut folders = Vec::new();
     for rule_dir in std::fs::read_dir(&rules_dir).unwrap() {
-        let folder = rule_dir.unwrap().path().join("pass-context");
-        if !folder.is_dir() {
+        let rule_dir = rule_dir.unwrap().path();
+        for entry in std::fs::read_dir(&rule_dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() && name.starts_with(prefix) {
+                folders.push((
+                    rule_dir.file_name().unwrap().to_string_lossy().into_owned(),
+                    path,
+                ));
+            }
+        }
+    }
+    folders.sort();
+    folders
+}
+
+/// Lints a fixture folder with only its rule on, plus its `kslint.yaml`
+/// config when it has one. Returns the files and the outcome.
+fn lint_folder(rule: &str, folder: &Path) -> (Vec<(String, String)>, kslint::runner::Outcome) {
+    let mut settings = kslint::settings::Settings::only(&[rule]);
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().unwrap() == "kslint.yaml" {
+            settings.apply_config_text("kslint.yaml", &text).unwrap();
             continue;
         }
-        let rule = rule_of(&folder);
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let entry = entry.unwrap().path();
-            files.push((relative(&entry), std::fs::read_to_string(&entry).unwrap()));
+        files.push((relative(&path), text));
+    }
+    let texts = files
+        .iter()
+        .map(|(name, text)| kslint::runner::Text::Given {
+            name: name.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    (files, kslint::runner::lint_texts(texts, &settings))
+}
+
+#[test]
+fn fail_folders() {
+    for (rule, folder) in fixture_folders("fail") {
+        let (files, outcome) = lint_folder(&rule, &folder);
+        let name = relative(&folder);
+        let mut expected = BTreeSet::new();
+        for (file, text) in &files {
+            for (i, line) in text.lines().enumerate() {
+                if line.trim_end().ends_with("# expect") {
+                    expected.insert((file.clone(), i + 1));
+                }
+            }
         }
-        let borrowed: Vec<(&str, &str)> = files
+        assert!(!expected.is_empty(), "{name}: no `# expect` line");
+        let fired: BTreeSet<(String, usize)> = outcome
+            .diagnostics
             .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .map(|d| {
+                let file = &outcome.db.file(d.primary.file).name;
+                let text = &files.iter().find(|(n, _)| n == file).unwrap().1;
+                (file.clone(), line_of(text, d.primary.span.start))
+            })
             .collect();
-        let outcome = lint_only(&borrowed, &[&rule]);
+        assert_eq!(
+            fired, expected,
+            "{name}: where {rule} fired (left) differs from the `# expect` lines (right)"
+        );
+        let snapshot = name.replace("testdata/rules/", "").replace('/', "__");
+        insta::assert_snapshot!(snapshot, human(&outcome));
+    }
+}
+
+#[test]
+fn pass_folders() {
+    for (rule, folder) in fixture_folders("pass") {
+        let (_, outcome) = lint_folder(&rule, &folder);
         assert!(
             outcome.diagnostics.is_empty(),
             "{rule} fired on {}:\n{}",

@@ -3,7 +3,9 @@
 //! Nothing is decoded into client structs (that is how other linters lost
 //! positions); accessors return [`Node`]s that carry their spans.
 
+pub mod node_access;
 pub mod pod;
+pub mod selector;
 
 use crate::diagnostic::{ObjectRef, ObjectSlot};
 use crate::source::FileId;

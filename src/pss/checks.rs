@@ -289,6 +289,11 @@ fn containers(names: &[&str]) -> String {
     format!("{noun} {}", quote_all(names))
 }
 
+/// The verb form that agrees with a count of subjects.
+fn agree(count: usize, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
+}
+
 /// `pod and containers "a", "b"`: who set a forbidden value.
 fn setters(pod: bool, names: &[&str]) -> String {
     match (pod, names.is_empty()) {
@@ -438,8 +443,9 @@ fn capabilities_baseline(pod: &PodSpec) -> Option<Violation> {
         }
     }
     let detail = format!(
-        "{} add {}",
+        "{} {} {}",
         containers(&found.names),
+        agree(found.names.len(), "adds", "add"),
         quote_all(&found.values)
     );
     found.violation(
@@ -506,8 +512,9 @@ fn host_ports(pod: &PodSpec) -> Option<Violation> {
         }
     }
     let detail = format!(
-        "{} use hostPort {}",
+        "{} {} hostPort {}",
         containers(&found.names),
+        agree(found.names.len(), "uses", "use"),
         found.values.iter().cloned().collect::<Vec<_>>().join(", ")
     );
     found.violation(
@@ -544,8 +551,9 @@ fn host_probes_and_lifecycle(pod: &PodSpec) -> Option<Violation> {
         }
     }
     let detail = format!(
-        "{} use probe or lifecycle host {}",
+        "{} {} probe or lifecycle host {}",
         containers(&found.names),
+        agree(found.names.len(), "uses", "use"),
         quote_all(&found.values)
     );
     found.violation(
@@ -1059,7 +1067,12 @@ fn restricted_volumes(pod: &PodSpec) -> Option<Violation> {
     (!spans.is_empty()).then(|| Violation {
         check: "restrictedVolumes",
         reason: "restricted volume types",
-        detail: format!("{noun} {} use {}", quote_all(&names), quote_all(&kinds)),
+        detail: format!(
+            "{noun} {} {} {}",
+            quote_all(&names),
+            agree(names.len(), "uses", "use"),
+            quote_all(&kinds)
+        ),
         fix: "Use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected or secret volumes.",
         spans,
     })

@@ -3,10 +3,12 @@
 //! line here; `tests/catalog.rs` fails on any step forgotten.
 
 pub mod manifest;
+pub mod namespace;
 pub mod pod_security;
 
 use crate::registry::Rule;
 use manifest::*;
+use namespace::*;
 use pod_security::*;
 
 /// Every rule kslint has, sorted by id.
@@ -24,7 +26,10 @@ pub static RULES: &[&dyn Rule] = &[
     &HostProcess,
     &ImageLatestTag,
     &ImageNotPinned,
+    &MissingNetworkPolicy,
+    &NamespaceNoPodSecurity,
     &NetRaw,
+    &PodSecurityViolation,
     &PrivilegeEscalation,
     &PrivilegedContainer,
     &ProcMount,

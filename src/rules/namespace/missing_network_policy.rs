@@ -1,0 +1,43 @@
+//! `missing-network-policy`: see rules/missing-network-policy.md
+use crate::index::RunIndex;
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(MissingNetworkPolicy, "missing-network-policy");
+
+impl Rule for MissingNetworkPolicy {
+    crate::rule_identity!();
+
+    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
+        for workload in &index.workloads {
+            // NetworkPolicy does not apply to pods on the node's network.
+            if workload.host_network {
+                continue;
+            }
+            let namespace = workload.object.namespace.as_deref();
+            let isolated = index.network_policies.iter().any(|policy| {
+                RunIndex::same_namespace(policy.namespace.as_deref(), namespace)
+                    && policy.pod_selector.matches(&workload.pod_labels)
+            });
+            if isolated {
+                continue;
+            }
+            let pods = if workload.object.kind == "Pod" {
+                "this pod".to_owned()
+            } else {
+                format!("the pods of this {}", workload.object.kind)
+            };
+            let place = namespace.map_or_else(
+                || "in the same namespace".to_owned(),
+                |ns| format!("in namespace {ns:?}"),
+            );
+            let object = Some((workload.slot, workload.object.clone()));
+            cx.report_at(
+                workload.file,
+                workload.pod_labels_span,
+                format!("no NetworkPolicy selects {pods}, so every pod in the cluster can reach them and they can reach anything"),
+                object,
+            )
+            .help(format!("Add a NetworkPolicy {place} whose podSelector matches these labels; a default-deny policy with `podSelector: {{}}` covers the whole namespace."));
+        }
+    }
+}
