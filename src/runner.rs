@@ -339,11 +339,17 @@ fn is_pod_security_rule(rule: &str) -> bool {
 /// Says on a workload's finding that its pods can take over their node,
 /// so no namespace boundary limits the damage.
 pub fn add_node_escape(diagnostic: &mut Diagnostic, file: FileId, escape: &NodeEscape) {
+    let at_escape = diagnostic.primary.file == file && diagnostic.primary.span == escape.span;
+    // At the escaping setting itself, the finding already says how.
+    let how = if at_escape {
+        String::new()
+    } else {
+        format!("{}, so ", escape.how)
+    };
     diagnostic.message.push_str(&format!(
-        "; namespaces are no boundary here: {}, so whoever controls this pod controls every pod on its node, in every namespace",
-        escape.how
+        "; namespaces are no boundary here: {how}whoever controls this pod controls every pod on its node, in every namespace"
     ));
-    if diagnostic.primary.file != file || diagnostic.primary.span != escape.span {
+    if !at_escape {
         diagnostic.related.push(Label {
             file,
             span: escape.span,

@@ -9,6 +9,8 @@
 
 mod checks;
 
+pub use checks::safe_sysctl;
+
 use crate::k8s::PodSpec;
 use crate::yaml::Span;
 use std::fmt;

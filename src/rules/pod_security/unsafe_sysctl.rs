@@ -1,22 +1,9 @@
 //! `unsafe-sysctl`: see rules/unsafe-sysctl.md
 use crate::k8s::Manifest;
+use crate::pss::{self, NEWEST_MINOR};
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(UnsafeSysctl, "unsafe-sysctl");
-
-/// The Pod Security Standards' safe set.
-const SAFE: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-];
 
 impl Rule for UnsafeSysctl {
     crate::rule_identity!();
@@ -33,7 +20,8 @@ impl Rule for UnsafeSysctl {
             };
             let text = name.value.as_str().unwrap_or_default();
             // The kubelet accepts `/` as a separator too.
-            if SAFE.contains(&text.replace('/', ".").as_str()) {
+            // The safe set of the newest Pod Security version.
+            if pss::safe_sysctl(&text.replace('/', "."), NEWEST_MINOR) {
                 continue;
             }
             cx.report(name.value.span, format!("pod sets the unsafe sysctl {text:?}"))
