@@ -42,6 +42,9 @@ const SYSTEM_FOLDERS: &[&str] = &[
     "/var/lib/docker",
     "/var/lib/containerd",
     "/etc/kubernetes",
+];
+/// Folders that hold a container runtime's socket.
+const RUNTIME_FOLDERS: &[&str] = &[
     "/run/containerd",
     "/run/crio",
     "/run/docker",
@@ -69,17 +72,22 @@ pub fn host_path_risk(path: &str) -> Option<HostPathRisk> {
         return Some(HostPathRisk::RootFilesystem);
     }
     let file = normal.rsplit('/').next().unwrap_or_default();
-    if RUNTIME_SOCKETS.contains(&file) || normal == "/run" || normal == "/var/run" {
+    let under = |dir: &&str| {
+        normal == *dir
+            || normal
+                .strip_prefix(*dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    if RUNTIME_SOCKETS.contains(&file)
+        || normal == "/run"
+        || normal == "/var/run"
+        || RUNTIME_FOLDERS.iter().any(under)
+    {
         return Some(HostPathRisk::RuntimeSocket);
     }
     SYSTEM_FOLDERS
         .iter()
-        .any(|dir| {
-            normal == *dir
-                || normal
-                    .strip_prefix(dir)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        .any(under)
         .then_some(HostPathRisk::SystemFolder)
 }
 
@@ -226,6 +234,8 @@ mod tests {
         assert!(escape(&format!("{c}      capabilities: {{add: [NET_ADMIN]}}\n")).is_none());
         let socket = "  containers: [{name: c}]\n  volumes:\n  - name: s\n    hostPath: {path: /var/run/docker.sock}\n";
         assert!(escape(socket).unwrap().contains("runtime socket"));
+        let folder = "  containers: [{name: c}]\n  volumes: [{name: s, hostPath: {path: /run/containerd}}]\n";
+        assert!(escape(folder).unwrap().contains("runtime socket"));
         let root = "  containers: [{name: c}]\n  volumes: [{name: r, hostPath: {path: /}}]\n";
         assert!(escape(root).unwrap().contains("root filesystem"));
         let logs =

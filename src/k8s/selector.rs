@@ -13,8 +13,18 @@ pub fn labels_of(node: Option<&Node>) -> Vec<(String, String)> {
     node.and_then(Node::as_map)
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| Some((e.key.clone(), e.value.as_str()?.to_owned())))
+        .filter_map(|e| Some((e.key.clone(), string_value(&e.value)?.to_owned())))
         .collect()
+}
+
+/// A string value as Go decodes it into a `map[string]string`: `null` is
+/// `""`.
+fn string_value(node: &Node) -> Option<&str> {
+    if node.is_null() {
+        Some("")
+    } else {
+        node.as_str()
+    }
 }
 
 fn label<'a>(labels: &'a Labels, key: &str) -> Option<&'a str> {
@@ -82,7 +92,7 @@ impl LabelSelector {
         }
         let match_labels = node.get("matchLabels").filter(|n| !n.is_null());
         for entry in match_labels.and_then(Node::as_map).unwrap_or_default() {
-            match entry.value.as_str() {
+            match string_value(&entry.value) {
                 Some(value) => selector.requirements.push(Requirement {
                     key: entry.key.clone(),
                     operator: Operator::In,
@@ -207,6 +217,14 @@ mod tests {
             assert!(!s.matches(&labels(&[("a", "b")])), "{yaml}");
             assert!(!s.selects_everything(), "{yaml}");
         }
+    }
+
+    #[test]
+    fn null_values_are_empty_strings() {
+        let stream = parse_stream("{canary: , app: web}", Limits::default());
+        let pod = labels_of(stream.documents.first().map(|d| &d.root));
+        assert!(selector("matchExpressions: [{key: canary, operator: Exists}]\n").matches(&pod));
+        assert!(selector("matchLabels: {canary: }\n").matches(&pod));
     }
 
     #[test]

@@ -260,6 +260,15 @@ fn flag<'a>(node: &'a Node, key: &str) -> Option<(bool, &'a Entry)> {
     Some((entry.value.as_bool()?, entry))
 }
 
+/// An item of a list of strings: Go decodes `null` there as `""`.
+fn list_string(item: &Node) -> Option<&str> {
+    if item.is_null() {
+        Some("")
+    } else {
+        item.as_str()
+    }
+}
+
 /// Where a set field is written: its value, or its key when the value is
 /// empty.
 fn at(entry: &Entry) -> Span {
@@ -435,7 +444,9 @@ fn capabilities_baseline(pod: &PodSpec) -> Option<Violation> {
         for item in added(&container) {
             // The admission library compares exact strings: `CAP_CHOWN` and
             // `chown` are not on the list.
-            let Some(name) = item.as_str() else { continue };
+            let Some(name) = list_string(item) else {
+                continue;
+            };
             if !BASELINE_CAPABILITIES.contains(&name) {
                 found.values.insert(name.to_owned());
                 found.container(&container, item.span);
@@ -970,7 +981,9 @@ fn capabilities_restricted(pod: &PodSpec) -> Option<Violation> {
         }
         let add = caps.value.get("add").and_then(Node::as_seq);
         for item in add.unwrap_or_default() {
-            let Some(name) = item.as_str() else { continue };
+            let Some(name) = list_string(item) else {
+                continue;
+            };
             if name != "NET_BIND_SERVICE" {
                 adding.values.insert(name.to_owned());
                 adding.container(&container, item.span);

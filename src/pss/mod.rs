@@ -78,8 +78,10 @@ impl Version {
         if !well_formed {
             return None;
         }
-        // Any minor past the newest evaluates as the newest.
-        Some(Version::Minor(digits.parse().unwrap_or(u16::MAX)))
+        // Go's Atoi fails past 64 bits, making the label invalid; any
+        // other minor past the newest evaluates as the newest.
+        let minor: u64 = digits.parse().ok()?;
+        Some(Version::Minor(minor.min(u64::from(u16::MAX)) as u16))
     }
 
     /// The minor version whose checks run.

@@ -19,6 +19,7 @@ fn versions_parse_as_the_admission_library_does() {
         Version::parse("v1.99999999").unwrap().effective_minor(),
         NEWEST_MINOR
     );
+    assert_eq!(Version::parse("v1.99999999999999999999"), None);
 }
 
 #[test]
@@ -60,4 +61,26 @@ fn sysctls_grow_with_versions() {
     assert!(checks::safe_sysctl("net.ipv4.tcp_rmem", 32));
     assert!(checks::safe_sysctl("kernel.shm_rmid_forced", 0));
     assert!(!checks::safe_sysctl("kernel.msgmax", NEWEST_MINOR));
+}
+
+fn pod(spec: &str) -> Vec<&'static str> {
+    use crate::k8s::objects;
+    use crate::source::FileId;
+    use crate::yaml::{Limits, parse_stream};
+    let text = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n{spec}");
+    let stream = parse_stream(&text, Limits::default());
+    let objects = objects(FileId(0), &stream.documents, &[]);
+    evaluate(objects[0].pod.as_ref().unwrap(), policy("baseline"))
+        .iter()
+        .map(|v| v.check)
+        .collect()
+}
+
+#[test]
+fn null_capabilities_are_empty_strings_as_go_decodes_them() {
+    let ids = pod(
+        "  containers:\n  - name: c\n    securityContext:\n      capabilities:\n        add: [null]\n",
+    );
+    assert_eq!(ids, ["capabilities_baseline"]);
+    assert!(pod("  containers:\n  - name: c\n").is_empty());
 }

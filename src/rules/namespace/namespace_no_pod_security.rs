@@ -47,18 +47,13 @@ impl Rule for NamespaceNoPodSecurity {
             let value = label.value.as_str().unwrap_or_default();
             if short.ends_with("-version") {
                 if Version::parse(value).is_none() {
-                    cx.report(label.value.span, format!("{value:?} is not a Pod Security version, so the API server uses `latest`"))
+                    cx.report(label.value.span, format!("{value:?} is not a Pod Security version, so the API server refuses this Namespace"))
                         .help("Write the version as `v1.N` (such as v1.30) or `latest`.");
                 }
             } else if Level::parse(value).is_none() {
-                let consequence = if short == "enforce" {
-                    "the API server enforces `restricted` instead"
-                } else {
-                    "the API server treats it as `privileged` and reports nothing"
-                };
                 cx.report(
                     label.value.span,
-                    format!("{value:?} is not a Pod Security level, so {consequence}"),
+                    format!("{value:?} is not a Pod Security level, so the API server refuses this Namespace"),
                 )
                 .help("Use `restricted`, `baseline` or `privileged`.");
             }

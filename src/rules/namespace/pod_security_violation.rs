@@ -66,16 +66,19 @@ fn demands(namespace: Option<&NamespaceFact>, default: Option<Policy>) -> Vec<De
                 });
                 Demand {
                     mode,
+                    // Each label overrides only its own field of the default.
                     policy: Policy {
                         level,
-                        version: labelled_version.unwrap_or(Version::Latest),
+                        version: labelled_version
+                            .or(default.filter(|_| mode == Mode::Enforce).map(|d| d.version))
+                            .unwrap_or(Version::Latest),
                     },
                     label: namespace.map(|ns| (ns.file, label.span)),
                     origin: if Level::parse(text).is_some() {
                         format!("{} on namespace {name:?}", mode.label())
                     } else {
                         format!(
-                            "{} on namespace {name:?}, whose invalid level {text:?} the API server reads as {}",
+                            "{} on namespace {name:?}, whose invalid level {text:?} counts as {}",
                             mode.label(),
                             level.as_str()
                         )
