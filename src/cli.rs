@@ -34,6 +34,67 @@ pub enum Command {
         /// The rule id, e.g. privileged-container.
         rule: String,
     },
+    /// List who the manifests allow to do something: subjects, and workloads through their service accounts.
+    WhoCan(WhoCanArgs),
+    /// RBAC views of the manifests.
+    Rbac {
+        /// What to show.
+        #[command(subcommand)]
+        command: RbacCommand,
+    },
+}
+
+/// Options of `kslint who-can`.
+#[derive(Debug, Args)]
+pub struct WhoCanArgs {
+    /// The verb, e.g. create, get, list, impersonate.
+    pub verb: String,
+    /// The resource as kubectl writes it: pods, pods/exec, deployments.apps.
+    pub resource: String,
+    /// Files or folders to read (default: the current folder).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only grants that apply in this namespace.
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The API group, when the resource does not say (core by default, apps for deployments, ...).
+    #[arg(long, value_name = "GROUP")]
+    pub api_group: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = QueryFormat::Human)]
+    pub format: QueryFormat,
+}
+
+/// Formats of `kslint who-can`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// Readable text.
+    Human,
+    /// JSON.
+    Json,
+}
+
+/// `kslint rbac` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RbacCommand {
+    /// Draw workloads -> service accounts -> bindings -> roles.
+    Graph {
+        /// Files or folders to read (default: the current folder).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+}
+
+/// Formats of `kslint rbac graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`| dot -Tsvg > rbac.svg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
 }
 
 /// Formats of `kslint rules`.

@@ -7,6 +7,7 @@ use crate::k8s::Manifest;
 use crate::k8s::node_access::{NodeEscape, node_escape};
 use crate::k8s::selector::{LabelSelector, labels_of};
 use crate::pss::{self, Verdicts};
+use crate::rbac::{BindingFact, RoleFact};
 use crate::source::FileId;
 use crate::yaml::{Node, Span};
 use std::collections::HashMap;
@@ -101,6 +102,10 @@ pub struct RunIndex {
     pub namespaces: Vec<NamespaceFact>,
     /// Every NetworkPolicy.
     pub network_policies: Vec<NetworkPolicyFact>,
+    /// Every Role and ClusterRole.
+    pub roles: Vec<RoleFact>,
+    /// Every RoleBinding and ClusterRoleBinding.
+    pub bindings: Vec<BindingFact>,
     /// Whether to take every workload's Pod Security verdicts (costly, so
     /// only when a rule reads them).
     pub wants_pod_security: bool,
@@ -149,6 +154,12 @@ impl RunIndex {
                 namespace: object.object.namespace.clone(),
                 pod_selector: LabelSelector::parse(object.node.path(&["spec", "podSelector"])),
             });
+        }
+        if let Some(role) = RoleFact::from_manifest(object) {
+            self.roles.push(role);
+        }
+        if let Some(binding) = BindingFact::from_manifest(object) {
+            self.bindings.push(binding);
         }
         if object.kind() == "ServiceAccount" && core {
             self.service_accounts.push(ServiceAccountFact {
@@ -209,6 +220,8 @@ impl RunIndex {
         self.service_accounts.extend(other.service_accounts);
         self.namespaces.extend(other.namespaces);
         self.network_policies.extend(other.network_policies);
+        self.roles.extend(other.roles);
+        self.bindings.extend(other.bindings);
     }
 
     /// Builds the lookups, once every file's facts are in.

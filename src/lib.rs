@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod index;
 pub mod k8s;
 pub mod pss;
+pub mod rbac;
 pub mod registry;
 pub mod report;
 pub mod rules;

@@ -3,7 +3,9 @@
 
 use clap::Parser;
 use kslint::catalog::CATALOG;
-use kslint::cli::{Cli, Command, LintArgs, RulesFormat};
+use kslint::cli::{
+    Cli, Command, GraphFormat, LintArgs, QueryFormat, RbacCommand, RulesFormat, WhoCanArgs,
+};
 use kslint::report::{self, Format, HumanOptions};
 use kslint::settings::{self, Settings};
 use kslint::source::Input;
@@ -23,6 +25,10 @@ fn main() -> ExitCode {
         }
         Some(Command::Explain { rule }) => explain(&rule),
         Some(Command::Lint(args)) => lint(*args),
+        Some(Command::WhoCan(args)) => who_can(args),
+        Some(Command::Rbac {
+            command: RbacCommand::Graph { paths, format },
+        }) => rbac_graph(paths, format),
         None => lint(cli.lint),
     };
     result.unwrap_or_else(|message| {
@@ -136,6 +142,48 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
         settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
     }
     Ok(settings)
+}
+
+/// Reads the manifests under `paths` with no rule on: the facts are all a
+/// query needs.
+fn read_facts(paths: Vec<std::path::PathBuf>) -> Result<kslint::runner::Outcome, String> {
+    let args = LintArgs {
+        paths,
+        ..LintArgs::default()
+    };
+    let mut settings = resolve(&args)?;
+    settings.enabled.iter_mut().for_each(|on| *on = false);
+    kslint::runner::lint(&settings, || {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    })
+}
+
+fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
+    use kslint::rbac::query;
+    let outcome = read_facts(args.paths)?;
+    let question = query::Question::new(
+        &args.verb,
+        &args.resource,
+        args.api_group.as_deref(),
+        args.namespace.as_deref(),
+    );
+    let accesses = query::who_can(&outcome.index, &question);
+    let text = match args.format {
+        QueryFormat::Human => query::render_human(&question, &accesses, &outcome.db),
+        QueryFormat::Json => query::render_json(&question, &accesses, &outcome.db),
+    };
+    print(&text).map(|()| ExitCode::SUCCESS)
+}
+
+fn rbac_graph(paths: Vec<std::path::PathBuf>, format: GraphFormat) -> Result<ExitCode, String> {
+    let outcome = read_facts(paths)?;
+    let graph = kslint::rbac::graph::Graph::of(&outcome.index);
+    let text = match format {
+        GraphFormat::Dot => graph.to_dot(),
+        GraphFormat::Mermaid => graph.to_mermaid(),
+    };
+    print(&text).map(|()| ExitCode::SUCCESS)
 }
 
 fn explain(id: &str) -> Result<ExitCode, String> {

@@ -40,6 +40,9 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Counts.
     pub summary: Summary,
+    /// The run's cross-object facts (RBAC, namespaces, workloads), for
+    /// queries such as `who-can`.
+    pub index: RunIndex,
 }
 
 impl Outcome {
@@ -169,6 +172,7 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
         db,
         diagnostics,
         summary,
+        index,
     }
 }
 

@@ -5,11 +5,13 @@
 pub mod manifest;
 pub mod namespace;
 pub mod pod_security;
+pub mod rbac;
 
 use crate::registry::Rule;
 use manifest::*;
 use namespace::*;
 use pod_security::*;
+use rbac::*;
 
 /// Every rule kslint has, sorted by id.
 pub static RULES: &[&dyn Rule] = &[
@@ -33,6 +35,18 @@ pub static RULES: &[&dyn Rule] = &[
     &PrivilegeEscalation,
     &PrivilegedContainer,
     &ProcMount,
+    &RbacClusterAdminBinding,
+    &RbacCreatePods,
+    &RbacDefaultSaBinding,
+    &RbacEscalateBindImpersonate,
+    &RbacNodeProxy,
+    &RbacPodExec,
+    &RbacPortForward,
+    &RbacSecretsRead,
+    &RbacSystemGroupBinding,
+    &RbacTokenCreate,
+    &RbacWildcard,
+    &RbacWorkloadEscalation,
     &ResourceLimitsMissing,
     &RunAsRoot,
     &SeccompUnconfined,

@@ -1,0 +1,446 @@
+//! RBAC as data: roles, bindings and their rules with source spans, the
+//! built-in ClusterRoles, and the model that joins them (aggregation
+//! resolved) so rules and subcommands can ask who may do what.
+
+pub mod authorize;
+pub mod graph;
+pub mod query;
+
+use crate::diagnostic::{ObjectRef, ObjectSlot};
+use crate::index::{RunIndex, WorkloadFact};
+use crate::k8s::Manifest;
+use crate::k8s::selector::{LabelSelector, labels_of};
+use crate::source::FileId;
+use crate::yaml::{Limits, Node, Span, parse_stream};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The API group of RBAC objects.
+pub const GROUP: &str = "rbac.authorization.k8s.io";
+
+/// A string list entry and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The text.
+    pub text: String,
+    /// Its span.
+    pub span: Span,
+}
+
+/// One item of a role's `rules`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFact {
+    /// The rule item.
+    pub span: Span,
+    /// `apiGroups`.
+    pub api_groups: Vec<Item>,
+    /// `resources`.
+    pub resources: Vec<Item>,
+    /// `verbs`.
+    pub verbs: Vec<Item>,
+    /// `resourceNames`.
+    pub resource_names: Vec<String>,
+    /// `nonResourceURLs`.
+    pub non_resource_urls: Vec<Item>,
+}
+
+fn items(node: Option<&Node>) -> Vec<Item> {
+    node.and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| {
+            Some(Item {
+                text: n.as_str()?.to_owned(),
+                span: n.span,
+            })
+        })
+        .collect()
+}
+
+impl RuleFact {
+    fn from_node(node: &Node) -> RuleFact {
+        RuleFact {
+            span: node.span,
+            api_groups: items(node.get("apiGroups")),
+            resources: items(node.get("resources")),
+            verbs: items(node.get("verbs")),
+            resource_names: items(node.get("resourceNames"))
+                .into_iter()
+                .map(|i| i.text)
+                .collect(),
+            non_resource_urls: items(node.get("nonResourceURLs")),
+        }
+    }
+
+    /// `create pods, pods/exec` style summary of what the rule allows.
+    pub fn describe(&self) -> String {
+        let list = |items: &[Item]| {
+            items
+                .iter()
+                .map(|i| i.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!("{} {}", list(&self.verbs), list(&self.resources))
+    }
+}
+
+/// A Role or ClusterRole.
+#[derive(Debug, Clone)]
+pub struct RoleFact {
+    /// Its file; `None` for a built-in ClusterRole.
+    pub file: Option<FileId>,
+    /// Its place in the file.
+    pub slot: ObjectSlot,
+    /// Its identity.
+    pub object: ObjectRef,
+    /// A ClusterRole.
+    pub cluster: bool,
+    /// Its labels (aggregation selects on them).
+    pub labels: Vec<(String, String)>,
+    /// `aggregationRule.clusterRoleSelectors`, if it aggregates.
+    pub aggregation: Option<Vec<LabelSelector>>,
+    /// Its own rules.
+    pub rules: Vec<RuleFact>,
+}
+
+impl RoleFact {
+    /// The facts of a Role or ClusterRole object.
+    pub fn from_manifest(object: &Manifest) -> Option<RoleFact> {
+        let cluster = match object.kind() {
+            "ClusterRole" => true,
+            "Role" => false,
+            _ => return None,
+        };
+        if object.group() != GROUP {
+            return None;
+        }
+        let aggregation = object
+            .node
+            .path(&["aggregationRule", "clusterRoleSelectors"])
+            .and_then(Node::as_seq)
+            .map(|selectors| {
+                selectors
+                    .iter()
+                    .map(|s| LabelSelector::parse(Some(s)))
+                    .collect()
+            });
+        Some(RoleFact {
+            file: Some(object.file),
+            slot: object.slot,
+            object: object.object.clone(),
+            cluster,
+            labels: labels_of(object.metadata().and_then(|m| m.get("labels"))),
+            aggregation: aggregation.filter(|_| cluster),
+            rules: object
+                .node
+                .get("rules")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| r.as_map().is_some())
+                .map(RuleFact::from_node)
+                .collect(),
+        })
+    }
+
+    /// `ClusterRole edit (built-in)`, `Role shop/debug`.
+    pub fn describe(&self) -> String {
+        let kind = if self.cluster { "ClusterRole" } else { "Role" };
+        let builtin = if self.file.is_none() {
+            " (built-in)"
+        } else {
+            ""
+        };
+        format!("{kind} {}{builtin}", qualified(&self.object))
+    }
+}
+
+/// `shop/web`, or `web` without a namespace.
+pub fn qualified(object: &ObjectRef) -> String {
+    match &object.namespace {
+        Some(ns) => format!("{ns}/{}", object.name),
+        None => object.name.clone(),
+    }
+}
+
+/// A subject of a binding.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// `ServiceAccount`, `User` or `Group`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace as written.
+    pub namespace: Option<String>,
+    /// The subject item.
+    pub span: Span,
+    /// The `name` value (or the item, when it has none).
+    pub name_span: Span,
+}
+
+/// A RoleBinding or ClusterRoleBinding.
+#[derive(Debug, Clone)]
+pub struct BindingFact {
+    /// Its file.
+    pub file: FileId,
+    /// Its place in the file.
+    pub slot: ObjectSlot,
+    /// Its identity.
+    pub object: ObjectRef,
+    /// A ClusterRoleBinding.
+    pub cluster: bool,
+    /// `roleRef.kind`.
+    pub role_kind: String,
+    /// `roleRef.name`.
+    pub role_name: String,
+    /// The `roleRef.name` value (or the binding, when it has none).
+    pub role_name_span: Span,
+    /// Its subjects.
+    pub subjects: Vec<Subject>,
+}
+
+impl BindingFact {
+    /// The facts of a RoleBinding or ClusterRoleBinding object.
+    pub fn from_manifest(object: &Manifest) -> Option<BindingFact> {
+        let cluster = match object.kind() {
+            "ClusterRoleBinding" => true,
+            "RoleBinding" => false,
+            _ => return None,
+        };
+        if object.group() != GROUP {
+            return None;
+        }
+        let role_ref = object.node.get("roleRef");
+        let text = |node: Option<&Node>, key: &str| {
+            node.and_then(|n| n.get(key))
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let subjects = object
+            .node
+            .get("subjects")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s.as_map().is_some())
+            .map(|s| Subject {
+                kind: text(Some(s), "kind"),
+                name: text(Some(s), "name"),
+                namespace: Some(text(Some(s), "namespace")).filter(|n| !n.is_empty()),
+                span: s.span,
+                name_span: s.get("name").map_or(s.span, |n| n.span),
+            })
+            .collect();
+        Some(BindingFact {
+            file: object.file,
+            slot: object.slot,
+            object: object.object.clone(),
+            cluster,
+            role_kind: text(role_ref, "kind"),
+            role_name: text(role_ref, "name"),
+            role_name_span: role_ref
+                .and_then(|r| r.get("name"))
+                .map_or(object.node.span, |n| n.span),
+            subjects,
+        })
+    }
+
+    /// `RoleBinding shop/debug`.
+    pub fn describe(&self) -> String {
+        let kind = if self.cluster {
+            "ClusterRoleBinding"
+        } else {
+            "RoleBinding"
+        };
+        format!("{kind} {}", qualified(&self.object))
+    }
+
+    /// The namespace a ServiceAccount subject is in: its own, else (in a
+    /// RoleBinding) the binding's, as the authorizer defaults it.
+    pub fn subject_namespace<'a>(&'a self, subject: &'a Subject) -> Option<&'a str> {
+        subject.namespace.as_deref().or(if self.cluster {
+            None
+        } else {
+            self.object.namespace.as_deref()
+        })
+    }
+}
+
+/// The upstream bootstrap ClusterRoles (data/rbac/SOURCE.md).
+const BOOTSTRAP: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/rbac/bootstrap-cluster-roles.yaml"
+));
+
+/// The built-in ClusterRoles every cluster has.
+pub static BUILTIN: LazyLock<Vec<RoleFact>> = LazyLock::new(|| {
+    let stream = parse_stream(BOOTSTRAP, Limits::default());
+    crate::k8s::objects(FileId(u32::MAX), &stream.documents, &[])
+        .iter()
+        .filter_map(RoleFact::from_manifest)
+        .map(|mut role| {
+            role.file = None;
+            role
+        })
+        .collect()
+});
+
+/// A rule as granted through a role: the rule, and the role that holds it
+/// (an aggregated ClusterRole's rules live in the roles it selects).
+#[derive(Debug, Clone, Copy)]
+pub struct Granted<'a> {
+    /// The role whose `rules` hold it.
+    pub source: &'a RoleFact,
+    /// The rule.
+    pub rule: &'a RuleFact,
+}
+
+/// The run's RBAC joined: roles by name, aggregation resolved.
+pub struct Model<'a> {
+    /// The run's roles.
+    pub roles: &'a [RoleFact],
+    /// The run's bindings.
+    pub bindings: &'a [BindingFact],
+    /// ClusterRoles by name: the run's (several when folders reuse a
+    /// name), else the built-in one.
+    cluster_roles: HashMap<&'a str, Vec<&'a RoleFact>>,
+}
+
+/// Of several roles with the name a binding refers to, the one in the
+/// binding's file, else the nearest file in path order: until each
+/// Kustomize build is linted as its own unit, folders that reuse generic
+/// names (`role`, `manager-role`) are told apart by where they are.
+fn nearest<'a>(candidates: &[&'a RoleFact], binding: &BindingFact) -> Option<&'a RoleFact> {
+    let distance = |role: &RoleFact| role.file.map_or(u32::MAX, |f| f.0.abs_diff(binding.file.0));
+    candidates.iter().copied().min_by_key(|r| distance(r))
+}
+
+impl<'a> Model<'a> {
+    /// Joins the run's roles and bindings with the built-in ClusterRoles;
+    /// a ClusterRole in the run wins over a built-in one of that name.
+    pub fn new(roles: &'a [RoleFact], bindings: &'a [BindingFact]) -> Model<'a> {
+        let mut cluster_roles: HashMap<&str, Vec<&RoleFact>> = HashMap::new();
+        for role in roles.iter().filter(|r| r.cluster) {
+            cluster_roles
+                .entry(&role.object.name)
+                .or_default()
+                .push(role);
+        }
+        for role in BUILTIN.iter() {
+            cluster_roles
+                .entry(&role.object.name)
+                .or_insert_with(|| vec![role]);
+        }
+        Model {
+            roles,
+            bindings,
+            cluster_roles,
+        }
+    }
+
+    /// The role a binding refers to, if known.
+    pub fn role_of(&self, binding: &BindingFact) -> Option<&'a RoleFact> {
+        match binding.role_kind.as_str() {
+            "ClusterRole" => self
+                .cluster_roles
+                .get(binding.role_name.as_str())
+                .and_then(|roles| nearest(roles, binding)),
+            "Role" if !binding.cluster => {
+                let namespace = binding.object.namespace.as_deref();
+                let candidates: Vec<&RoleFact> = self
+                    .roles
+                    .iter()
+                    .filter(|r| !r.cluster && r.object.name == binding.role_name)
+                    .collect();
+                let exact: Vec<&RoleFact> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|r| r.object.namespace.as_deref() == namespace)
+                    .collect();
+                if !exact.is_empty() {
+                    return nearest(&exact, binding);
+                }
+                let possible: Vec<&RoleFact> = candidates
+                    .into_iter()
+                    .filter(|r| RunIndex::same_namespace(r.object.namespace.as_deref(), namespace))
+                    .collect();
+                nearest(&possible, binding)
+            }
+            _ => None,
+        }
+    }
+
+    /// The rules a role grants: its own, or for an aggregated ClusterRole,
+    /// those of every ClusterRole its selectors match (transitively).
+    pub fn rules_of(&self, role: &'a RoleFact) -> Vec<Granted<'a>> {
+        let mut out = Vec::new();
+        let mut seen: Vec<*const RoleFact> = Vec::new();
+        self.collect(role, &mut out, &mut seen);
+        out
+    }
+
+    fn collect(
+        &self,
+        role: &'a RoleFact,
+        out: &mut Vec<Granted<'a>>,
+        seen: &mut Vec<*const RoleFact>,
+    ) {
+        if seen.contains(&(role as *const _)) {
+            return;
+        }
+        seen.push(role);
+        let Some(selectors) = &role.aggregation else {
+            out.extend(role.rules.iter().map(|rule| Granted { source: role, rule }));
+            return;
+        };
+        let mut members: Vec<&RoleFact> = self
+            .cluster_roles
+            .values()
+            .flatten()
+            .copied()
+            .filter(|other| selectors.iter().any(|s| s.matches(&other.labels)))
+            .collect();
+        // Deterministic order: the run's roles first, by name.
+        members.sort_by(|a, b| {
+            (a.file.is_none(), &a.object.name).cmp(&(b.file.is_none(), &b.object.name))
+        });
+        for member in members {
+            self.collect(member, out, seen);
+        }
+    }
+}
+
+/// Whether the pods carry a token: the pod's setting wins, then the
+/// ServiceAccount's, and the default is yes.
+pub fn token_mounted(index: &RunIndex, workload: &WorkloadFact) -> bool {
+    match workload.automount {
+        Some((mounted, _)) => mounted,
+        None => index
+            .service_account_of(workload)
+            .is_none_or(|sa| sa.automount != Some(false)),
+    }
+}
+
+/// Whether a subject of a binding is the workload's service account (or
+/// a group it belongs to).
+pub fn names_workload(binding: &BindingFact, subject: &Subject, workload: &WorkloadFact) -> bool {
+    let namespace = workload.object.namespace.as_deref();
+    match subject.kind.as_str() {
+        "ServiceAccount" => {
+            subject.name == workload.service_account
+                && RunIndex::same_namespace(binding.subject_namespace(subject), namespace)
+        }
+        "Group" => match subject.name.as_str() {
+            "system:serviceaccounts" | "system:authenticated" => true,
+            group => group
+                .strip_prefix("system:serviceaccounts:")
+                .is_some_and(|ns| RunIndex::same_namespace(Some(ns), namespace)),
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! `kslint who-can`: which subjects, and which workloads through their
+//! service accounts, the manifests allow to perform one action.
+
+use super::authorize::{allows, matching_resource};
+use super::{BindingFact, Granted, Model, RoleFact, Subject, qualified};
+use crate::index::{RunIndex, WorkloadFact};
+use crate::source::{FileId, SourceDb};
+use crate::yaml::Span;
+use serde_json::{Value, json};
+
+/// The API group of common resources, so `who-can create deployments`
+/// means `apps` as `kubectl auth can-i` does.
+const GROUPS: &[(&str, &str)] = &[
+    ("deployments", "apps"),
+    ("replicasets", "apps"),
+    ("statefulsets", "apps"),
+    ("daemonsets", "apps"),
+    ("controllerrevisions", "apps"),
+    ("jobs", "batch"),
+    ("cronjobs", "batch"),
+    ("roles", "rbac.authorization.k8s.io"),
+    ("rolebindings", "rbac.authorization.k8s.io"),
+    ("clusterroles", "rbac.authorization.k8s.io"),
+    ("clusterrolebindings", "rbac.authorization.k8s.io"),
+    ("ingresses", "networking.k8s.io"),
+    ("networkpolicies", "networking.k8s.io"),
+    ("horizontalpodautoscalers", "autoscaling"),
+    ("poddisruptionbudgets", "policy"),
+    ("leases", "coordination.k8s.io"),
+    ("customresourcedefinitions", "apiextensions.k8s.io"),
+    ("certificatesigningrequests", "certificates.k8s.io"),
+];
+
+/// What is asked: a verb on a group's resource, maybe in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// The verb.
+    pub verb: String,
+    /// The API group (`""` for core).
+    pub group: String,
+    /// `pods` or `pods/exec`.
+    pub resource: String,
+    /// Only grants that apply in this namespace.
+    pub namespace: Option<String>,
+}
+
+impl Question {
+    /// Parses `RESOURCE[.GROUP][/SUBRESOURCE]` as kubectl does; an explicit
+    /// group wins over the table of common resources.
+    pub fn new(verb: &str, resource: &str, group: Option<&str>, namespace: Option<&str>) -> Self {
+        let (base, sub) = match resource.split_once('/') {
+            Some((base, sub)) => (base, Some(sub)),
+            None => (resource, None),
+        };
+        let (name, dotted_group) = match base.split_once('.') {
+            Some((name, group)) => (name, Some(group)),
+            None => (base, None),
+        };
+        let group = group
+            .or(dotted_group)
+            .or_else(|| GROUPS.iter().find(|(r, _)| *r == name).map(|(_, g)| *g))
+            .unwrap_or("");
+        let resource = match sub {
+            Some(sub) => format!("{name}/{sub}"),
+            None => name.to_owned(),
+        };
+        Question {
+            verb: verb.to_owned(),
+            group: group.to_owned(),
+            resource,
+            namespace: namespace.map(str::to_owned),
+        }
+    }
+}
+
+/// One grant that answers the question.
+pub struct Access<'a> {
+    /// Who.
+    pub subject: &'a Subject,
+    /// Through which binding.
+    pub binding: &'a BindingFact,
+    /// The role bound.
+    pub role: &'a RoleFact,
+    /// The rule that allows it.
+    pub granted: Granted<'a>,
+    /// Where the rule entry is that matches.
+    pub entry: Span,
+    /// Workloads that run as this subject (for service accounts and their
+    /// groups), with whether their pods mount a token.
+    pub workloads: Vec<(&'a WorkloadFact, bool)>,
+}
+
+/// Where a binding's grant applies: a namespace, or `None` for
+/// cluster-wide (or wherever a namespace-less RoleBinding is applied).
+fn applies_in(binding: &BindingFact, namespace: Option<&str>) -> bool {
+    binding.cluster
+        || namespace.is_none()
+        || RunIndex::same_namespace(binding.object.namespace.as_deref(), namespace)
+}
+
+/// Answers a question over a run's facts.
+pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> {
+    let model = Model::new(&index.roles, &index.bindings);
+    let mut out = Vec::new();
+    for binding in &index.bindings {
+        if !applies_in(binding, question.namespace.as_deref())
+            || (!binding.cluster && super::authorize::is_cluster_scoped(&question.resource))
+        {
+            continue;
+        }
+        let Some(role) = model.role_of(binding) else {
+            continue;
+        };
+        let Some(granted) = model.rules_of(role).into_iter().find(|g| {
+            g.rule.resource_names.is_empty()
+                && allows(g.rule, &question.verb, &question.group, &question.resource)
+        }) else {
+            continue;
+        };
+        let entry = matching_resource(granted.rule, &question.resource)
+            .map_or(granted.rule.span, |r| r.span);
+        for subject in &binding.subjects {
+            let workloads = index
+                .workloads
+                .iter()
+                .filter(|w| super::names_workload(binding, subject, w))
+                .map(|w| (w, super::token_mounted(index, w)))
+                .collect();
+            out.push(Access {
+                subject,
+                binding,
+                role,
+                granted,
+                entry,
+                workloads,
+            });
+        }
+    }
+    out
+}
+
+fn place(db: &SourceDb, file: FileId, span: Span) -> String {
+    let source = db.file(file);
+    let at = source.line_col(span.start);
+    format!("{}:{}:{}", source.name, at.line, at.column)
+}
+
+fn place_json(db: &SourceDb, file: Option<FileId>, span: Span) -> Value {
+    match file {
+        None => Value::Null,
+        Some(file) => {
+            let source = db.file(file);
+            let at = source.line_col(span.start);
+            json!({"file": source.name, "line": at.line, "column": at.column})
+        }
+    }
+}
+
+fn subject_name(access: &Access) -> String {
+    let namespace = match access.subject.kind.as_str() {
+        "ServiceAccount" => access.binding.subject_namespace(access.subject),
+        _ => None,
+    };
+    match namespace {
+        Some(ns) => format!("{} {ns}/{}", access.subject.kind, access.subject.name),
+        None => format!("{} {}", access.subject.kind, access.subject.name),
+    }
+}
+
+fn scope(binding: &BindingFact) -> String {
+    match (&binding.object.namespace, binding.cluster) {
+        (_, true) => "cluster-wide".to_owned(),
+        (Some(ns), false) => format!("in namespace {ns}"),
+        (None, false) => "in the namespace it is applied to".to_owned(),
+    }
+}
+
+/// The human answer.
+pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> String {
+    let group = if question.group.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", question.group)
+    };
+    let namespace = question
+        .namespace
+        .as_deref()
+        .map_or_else(String::new, |ns| format!(" in namespace {ns}"));
+    let mut out = format!(
+        "Who can `{} {}`{group}{namespace}:\n",
+        question.verb, question.resource
+    );
+    if accesses.is_empty() {
+        out.push_str("\n  nobody, as far as these manifests say\n");
+        return out;
+    }
+    for access in accesses {
+        out.push_str(&format!(
+            "\n  {} ({})\n",
+            subject_name(access),
+            scope(access.binding)
+        ));
+        out.push_str(&format!(
+            "    binding  {}  {}\n",
+            access.binding.describe(),
+            place(db, access.binding.file, access.subject.span)
+        ));
+        let rule = match access.granted.source.file {
+            Some(file) => format!("  {}", place(db, file, access.entry)),
+            None => String::new(),
+        };
+        let mut role = access.role.describe();
+        if !std::ptr::eq(access.role, access.granted.source) {
+            role.push_str(&format!(" via {}", access.granted.source.describe()));
+        }
+        out.push_str(&format!(
+            "    role     {role}{rule}  [{}]\n",
+            access.granted.rule.describe()
+        ));
+        for (workload, token) in &access.workloads {
+            let token = if *token { "" } else { " (no token mounted)" };
+            out.push_str(&format!(
+                "    workload {} {}{token}  {}\n",
+                workload.object.kind,
+                qualified(&workload.object),
+                place(
+                    db,
+                    workload.file,
+                    workload
+                        .service_account_span
+                        .unwrap_or(workload.pod_spec_span)
+                )
+            ));
+        }
+    }
+    out
+}
+
+/// The JSON answer.
+pub fn render_json(question: &Question, accesses: &[Access], db: &SourceDb) -> String {
+    let subjects: Vec<Value> = accesses
+        .iter()
+        .map(|access| {
+            let subject_namespace = match access.subject.kind.as_str() {
+                "ServiceAccount" => access.binding.subject_namespace(access.subject),
+                _ => None,
+            };
+            json!({
+                "kind": access.subject.kind,
+                "name": access.subject.name,
+                "namespace": subject_namespace,
+                "scope": if access.binding.cluster { Value::Null } else { json!(access.binding.object.namespace) },
+                "binding": {
+                    "kind": if access.binding.cluster { "ClusterRoleBinding" } else { "RoleBinding" },
+                    "namespace": access.binding.object.namespace,
+                    "name": access.binding.object.name,
+                    "at": place_json(db, Some(access.binding.file), access.subject.span),
+                },
+                "role": {
+                    "kind": if access.role.cluster { "ClusterRole" } else { "Role" },
+                    "namespace": access.role.object.namespace,
+                    "name": access.role.object.name,
+                    "builtin": access.role.file.is_none(),
+                },
+                "rule": place_json(db, access.granted.source.file, access.entry),
+                "workloads": access.workloads.iter().map(|(w, token)| json!({
+                    "kind": w.object.kind,
+                    "namespace": w.object.namespace,
+                    "name": w.object.name,
+                    "tokenMounted": token,
+                    "at": place_json(db, Some(w.file), w.service_account_span.unwrap_or(w.pod_spec_span)),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let report = json!({
+        "verb": question.verb,
+        "apiGroup": question.group,
+        "resource": question.resource,
+        "namespace": question.namespace,
+        "subjects": subjects,
+    });
+    serde_json::to_string_pretty(&report).expect("JSON values serialize") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Question;
+
+    #[test]
+    fn resources_parse_as_kubectl_does() {
+        let q = Question::new("create", "pods/portforward", None, Some("shop"));
+        assert_eq!(
+            (q.group.as_str(), q.resource.as_str()),
+            ("", "pods/portforward")
+        );
+        let q = Question::new("create", "deployments", None, None);
+        assert_eq!(q.group, "apps");
+        let q = Question::new("get", "widgets.example.com/status", None, None);
+        assert_eq!(
+            (q.group.as_str(), q.resource.as_str()),
+            ("example.com", "widgets/status")
+        );
+        let q = Question::new("get", "deployments", Some("extensions"), None);
+        assert_eq!(q.group, "extensions");
+    }
+}

@@ -1,0 +1,120 @@
+//! `rbac-workload-escalation`: see rules/rbac-workload-escalation.md
+use crate::index::{RunIndex, WorkloadFact};
+use crate::rbac::authorize::{Danger, Hit, dangers};
+use crate::rbac::{
+    BindingFact, Granted, Model, RoleFact, Subject, names_workload, qualified, token_mounted,
+};
+use crate::registry::{Rule, RuleContext};
+
+crate::declare_rule!(RbacWorkloadEscalation, "rbac-workload-escalation");
+
+/// One dangerous permission a binding grants.
+struct Grant<'a> {
+    role: &'a RoleFact,
+    granted: Granted<'a>,
+    hit: Hit,
+}
+
+impl Rule for RbacWorkloadEscalation {
+    crate::rule_identity!();
+
+    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
+        if index.bindings.is_empty() || index.workloads.is_empty() {
+            return;
+        }
+        let model = Model::new(&index.roles, &index.bindings);
+        // Each binding's dangerous grants, computed once.
+        let grants: Vec<Vec<Grant>> = index
+            .bindings
+            .iter()
+            .map(|binding| {
+                let Some(role) = model.role_of(binding) else {
+                    return Vec::new();
+                };
+                model
+                    .rules_of(role)
+                    .into_iter()
+                    .flat_map(|granted| {
+                        dangers(granted.rule, !binding.cluster)
+                            .into_iter()
+                            .map(move |hit| Grant { role, granted, hit })
+                    })
+                    .collect()
+            })
+            .collect();
+        for workload in &index.workloads {
+            if !token_mounted(index, workload) {
+                continue;
+            }
+            let mut reported: Vec<Danger> = Vec::new();
+            for (binding, grants) in index.bindings.iter().zip(&grants) {
+                let Some(subject) = binding
+                    .subjects
+                    .iter()
+                    .find(|s| names_workload(binding, s, workload))
+                else {
+                    continue;
+                };
+                for grant in grants {
+                    if reported.contains(&grant.hit.danger) {
+                        continue;
+                    }
+                    reported.push(grant.hit.danger);
+                    report(cx, workload, binding, subject, grant);
+                }
+            }
+        }
+    }
+}
+
+fn report(
+    cx: &mut RuleContext,
+    workload: &WorkloadFact,
+    binding: &BindingFact,
+    subject: &Subject,
+    grant: &Grant,
+) {
+    let account_namespace = workload
+        .object
+        .namespace
+        .as_deref()
+        .map_or_else(String::new, |ns| format!("{ns}/"));
+    let mut role = grant.role.describe();
+    // Name the aggregated member when the user can see and edit it.
+    if !std::ptr::eq(grant.role, grant.granted.source) && grant.granted.source.file.is_some() {
+        role.push_str(&format!(
+            " (aggregating {})",
+            grant.granted.source.describe()
+        ));
+    }
+    let via = if subject.kind == "Group" {
+        format!(" (as a member of Group {})", subject.name)
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "{} {} -> ServiceAccount {account_namespace}{}{via} -> {} -> {role}: {}; an attacker who controls this pod can {}",
+        workload.object.kind,
+        qualified(&workload.object),
+        workload.service_account,
+        binding.describe(),
+        grant.hit.what,
+        grant.hit.danger.consequence()
+    );
+    let span = workload
+        .service_account_span
+        .unwrap_or(workload.pod_spec_span);
+    let object = Some((workload.slot, workload.object.clone()));
+    let mut report = cx
+        .report_at(workload.file, span, message, object)
+        .help("Run this workload as its own ServiceAccount without these permissions, or set `automountServiceAccountToken: false` if it never calls the Kubernetes API.")
+        .related(binding.file, subject.span, format!("{} grants the role to this subject", binding.describe()));
+    if let Some(file) = grant.granted.source.file {
+        report = report.related(
+            file,
+            grant.hit.span,
+            format!("this rule allows `{}`", grant.hit.what),
+        );
+    }
+    let _ = report;
+}
