@@ -40,6 +40,9 @@ pub struct WorkloadFact {
     pub escape: Option<NodeEscape>,
     /// Every Pod Security check's verdict, when a rule needs them.
     pub pod_security: Option<Box<Verdicts>>,
+    /// A projected volume mounts a service account token whatever
+    /// `automountServiceAccountToken` says.
+    pub projected_token: bool,
 }
 
 /// A Pod Security label of a Namespace.
@@ -211,6 +214,16 @@ impl RunIndex {
             host_network: pod.get("hostNetwork").and_then(Node::as_bool) == Some(true),
             escape: node_escape(pod),
             pod_security: self.wants_pod_security.then(|| Box::new(Verdicts::of(pod))),
+            projected_token: pod.volumes().iter().any(|volume| {
+                volume
+                    .path(&["projected", "sources"])
+                    .and_then(Node::as_seq)
+                    .is_some_and(|sources| {
+                        sources
+                            .iter()
+                            .any(|s| s.get("serviceAccountToken").is_some())
+                    })
+            }),
         });
     }
 

@@ -147,7 +147,6 @@ const IMPERSONABLE: &[(&str, &str)] = &[
 /// RoleBinding, cannot grant them.
 pub const CLUSTER_SCOPED: &[&str] = &[
     "nodes",
-    "namespaces",
     "persistentvolumes",
     "clusterroles",
     "clusterrolebindings",
@@ -188,10 +187,30 @@ pub fn dangers(rule: &RuleFact, namespaced: bool) -> Vec<Hit> {
             .or_else(|| rule.verbs.iter().find(|v| v.text == "*"))
             .map_or(rule.span, |v| v.span)
     };
+    // Any verb on nodes/proxy reaches the kubelet (checked once, not per
+    // verb: rules can list many verbs).
+    let node_proxy = if !named
+        && !namespaced
+        && !rule.verbs.is_empty()
+        && rule
+            .api_groups
+            .iter()
+            .any(|g| g.text == "*" || g.text.is_empty())
+    {
+        matching_resource(rule, "nodes/proxy").map(|entry| Hit {
+            danger: Danger::NodeProxy,
+            what: format!("{} nodes/proxy", rule.verbs[0].text),
+            span: entry.span,
+        })
+    } else {
+        None
+    };
     let mut check = |danger: Danger, verbs: &[&str], targets: &[(&str, &str)], at_verb: bool| {
         for verb in verbs {
             for (group, resource) in targets {
-                if namespaced && is_cluster_scoped(resource) {
+                // `bind` is checked in the namespace of the RoleBinding being
+                // written, so a Role can grant it even on clusterroles.
+                if namespaced && *verb != "bind" && is_cluster_scoped(resource) {
                     continue;
                 }
                 if allows(rule, verb, group, resource) {
@@ -230,9 +249,6 @@ pub fn dangers(rule: &RuleFact, namespaced: bool) -> Vec<Hit> {
             &[("", "secrets")],
             false,
         );
-        // Any verb on nodes/proxy reaches the kubelet.
-        let any_verb: Vec<&str> = rule.verbs.iter().map(|v| v.text.as_str()).collect();
-        check(Danger::NodeProxy, &any_verb, &[("", "nodes/proxy")], false);
         check(
             Danger::TokenCreate,
             &["create"],
@@ -255,6 +271,7 @@ pub fn dangers(rule: &RuleFact, namespaced: bool) -> Vec<Hit> {
         IMPERSONABLE,
         true,
     );
+    hits.extend(node_proxy);
     // Every extra (`userextras/<key>`) can be impersonated, not one name.
     let extras = rule
         .resources
@@ -289,7 +306,14 @@ pub fn dangers(rule: &RuleFact, namespaced: bool) -> Vec<Hit> {
             }
         }
     }
+    // Full control of the core group or of every group; `*` on one
+    // custom group is left to the specific kinds above.
+    let broad_group = rule
+        .api_groups
+        .iter()
+        .any(|g| g.text == "*" || g.text.is_empty());
     if !named
+        && broad_group
         && let (Some(verb), Some(_)) = (
             rule.verbs.iter().find(|v| v.text == "*"),
             rule.resources.iter().find(|r| r.text == "*"),
@@ -414,6 +438,21 @@ mod tests {
         );
         let only_users = rule(&[""], &["users"], &["impersonate"]);
         assert!(dangers(&only_users, true).is_empty());
+    }
+
+    #[test]
+    fn wildcards_over_one_custom_group_are_not_full_control() {
+        let custom = rule(&["widgets.example.com"], &["*"], &["*"]);
+        assert!(kinds(&custom).is_empty());
+        assert_eq!(kinds(&rule(&[""], &["*"], &["*"]))[0], Danger::Wildcard);
+    }
+
+    #[test]
+    fn node_proxy_with_many_verbs_is_one_hit() {
+        let verbs: Vec<String> = (0..10_000).map(|i| format!("v{i}")).collect();
+        let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
+        let many = rule(&[""], &["nodes/proxy"], &verbs);
+        assert_eq!(kinds(&many), [Danger::NodeProxy]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::authorize::dangers;
 use super::{Model, names_workload, qualified, token_mounted};
 use crate::index::RunIndex;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// A node of the graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,7 @@ pub struct Graph {
     /// Edges.
     pub edges: Vec<Edge>,
     ids: BTreeMap<String, usize>,
+    edge_keys: HashSet<(String, String)>,
 }
 
 impl Graph {
@@ -73,21 +74,36 @@ impl Graph {
     }
 
     fn mark(&mut self, id: &str) {
-        if let Some(node) = self.nodes.iter_mut().find(|n| n.id == id) {
+        // Ids are `n<index>`.
+        if let Some(node) = id[1..]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| self.nodes.get_mut(i))
+        {
             node.danger = true;
         }
     }
 
     fn edge(&mut self, from: &str, to: &str, label: &str, danger: bool) {
-        let edge = Edge {
+        if !self.edge_keys.insert((from.to_owned(), to.to_owned())) {
+            // Already drawn: a dangerous path through it wins.
+            if danger
+                && let Some(edge) = self
+                    .edges
+                    .iter_mut()
+                    .rev()
+                    .find(|e| e.from == from && e.to == to)
+            {
+                edge.danger = true;
+            }
+            return;
+        }
+        self.edges.push(Edge {
             from: from.to_owned(),
             to: to.to_owned(),
             label: label.to_owned(),
             danger,
-        };
-        if !self.edges.contains(&edge) {
-            self.edges.push(edge);
-        }
+        });
     }
 
     /// Builds the graph of a run: every binding with its subjects and
@@ -97,19 +113,25 @@ impl Graph {
         let mut graph = Graph::default();
         for binding in &index.bindings {
             let role = model.role_of(binding);
-            let mut kinds: Vec<String> = role
-                .map(|role| {
-                    model
-                        .rules_of(role)
-                        .iter()
-                        .flat_map(|g| dangers(g.rule, !binding.cluster))
-                        .map(|h| h.what)
-                        .collect()
-                })
-                .unwrap_or_default();
-            kinds.sort();
-            kinds.dedup();
-            let danger = !kinds.is_empty();
+            // The role's label lists what it can grant anywhere; whether
+            // this binding reaches it depends on the binding's scope.
+            let what = |namespaced: bool| -> Vec<String> {
+                let mut kinds: Vec<String> = role
+                    .map(|role| {
+                        model
+                            .rules_of(role)
+                            .iter()
+                            .flat_map(|g| dangers(g.rule, namespaced))
+                            .map(|h| h.what)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                kinds.sort();
+                kinds.dedup();
+                kinds
+            };
+            let kinds = what(role.is_some_and(|r| !r.cluster));
+            let danger = !what(!binding.cluster).is_empty();
             let binding_id = graph.node(
                 format!("binding {}", binding.describe()),
                 vec![binding.describe()],
@@ -224,7 +246,8 @@ impl Graph {
     pub fn to_mermaid(&self) -> String {
         // Mermaid labels are quoted; quotes and markup are entity-escaped.
         let escape = |s: &str| {
-            s.replace('&', "#amp;")
+            s.replace(['\n', '\r'], " ")
+                .replace('&', "#amp;")
                 .replace('"', "#quot;")
                 .replace('<', "#lt;")
                 .replace('>', "#gt;")

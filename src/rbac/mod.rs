@@ -12,7 +12,9 @@ use crate::k8s::Manifest;
 use crate::k8s::selector::{LabelSelector, labels_of};
 use crate::source::FileId;
 use crate::yaml::{Limits, Node, Span, parse_stream};
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 /// The API group of RBAC objects.
@@ -306,6 +308,8 @@ pub struct Model<'a> {
     /// ClusterRoles by name: the run's (several when folders reuse a
     /// name), else the built-in one.
     cluster_roles: HashMap<&'a str, Vec<&'a RoleFact>>,
+    /// `rules_of` per role, computed once: aggregation can be costly.
+    resolved: RefCell<HashMap<*const RoleFact, Rc<[Granted<'a>]>>>,
 }
 
 /// Of several roles with the name a binding refers to, the one in the
@@ -337,6 +341,7 @@ impl<'a> Model<'a> {
             roles,
             bindings,
             cluster_roles,
+            resolved: RefCell::default(),
         }
     }
 
@@ -374,23 +379,28 @@ impl<'a> Model<'a> {
 
     /// The rules a role grants: its own, or for an aggregated ClusterRole,
     /// those of every ClusterRole its selectors match (transitively).
-    pub fn rules_of(&self, role: &'a RoleFact) -> Vec<Granted<'a>> {
+    pub fn rules_of(&self, role: &'a RoleFact) -> Rc<[Granted<'a>]> {
+        let key = role as *const RoleFact;
+        if let Some(rules) = self.resolved.borrow().get(&key) {
+            return rules.clone();
+        }
         let mut out = Vec::new();
-        let mut seen: Vec<*const RoleFact> = Vec::new();
+        let mut seen = HashSet::new();
         self.collect(role, &mut out, &mut seen);
-        out
+        let rules: Rc<[Granted<'a>]> = out.into();
+        self.resolved.borrow_mut().insert(key, rules.clone());
+        rules
     }
 
     fn collect(
         &self,
         role: &'a RoleFact,
         out: &mut Vec<Granted<'a>>,
-        seen: &mut Vec<*const RoleFact>,
+        seen: &mut HashSet<*const RoleFact>,
     ) {
-        if seen.contains(&(role as *const _)) {
+        if !seen.insert(role as *const _) {
             return;
         }
-        seen.push(role);
         let Some(selectors) = &role.aggregation else {
             out.extend(role.rules.iter().map(|rule| Granted { source: role, rule }));
             return;
@@ -415,6 +425,9 @@ impl<'a> Model<'a> {
 /// Whether the pods carry a token: the pod's setting wins, then the
 /// ServiceAccount's, and the default is yes.
 pub fn token_mounted(index: &RunIndex, workload: &WorkloadFact) -> bool {
+    if workload.projected_token {
+        return true;
+    }
     match workload.automount {
         Some((mounted, _)) => mounted,
         None => index
@@ -428,10 +441,21 @@ pub fn token_mounted(index: &RunIndex, workload: &WorkloadFact) -> bool {
 pub fn names_workload(binding: &BindingFact, subject: &Subject, workload: &WorkloadFact) -> bool {
     let namespace = workload.object.namespace.as_deref();
     match subject.kind.as_str() {
+        // A ClusterRoleBinding subject without a namespace is refused by
+        // the API server, but Kustomize's `namespace:` fills it in at build
+        // time, so it matches like any namespace-less object.
         "ServiceAccount" => {
             subject.name == workload.service_account
                 && RunIndex::same_namespace(binding.subject_namespace(subject), namespace)
         }
+        // A service account's user name: system:serviceaccount:NS:NAME.
+        "User" => subject
+            .name
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(ns, name)| {
+                name == workload.service_account && RunIndex::same_namespace(Some(ns), namespace)
+            }),
         "Group" => match subject.name.as_str() {
             "system:serviceaccounts" | "system:authenticated" => true,
             group => group

@@ -111,10 +111,20 @@ pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> 
         let Some(role) = model.role_of(binding) else {
             continue;
         };
-        let Some(granted) = model.rules_of(role).into_iter().find(|g| {
-            g.rule.resource_names.is_empty()
-                && allows(g.rule, &question.verb, &question.group, &question.resource)
-        }) else {
+        let rules = model.rules_of(role);
+        let allowing: Vec<Granted> = rules
+            .iter()
+            .filter(|g| allows(g.rule, &question.verb, &question.group, &question.resource))
+            .copied()
+            .collect();
+        // An unrestricted grant first; one limited to named objects still
+        // answers the question, with the names.
+        let Some(granted) = allowing
+            .iter()
+            .find(|g| g.rule.resource_names.is_empty())
+            .or(allowing.first())
+            .copied()
+        else {
             continue;
         };
         let entry = matching_resource(granted.rule, &question.resource)
@@ -213,6 +223,10 @@ pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> 
         if !std::ptr::eq(access.role, access.granted.source) {
             role.push_str(&format!(" via {}", access.granted.source.describe()));
         }
+        let names = &access.granted.rule.resource_names;
+        if !names.is_empty() {
+            role.push_str(&format!(" (only {})", names.join(", ")));
+        }
         out.push_str(&format!(
             "    role     {role}{rule}  [{}]\n",
             access.granted.rule.describe()
@@ -263,6 +277,7 @@ pub fn render_json(question: &Question, accesses: &[Access], db: &SourceDb) -> S
                     "builtin": access.role.file.is_none(),
                 },
                 "rule": place_json(db, access.granted.source.file, access.entry),
+                "resourceNames": access.granted.rule.resource_names,
                 "workloads": access.workloads.iter().map(|(w, token)| json!({
                     "kind": w.object.kind,
                     "namespace": w.object.namespace,

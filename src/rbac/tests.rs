@@ -8,7 +8,7 @@ fn builtin(name: &str) -> &'static RoleFact {
         .unwrap_or_else(|| panic!("no built-in {name}"))
 }
 
-fn granted_dangers(model: &Model, role: &RoleFact) -> Vec<Danger> {
+fn granted_dangers<'a>(model: &Model<'a>, role: &'a RoleFact) -> Vec<Danger> {
     let mut kinds: Vec<Danger> = model
         .rules_of(role)
         .iter()

@@ -37,7 +37,11 @@ impl Rule for RbacWorkloadEscalation {
                     .flat_map(|granted| {
                         dangers(granted.rule, !binding.cluster)
                             .into_iter()
-                            .map(move |hit| Grant { role, granted, hit })
+                            .map(move |hit| Grant {
+                                role,
+                                granted: *granted,
+                                hit,
+                            })
                     })
                     .collect()
             })
