@@ -33,7 +33,7 @@ impl Rule for RbacWorkloadEscalation {
                 };
                 model
                     .rules_of(role)
-                    .into_iter()
+                    .iter()
                     .flat_map(|granted| {
                         dangers(granted.rule, !binding.cluster)
                             .into_iter()
