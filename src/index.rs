@@ -115,6 +115,8 @@ pub struct RunIndex {
     /// The Pod Security level for namespaces without an enforce label
     /// (`--pod-security`, config `pod-security`).
     pub pod_security_default: Option<pss::Policy>,
+    /// File paths by `FileId` (set once the run's files are known).
+    pub file_names: Vec<String>,
     service_accounts_by_name: HashMap<String, Vec<usize>>,
     namespaces_by_name: HashMap<String, usize>,
 }

@@ -143,6 +143,7 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
         suppressions.push(result.suppressions);
     }
     index.pod_security_default = settings.pod_security;
+    index.file_names = files.iter().map(|f| f.name.clone()).collect();
     index.finish();
     for active_rule in &active {
         let mut cx = RuleContext::new(

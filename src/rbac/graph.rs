@@ -109,7 +109,7 @@ impl Graph {
     /// Builds the graph of a run: every binding with its subjects and
     /// role, and every workload whose service account a binding names.
     pub fn of(index: &RunIndex) -> Graph {
-        let model = Model::new(&index.roles, &index.bindings);
+        let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
         let mut graph = Graph::default();
         for binding in &index.bindings {
             let role = model.role_of(binding);

@@ -310,15 +310,16 @@ pub struct Model<'a> {
     cluster_roles: HashMap<&'a str, Vec<&'a RoleFact>>,
     /// `rules_of` per role, computed once: aggregation can be costly.
     resolved: RefCell<HashMap<*const RoleFact, Rc<[Granted<'a>]>>>,
+    /// File paths by `FileId`, to tell same-named objects apart.
+    paths: &'a [String],
 }
 
-/// Of several roles with the name a binding refers to, the one in the
-/// binding's file, else the nearest file in path order: until each
-/// Kustomize build is linted as its own unit, folders that reuse generic
-/// names (`role`, `manager-role`) are told apart by where they are.
-fn nearest<'a>(candidates: &[&'a RoleFact], binding: &BindingFact) -> Option<&'a RoleFact> {
-    let distance = |role: &RoleFact| role.file.map_or(u32::MAX, |f| f.0.abs_diff(binding.file.0));
-    candidates.iter().copied().min_by_key(|r| distance(r))
+/// How many leading folders two paths share (more: closer).
+pub fn affinity(a: &str, b: &str) -> usize {
+    a.split(['/', '\\'])
+        .zip(b.split(['/', '\\']))
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 impl<'a> Model<'a> {
@@ -342,7 +343,39 @@ impl<'a> Model<'a> {
             bindings,
             cluster_roles,
             resolved: RefCell::default(),
+            paths: &[],
         }
+    }
+
+    /// Uses the run's file paths (by `FileId`) to pick among same-named
+    /// roles.
+    pub fn with_paths(mut self, paths: &'a [String]) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// How close two files are: shared leading folders, else (without
+    /// paths) closeness in path order.
+    pub fn closeness(&self, a: FileId, b: FileId) -> i64 {
+        match (self.paths.get(a.0 as usize), self.paths.get(b.0 as usize)) {
+            (Some(x), Some(y)) => affinity(x, y) as i64,
+            _ => -i64::from(a.0.abs_diff(b.0)),
+        }
+    }
+
+    /// Of several roles with the name a binding refers to, the one in the
+    /// binding's file, else the nearest: until each Kustomize build is
+    /// linted as its own unit, folders that reuse generic names (`role`,
+    /// `manager-role`) are told apart by where they are.
+    fn nearest(&self, candidates: &[&'a RoleFact], binding: &BindingFact) -> Option<&'a RoleFact> {
+        candidates
+            .iter()
+            .copied()
+            .max_by_key(|role| match role.file {
+                Some(file) if file == binding.file => i64::MAX,
+                Some(file) => self.closeness(file, binding.file),
+                None => i64::MIN,
+            })
     }
 
     /// The role a binding refers to, if known.
@@ -351,7 +384,7 @@ impl<'a> Model<'a> {
             "ClusterRole" => self
                 .cluster_roles
                 .get(binding.role_name.as_str())
-                .and_then(|roles| nearest(roles, binding)),
+                .and_then(|roles| self.nearest(roles, binding)),
             "Role" if !binding.cluster => {
                 let namespace = binding.object.namespace.as_deref();
                 let candidates: Vec<&RoleFact> = self
@@ -365,13 +398,13 @@ impl<'a> Model<'a> {
                     .filter(|r| r.object.namespace.as_deref() == namespace)
                     .collect();
                 if !exact.is_empty() {
-                    return nearest(&exact, binding);
+                    return self.nearest(&exact, binding);
                 }
                 let possible: Vec<&RoleFact> = candidates
                     .into_iter()
                     .filter(|r| RunIndex::same_namespace(r.object.namespace.as_deref(), namespace))
                     .collect();
-                nearest(&possible, binding)
+                self.nearest(&possible, binding)
             }
             _ => None,
         }

@@ -100,7 +100,7 @@ fn applies_in(binding: &BindingFact, namespace: Option<&str>) -> bool {
 
 /// Answers a question over a run's facts.
 pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> {
-    let model = Model::new(&index.roles, &index.bindings);
+    let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
     let mut out = Vec::new();
     for binding in &index.bindings {
         if !applies_in(binding, question.namespace.as_deref())

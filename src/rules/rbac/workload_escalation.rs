@@ -22,7 +22,7 @@ impl Rule for RbacWorkloadEscalation {
         if index.bindings.is_empty() || index.workloads.is_empty() {
             return;
         }
-        let model = Model::new(&index.roles, &index.bindings);
+        let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
         // Each binding's dangerous grants, computed once.
         let grants: Vec<Vec<Grant>> = index
             .bindings
@@ -50,15 +50,37 @@ impl Rule for RbacWorkloadEscalation {
             if !token_mounted(index, workload) {
                 continue;
             }
-            let mut reported: Vec<Danger> = Vec::new();
+            // Bindings that name this workload's account. A match that only
+            // holds because a namespace is unset (it lands where applied)
+            // is kept only from the files nearest the workload: folders of
+            // one repository reuse names like `service-account`.
+            let mut candidates: Vec<(&BindingFact, &Subject, &Vec<Grant>, bool)> = Vec::new();
+            // Harmless bindings count too: the nearest binding of a
+            // reused name may be the workload's own, with nothing to report.
             for (binding, grants) in index.bindings.iter().zip(&grants) {
-                let Some(subject) = binding
+                if let Some(subject) = binding
                     .subjects
                     .iter()
                     .find(|s| names_workload(binding, s, workload))
-                else {
+                {
+                    let exact = subject.kind == "Group" && subject.name == "system:serviceaccounts"
+                        || subject.kind == "Group" && subject.name == "system:authenticated"
+                        || (workload.object.namespace.is_some()
+                            && (subject.kind != "ServiceAccount"
+                                || binding.subject_namespace(subject).is_some()));
+                    candidates.push((binding, subject, grants, exact));
+                }
+            }
+            let closest = candidates
+                .iter()
+                .filter(|c| !c.3)
+                .map(|c| model.closeness(c.0.file, workload.file))
+                .max();
+            let mut reported: Vec<Danger> = Vec::new();
+            for (binding, subject, grants, exact) in candidates {
+                if !exact && Some(model.closeness(binding.file, workload.file)) != closest {
                     continue;
-                };
+                }
                 for grant in grants {
                     if reported.contains(&grant.hit.danger) {
                         continue;
