@@ -63,8 +63,12 @@ impl Rule for RbacWorkloadEscalation {
                     .iter()
                     .find(|s| names_workload(binding, s, workload))
                 {
-                    let exact = subject.kind == "Group" && subject.name == "system:serviceaccounts"
-                        || subject.kind == "Group" && subject.name == "system:authenticated"
+                    let everyone = subject.kind == "Group"
+                        && matches!(
+                            subject.name.as_str(),
+                            "system:serviceaccounts" | "system:authenticated"
+                        );
+                    let exact = everyone
                         || (workload.object.namespace.is_some()
                             && (subject.kind != "ServiceAccount"
                                 || binding.subject_namespace(subject).is_some()));
