@@ -112,6 +112,34 @@ fn who_can_resolves_builtin_and_aggregated_roles() {
     );
 }
 
+#[test]
+fn who_can_on_a_real_install() {
+    // Argo CD's application controller holds `*` on `*` cluster-wide.
+    let argo = real("argoproj__argo-cd/manifests/install.yaml");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&kslint(&[
+        "who-can",
+        "create",
+        "pods/exec",
+        "-n",
+        "shop",
+        "--format",
+        "json",
+        argo.to_str().unwrap(),
+    ])))
+    .unwrap();
+    let names: Vec<&str> = json["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"argocd-application-controller"),
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
 fn graph(format: &str, paths: &[&str]) -> String {
     let mut args = vec!["rbac", "graph", "--format", format];
     args.extend(paths);
