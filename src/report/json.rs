@@ -1,51 +1,87 @@
-//! The JSON contract of RULES.md, field for field.
+//! The JSON contract of RULES.md, field for field. Serialized straight
+//! from borrowed records: large runs have thousands of findings, and a
+//! `serde_json::Value` tree per finding cost more than the linting.
 
-use crate::diagnostic::Diagnostic;
-use crate::runner::Outcome;
+use crate::diagnostic::{Diagnostic, ObjectRef, Severity};
+use crate::runner::{Outcome, Summary};
 use crate::source::SourceDb;
-use serde_json::{Value, json};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    diagnostics: Vec<Entry<'a>>,
+    summary: &'a Summary,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    rule: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    object: Option<&'a ObjectRef>,
+    help: Option<&'a str>,
+    related: Vec<Related<'a>>,
+}
+
+#[derive(Serialize)]
+struct Related<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
 
 /// Renders the outcome as the versioned JSON document.
 pub fn render(outcome: &Outcome) -> String {
-    let diagnostics: Vec<Value> = outcome
-        .diagnostics
-        .iter()
-        .map(|d| diagnostic(d, &outcome.db))
-        .collect();
-    let document = json!({
-        "version": 1,
-        "diagnostics": diagnostics,
-        "summary": outcome.summary,
-    });
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    text.push('\n');
-    text
+    let document = Document {
+        version: 1,
+        diagnostics: outcome
+            .diagnostics
+            .iter()
+            .map(|d| entry(d, &outcome.db))
+            .collect(),
+        summary: &outcome.summary,
+    };
+    let mut bytes = Vec::with_capacity(512 * (outcome.diagnostics.len() + 1));
+    serde_json::to_writer_pretty(&mut bytes, &document).expect("writing to memory succeeds");
+    bytes.push(b'\n');
+    String::from_utf8(bytes).expect("serde_json writes UTF-8")
 }
 
-fn diagnostic(d: &Diagnostic, db: &SourceDb) -> Value {
+fn entry<'a>(d: &'a Diagnostic, db: &'a SourceDb) -> Entry<'a> {
     let file = db.file(d.primary.file);
     let start = file.line_col(d.primary.span.start);
     let end = file.line_col(d.primary.span.end);
-    let related: Vec<Value> = d
-        .related
-        .iter()
-        .map(|label| {
-            let file = db.file(label.file);
-            let at = file.line_col(label.span.start);
-            json!({"file": file.name, "line": at.line, "column": at.column, "message": label.message})
-        })
-        .collect();
-    json!({
-        "rule": d.rule,
-        "severity": d.severity,
-        "message": d.message,
-        "file": file.name,
-        "line": start.line,
-        "column": start.column,
-        "end_line": end.line,
-        "end_column": end.column,
-        "object": d.object,
-        "help": d.help,
-        "related": related,
-    })
+    Entry {
+        rule: d.rule,
+        severity: d.severity,
+        message: &d.message,
+        file: &file.name,
+        line: start.line,
+        column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+        object: d.object.as_ref(),
+        help: d.help.as_deref(),
+        related: d
+            .related
+            .iter()
+            .map(|label| {
+                let file = db.file(label.file);
+                let at = file.line_col(label.span.start);
+                Related {
+                    file: &file.name,
+                    line: at.line,
+                    column: at.column,
+                    message: &label.message,
+                }
+            })
+            .collect(),
+    }
 }
