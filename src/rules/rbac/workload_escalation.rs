@@ -5,6 +5,7 @@ use crate::rbac::{
     BindingFact, Granted, Model, RoleFact, Subject, names_workload, qualified, token_mounted,
 };
 use crate::registry::{Rule, RuleContext};
+use std::collections::HashMap;
 
 crate::declare_rule!(RbacWorkloadEscalation, "rbac-workload-escalation");
 
@@ -46,10 +47,44 @@ impl Rule for RbacWorkloadEscalation {
                     .collect()
             })
             .collect();
+        // Bindings by the service account name their subjects give, and
+        // those with group subjects, so each workload looks only at its own
+        // (linear in the run, not workloads times bindings).
+        let mut by_account: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut with_groups: Vec<usize> = Vec::new();
+        for (i, binding) in index.bindings.iter().enumerate() {
+            for subject in &binding.subjects {
+                let account = match subject.kind.as_str() {
+                    "ServiceAccount" => Some(subject.name.as_str()),
+                    "User" => subject
+                        .name
+                        .strip_prefix("system:serviceaccount:")
+                        .and_then(|rest| rest.split_once(':'))
+                        .map(|(_, name)| name),
+                    "Group" => {
+                        with_groups.push(i);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(account) = account {
+                    by_account.entry(account).or_default().push(i);
+                }
+            }
+        }
         for workload in &index.workloads {
             if !token_mounted(index, workload) {
                 continue;
             }
+            let mut relevant: Vec<usize> = by_account
+                .get(workload.service_account.as_str())
+                .into_iter()
+                .flatten()
+                .chain(&with_groups)
+                .copied()
+                .collect();
+            relevant.sort_unstable();
+            relevant.dedup();
             // Bindings that name this workload's account. A match that only
             // holds because a namespace is unset (it lands where applied)
             // is kept only from the files nearest the workload: folders of
@@ -57,7 +92,8 @@ impl Rule for RbacWorkloadEscalation {
             let mut candidates: Vec<(&BindingFact, &Subject, &Vec<Grant>, bool)> = Vec::new();
             // Harmless bindings count too: the nearest binding of a
             // reused name may be the workload's own, with nothing to report.
-            for (binding, grants) in index.bindings.iter().zip(&grants) {
+            for i in relevant {
+                let (binding, grants) = (&index.bindings[i], &grants[i]);
                 if let Some(subject) = binding
                     .subjects
                     .iter()
