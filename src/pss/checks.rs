@@ -413,7 +413,7 @@ fn app_armor_profile(pod: &PodSpec) -> Option<Violation> {
 }
 
 /// Capabilities a container may add at the baseline level.
-const BASELINE_CAPABILITIES: &[&str] = &[
+pub const BASELINE_CAPABILITIES: &[&str] = &[
     "AUDIT_WRITE",
     "CHOWN",
     "DAC_OVERRIDE",

@@ -9,7 +9,7 @@
 
 mod checks;
 
-pub use checks::safe_sysctl;
+pub use checks::{BASELINE_CAPABILITIES, safe_sysctl};
 
 use crate::k8s::PodSpec;
 use crate::yaml::Span;

@@ -1,26 +1,11 @@
 //! `dangerous-capability`: see rules/dangerous-capability.md
 use super::helpers::{added, capability};
 use crate::k8s::Manifest;
+// The Pod Security Standards baseline allow-list.
+use crate::pss::BASELINE_CAPABILITIES as BASELINE;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(DangerousCapability, "dangerous-capability");
-
-/// The Pod Security Standards baseline allow-list.
-const BASELINE: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 
 impl Rule for DangerousCapability {
     crate::rule_identity!();
