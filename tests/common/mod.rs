@@ -60,3 +60,23 @@ pub fn relative(path: &Path) -> String {
         .to_string_lossy()
         .replace('\\', "/")
 }
+
+/// An external tool a test drives (Graphviz, pre-commit, actionlint), if it
+/// is on PATH. `.ci/run` installs them and sets `KSLINT_REQUIRE_TOOLS=1`,
+/// which turns a missing tool into a failure; elsewhere the test says it
+/// skipped, so `cargo test` stays green on a machine without them.
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("KSLINT_REQUIRE_TOOLS").is_none(),
+            "`{name}` is required here (KSLINT_REQUIRE_TOOLS is set) but not on PATH"
+        );
+        eprintln!("skipped: `{name}` is not installed (.ci/run installs it)");
+    }
+    found
+}
