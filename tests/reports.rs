@@ -201,3 +201,95 @@ fn fingerprints_survive_unrelated_line_moves() {
     assert!(!before.is_empty());
     assert_eq!(before, after);
 }
+
+#[test]
+fn junit_is_well_formed_xml() {
+    let text = render(Format::Junit);
+    insta::assert_snapshot!(text);
+    let document = roxmltree::Document::parse(&text).expect("JUnit output is XML");
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let outcome = sample();
+    assert_eq!(cases.len(), outcome.diagnostics.len());
+    let failures = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .count();
+    assert_eq!(
+        root.attribute("failures"),
+        Some(failures.to_string().as_str())
+    );
+    assert!(failures > 0);
+    // A clean run is one passing case, still valid XML.
+    let clean = kslint::runner::lint_texts(Vec::new(), &kslint::settings::Settings::default());
+    let text = kslint::report::render(
+        Format::Junit,
+        &clean,
+        kslint::report::HumanOptions {
+            color: false,
+            width: 80,
+        },
+    );
+    let document = roxmltree::Document::parse(&text).unwrap();
+    assert_eq!(
+        document
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn gitlab_code_quality() {
+    let text = render(Format::Gitlab);
+    insta::assert_snapshot!(text);
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(issues.len(), sample().diagnostics.len());
+    let mut fingerprints = std::collections::HashSet::new();
+    for issue in &issues {
+        for key in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(issue[key].is_string(), "{key} in {issue}");
+        }
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap())
+        );
+        assert!(issue["location"]["path"].is_string());
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+        assert!(fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_owned()));
+    }
+}
+
+#[test]
+fn sarif_of_every_rule_fixture_validates() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut settings = kslint::settings::Settings::default();
+    settings.inputs = vec![kslint::source::Input::Path(root().join("testdata/rules"))];
+    settings.enabled.iter_mut().for_each(|on| *on = true);
+    let outcome = kslint::runner::lint(&settings, || Ok(String::new())).unwrap();
+    assert!(outcome.diagnostics.len() > 100);
+    let text = kslint::report::render(
+        Format::Sarif,
+        &outcome,
+        kslint::report::HumanOptions {
+            color: false,
+            width: 80,
+        },
+    );
+    let log: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}

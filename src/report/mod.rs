@@ -2,8 +2,10 @@
 //! run's outcome to text.
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 
 use crate::runner::Outcome;
@@ -19,6 +21,10 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (inline annotations).
     Github,
+    /// JUnit XML, for the test reports of GitLab, Jenkins and Azure DevOps.
+    Junit,
+    /// GitLab Code Quality JSON.
+    Gitlab,
 }
 
 /// Options for human output.
@@ -37,5 +43,7 @@ pub fn render(format: Format, outcome: &Outcome, human: HumanOptions) -> String 
         Format::Json => json::render(outcome),
         Format::Sarif => sarif::render(outcome),
         Format::Github => github::render(outcome),
+        Format::Junit => junit::render(outcome),
+        Format::Gitlab => gitlab::render(outcome),
     }
 }

@@ -26,16 +26,11 @@ pub fn render(outcome: &Outcome) -> String {
             })
         })
         .collect();
-    let mut seen: HashMap<u64, u32> = HashMap::new();
     let results: Vec<Value> = outcome
         .diagnostics
         .iter()
-        .map(|d| {
-            let base = fingerprint(d, &outcome.db);
-            let occurrence = seen.entry(base).or_insert(0);
-            *occurrence += 1;
-            result(d, &outcome.db, format!("{base:016x}:{occurrence}"))
-        })
+        .zip(fingerprints(outcome))
+        .map(|(d, fingerprint)| result(d, &outcome.db, fingerprint))
         .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -55,6 +50,23 @@ pub fn render(outcome: &Outcome) -> String {
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A stable fingerprint per finding, in order: its content's hash (no line
+/// numbers, so moving unrelated lines keeps it) and which occurrence of
+/// that content it is. Shared with the GitLab report.
+pub fn fingerprints(outcome: &Outcome) -> Vec<String> {
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    outcome
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let base = fingerprint(d, &outcome.db);
+            let occurrence = seen.entry(base).or_insert(0);
+            *occurrence += 1;
+            format!("{base:016x}:{occurrence}")
+        })
+        .collect()
 }
 
 fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
