@@ -272,8 +272,10 @@ fn sarif_of_every_rule_fixture_validates() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let mut settings = kslint::settings::Settings::default();
-    settings.inputs = vec![kslint::source::Input::Path(root().join("testdata/rules"))];
+    let mut settings = kslint::settings::Settings {
+        inputs: vec![kslint::source::Input::Path(root().join("testdata/rules"))],
+        ..Default::default()
+    };
     settings.enabled.iter_mut().for_each(|on| *on = true);
     let outcome = kslint::runner::lint(&settings, || Ok(String::new())).unwrap();
     assert!(outcome.diagnostics.len() > 100);

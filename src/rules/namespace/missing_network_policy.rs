@@ -21,10 +21,14 @@ impl Rule for MissingNetworkPolicy {
             if isolated {
                 continue;
             }
-            let pods = if workload.object.kind == "Pod" {
-                "this pod".to_owned()
+            let (pods, them, they) = if workload.object.kind == "Pod" {
+                ("this pod".to_owned(), "it", "it")
             } else {
-                format!("the pods of this {}", workload.object.kind)
+                (
+                    format!("the pods of this {}", workload.object.kind),
+                    "them",
+                    "they",
+                )
             };
             let place = namespace.map_or_else(
                 || "in the same namespace".to_owned(),
@@ -34,7 +38,7 @@ impl Rule for MissingNetworkPolicy {
             cx.report_at(
                 workload.file,
                 workload.pod_labels_span,
-                format!("no NetworkPolicy selects {pods}, so every pod in the cluster can reach them and they can reach anything"),
+                format!("no NetworkPolicy selects {pods}, so every pod in the cluster can reach {them} and {they} can reach anything"),
                 object,
             )
             .help(format!("Add a NetworkPolicy {place} whose podSelector matches these labels; a default-deny policy with `podSelector: {{}}` covers the whole namespace."));
