@@ -295,3 +295,14 @@ fn sarif_of_every_rule_fixture_validates() {
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+#[test]
+fn markdown_summary() {
+    let text = render(Format::Markdown);
+    insta::assert_snapshot!(text);
+    let rows = text
+        .lines()
+        .filter(|l| l.starts_with("| 🔴") || l.starts_with("| 🟠") || l.starts_with("| 🔵"))
+        .count();
+    assert_eq!(rows, sample().diagnostics.len());
+}

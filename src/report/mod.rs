@@ -6,6 +6,7 @@ pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 
 use crate::runner::Outcome;
@@ -25,6 +26,8 @@ pub enum Format {
     Junit,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// A Markdown summary table (CI job summaries).
+    Markdown,
 }
 
 /// Options for human output.
@@ -45,5 +48,6 @@ pub fn render(format: Format, outcome: &Outcome, human: HumanOptions) -> String 
         Format::Github => github::render(outcome),
         Format::Junit => junit::render(outcome),
         Format::Gitlab => gitlab::render(outcome),
+        Format::Markdown => markdown::render(outcome),
     }
 }

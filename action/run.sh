@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The action's lint step (action.yml runs it; tests/action.rs runs it
+# locally). One kslint run writes every report: workflow-command
+# annotations on stdout, the log format, SARIF, and a Markdown summary
+# appended to $GITHUB_STEP_SUMMARY. The exit code follows fail-on.
+set -uo pipefail
+
+kslint_bin=${KSLINT_BIN:-kslint}
+log_format=${INPUT_FORMAT:-human}
+sarif_file=${INPUT_SARIF_FILE:-kslint.sarif}
+fail_on=${INPUT_FAIL_ON:-warning}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+args=(--fail-on "$fail_on")
+if [ -n "${INPUT_CONFIG:-}" ]; then
+  args+=(--config "$INPUT_CONFIG")
+fi
+# Paths are separated by whitespace or newlines, as in a YAML block.
+read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
+if [ "${#paths[@]}" -eq 0 ]; then
+  paths=(.)
+fi
+
+formats=(--format github)
+outputs=()
+if [ "$log_format" != "github" ]; then
+  formats+=(--format "$log_format")
+  outputs+=(--output "$work/log")
+fi
+formats+=(--format sarif --format markdown)
+outputs+=(--output "$sarif_file" --output "$work/summary.md")
+
+"$kslint_bin" "${args[@]}" "${formats[@]}" "${outputs[@]}" -- "${paths[@]}"
+status=$?
+
+if [ -f "$work/log" ]; then
+  cat "$work/log"
+fi
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$work/summary.md" ]; then
+  cat "$work/summary.md" >>"$GITHUB_STEP_SUMMARY"
+fi
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+  echo "sarif-file=$sarif_file" >>"$GITHUB_OUTPUT"
+  echo "exit-code=$status" >>"$GITHUB_OUTPUT"
+fi
+exit "$status"

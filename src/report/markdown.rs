@@ -1,0 +1,66 @@
+//! A Markdown summary: counts and a table of findings, for a CI job summary
+//! (`$GITHUB_STEP_SUMMARY`) or a pull request comment.
+
+use crate::catalog::CATALOG;
+use crate::diagnostic::Severity;
+use crate::runner::Outcome;
+use std::fmt::Write;
+
+/// More rows make the summary too large for GitHub (1 MiB per step).
+const MAX_ROWS: usize = 500;
+
+/// Makes text safe inside a table cell.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Renders the outcome as Markdown.
+pub fn render(outcome: &Outcome) -> String {
+    let s = &outcome.summary;
+    let mut out = String::from("## kslint\n\n");
+    let _ = writeln!(
+        out,
+        "{} errors, {} warnings, {} notes in {} files ({} objects).\n",
+        s.errors, s.warnings, s.notes, s.files, s.objects
+    );
+    if outcome.diagnostics.is_empty() {
+        out.push_str("No findings.\n");
+        return out;
+    }
+    out.push_str("| Severity | Rule | Location | Finding |\n|---|---|---|---|\n");
+    for d in outcome.diagnostics.iter().take(MAX_ROWS) {
+        let file = outcome.db.file(d.primary.file);
+        let at = file.line_col(d.primary.span.start);
+        let icon = match d.severity {
+            Severity::Error => "🔴 error",
+            Severity::Warning => "🟠 warning",
+            Severity::Note => "🔵 note",
+        };
+        let rule = match CATALOG.iter().find(|m| m.id == d.rule) {
+            Some(meta) => format!("[{}]({})", d.rule, meta.url()),
+            None => d.rule.to_owned(),
+        };
+        let object = d
+            .object
+            .as_ref()
+            .map_or_else(String::new, |o| format!("{o}: "));
+        let _ = writeln!(
+            out,
+            "| {icon} | {rule} | `{}:{}:{}` | {} |",
+            cell(&file.name),
+            at.line,
+            at.column,
+            cell(&format!("{object}{}", d.message))
+        );
+    }
+    if outcome.diagnostics.len() > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "\nand {} more; see the job log or the SARIF report.",
+            outcome.diagnostics.len() - MAX_ROWS
+        );
+    }
+    out
+}
