@@ -36,6 +36,13 @@ pub enum Command {
     },
     /// List who the manifests allow to do something: subjects, and workloads through their service accounts.
     WhoCan(WhoCanArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `kslint man > kslint.1`.
+    Man,
     /// RBAC views of the manifests.
     Rbac {
         /// What to show.
@@ -147,6 +154,12 @@ pub struct LintArgs {
     /// Skip files larger than this many bytes [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Print only the findings: no summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print counts per rule instead of the findings (human format).
+    #[arg(long)]
+    pub statistics: bool,
     /// Check workloads whose namespace has no Pod Security enforce label against this level, e.g. restricted or baseline:v1.30.
     #[arg(long, value_name = "LEVEL[:VERSION]")]
     pub pod_security: Option<String>,

@@ -26,6 +26,20 @@ fn main() -> ExitCode {
         Some(Command::Explain { rule }) => explain(&rule),
         Some(Command::Lint(args)) => lint(*args),
         Some(Command::WhoCan(args)) => who_can(args),
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "kslint", &mut out);
+            print(&String::from_utf8_lossy(&out)).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| e.to_string())
+                .and_then(|()| print(&String::from_utf8_lossy(&out)))
+                .map(|()| ExitCode::SUCCESS)
+        }
         Some(Command::Rbac {
             command: RbacCommand::Graph { paths, format },
         }) => rbac_graph(paths, format),
@@ -40,17 +54,28 @@ fn main() -> ExitCode {
 fn lint(args: LintArgs) -> Result<ExitCode, String> {
     let settings = resolve(&args)?;
     let outputs = pair_outputs(&args)?;
+    let progress = (!args.quiet).then(Progress::start);
     let outcome = kslint::runner::lint(&settings, || {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map(|_| text)
-    })?;
+    });
+    drop(progress);
+    let outcome = outcome?;
     for (format, target) in outputs {
         let to_terminal = target.is_none() && std::io::stdout().is_terminal();
-        let color = to_terminal
-            && !args.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+        // NO_COLOR and --no-color win; CLICOLOR_FORCE colours a pipe too.
+        let color = !args.no_color
+            && !set("NO_COLOR")
+            && target.is_none()
+            && (to_terminal || set("CLICOLOR_FORCE"));
         let width = if to_terminal { terminal_width() } else { 100 };
-        let text = report::render(format, &outcome, HumanOptions { color, width });
+        let options = HumanOptions { color, width };
+        let text = match format {
+            Format::Human if args.statistics => report::human::statistics(&outcome),
+            Format::Human if args.quiet => report::human::render_with(&outcome, options, false),
+            _ => report::render(format, &outcome, options),
+        };
         match target {
             None => print(&text)?,
             Some(path) => std::fs::write(&path, text)
@@ -142,6 +167,48 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
         settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
     }
     Ok(settings)
+}
+
+/// A note on stderr, for runs longer than a second on a terminal, that
+/// kslint is still at work; cleared when the run ends.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut shown = false;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    let elapsed = started.elapsed();
+                    if elapsed.as_secs() >= 1 {
+                        eprint!("\rkslint: linting… {}s", elapsed.as_secs());
+                        shown = true;
+                    }
+                }
+                if shown {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Progress { done, thread }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Reads the manifests under `paths` with no rule on: the facts are all a

@@ -528,3 +528,66 @@ fn pod_security_flag_and_config_set_a_default_level() {
         String::from_utf8_lossy(&invalid.stderr)
     );
 }
+
+#[test]
+fn quiet_statistics_colour_completions_and_man() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), PRIVILEGED).unwrap();
+    let text = |output: &Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    let normal = text(&kslint(dir.path(), &["--no-config"]));
+    assert!(normal.contains("Found "), "{normal}");
+    let quiet = text(&kslint(dir.path(), &["--no-config", "--quiet"]));
+    assert!(
+        quiet.contains("privileged-container") && !quiet.contains("Found "),
+        "{quiet}"
+    );
+
+    let stats = text(&kslint(dir.path(), &["--no-config", "--statistics"]));
+    let line = stats
+        .lines()
+        .find(|l| l.contains("privileged-container"))
+        .unwrap_or_else(|| panic!("{stats}"));
+    assert!(
+        line.trim_start().starts_with("1  privileged-container"),
+        "{line}"
+    );
+    assert!(!stats.contains("╭─"), "statistics replace the findings");
+
+    // CLICOLOR_FORCE colours a pipe; NO_COLOR (set by `kslint()`) wins.
+    let forced = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["--no-config"])
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        text(&forced).contains("\u{1b}["),
+        "CLICOLOR_FORCE gives colour"
+    );
+    let both = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["--no-config"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(!text(&both).contains("\u{1b}["));
+
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = kslint(dir.path(), &["completions", shell]);
+        assert!(script.status.success());
+        assert!(
+            text(&script).contains("who-can"),
+            "{shell} completion knows the subcommands"
+        );
+    }
+    let man = text(&kslint(dir.path(), &["man"]));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH kslint"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
+    assert!(man.contains("pod\\-security") || man.contains("pod-security"));
+}

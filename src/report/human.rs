@@ -12,6 +12,12 @@ use std::sync::Arc;
 
 /// Renders every finding and the summary.
 pub fn render(outcome: &Outcome, options: HumanOptions) -> String {
+    render_with(outcome, options, true)
+}
+
+/// Renders every finding, and the summary line unless `summary` is false
+/// (`--quiet`).
+pub fn render_with(outcome: &Outcome, options: HumanOptions, summary: bool) -> String {
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {
@@ -28,6 +34,42 @@ pub fn render(outcome: &Outcome, options: HumanOptions) -> String {
             out.push_str(&format!("{}: {}\n", diagnostic.rule, diagnostic.message));
         }
         out.push('\n');
+    }
+    if summary {
+        out.push_str(&summary_line(outcome));
+        out.push('\n');
+    }
+    out
+}
+
+/// Counts per rule (`--statistics`): count, rule, severity, summary, most
+/// frequent first.
+pub fn statistics(outcome: &Outcome) -> String {
+    let mut counts: Vec<(&str, crate::diagnostic::Severity, usize)> = Vec::new();
+    for d in &outcome.diagnostics {
+        match counts
+            .iter_mut()
+            .find(|(rule, severity, _)| *rule == d.rule && *severity == d.severity)
+        {
+            Some(entry) => entry.2 += 1,
+            None => counts.push((d.rule, d.severity, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(b.0)));
+    let width = counts
+        .iter()
+        .map(|(rule, ..)| rule.len())
+        .max()
+        .unwrap_or(4);
+    let mut out = String::new();
+    for (rule, severity, count) in &counts {
+        let summary = crate::catalog::CATALOG
+            .iter()
+            .find(|m| m.id == *rule)
+            .map_or("", |m| m.summary.as_str());
+        out.push_str(&format!(
+            "{count:>6}  {rule:<width$}  {severity:<7}  {summary}\n"
+        ));
     }
     out.push_str(&summary_line(outcome));
     out.push('\n');
