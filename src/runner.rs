@@ -298,6 +298,14 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
     if text.contains("kslint-ignore") {
         result.suppressions = Suppressions::from_comments(&text, result.file.line_index());
     }
+    report_yaml_traps(
+        settings,
+        id,
+        &text,
+        &stream.documents,
+        &objects,
+        &mut result.diagnostics,
+    );
     result.objects = objects.len();
     for object in &objects {
         result.suppressions.add_annotations(object);
@@ -361,6 +369,88 @@ pub fn add_node_escape(diagnostic: &mut Diagnostic, file: FileId, escape: &NodeE
             message: "this lets the pod take over its node".to_owned(),
         });
     }
+}
+
+/// `yaml-duplicate-key` and `yaml-ambiguous-value`, tied to the object
+/// they are in (so annotations can suppress them).
+fn report_yaml_traps(
+    settings: &Settings,
+    file: FileId,
+    text: &str,
+    documents: &[yaml::Document],
+    objects: &[k8s::Manifest],
+    out: &mut Vec<Diagnostic>,
+) {
+    let duplicates = settings.is_enabled("yaml-duplicate-key");
+    let ambiguous = settings.is_enabled("yaml-ambiguous-value");
+    if !duplicates && !ambiguous {
+        return;
+    }
+    let owner = |span: Span| {
+        objects
+            .iter()
+            .find(|o| o.node.span.start <= span.start && span.end <= o.node.span.end)
+    };
+    let mut push = |diagnostic: Option<Diagnostic>, span: Span| {
+        if let Some(mut diagnostic) = diagnostic {
+            if let Some(object) = owner(span) {
+                diagnostic.object = Some(object.object.clone());
+                diagnostic.slot = Some(object.slot);
+            }
+            out.push(diagnostic);
+        }
+    };
+    let key = |span: Span| {
+        text.get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    };
+    for document in documents {
+        if duplicates {
+            for (first, repeated) in &document.duplicate_keys {
+                let message = format!(
+                    "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
+                    key(*repeated)
+                );
+                let diagnostic = engine_diagnostic(settings, "yaml-duplicate-key", file, *repeated, message).map(|d| {
+                    let mut d = d.with_help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.");
+                    d.related.push(Label { file, span: *first, message: "first written here; this value is ignored".to_owned() });
+                    d
+                });
+                push(diagnostic, *repeated);
+            }
+        }
+        if ambiguous {
+            for value in yaml_traps_ambiguous(text, document) {
+                let written = key(value.span);
+                let message = format!(
+                    "`{written}` is {}: Kubernetes reads it as {}, while YAML 1.2 tools (yq, editors, formatters) read {}",
+                    value.why, value.reading, value.yaml12
+                );
+                let help = if value.why.contains("boolean") {
+                    format!(
+                        "Write `{}` if you mean the boolean, or quote it (\"{written}\") if you mean the text.",
+                        value.reading
+                    )
+                } else {
+                    format!(
+                        "Write `{}` (what Kubernetes reads), or quote it if you mean the text.",
+                        value.reading
+                    )
+                };
+                let diagnostic =
+                    engine_diagnostic(settings, "yaml-ambiguous-value", file, value.span, message)
+                        .map(|d| d.with_help(help));
+                push(diagnostic, value.span);
+            }
+        }
+    }
+}
+
+fn yaml_traps_ambiguous(
+    text: &str,
+    document: &yaml::Document,
+) -> Vec<crate::rules::manifest::yaml_traps::Ambiguous> {
+    crate::rules::manifest::yaml_traps::ambiguous_values(text, document)
 }
 
 enum ReadFailure {

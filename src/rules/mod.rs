@@ -56,5 +56,7 @@ pub static RULES: &[&dyn Rule] = &[
     &UnusedSuppression,
     &VolumeTypeRestricted,
     &WritableRootFilesystem,
+    &YamlAmbiguousValue,
+    &YamlDuplicateKey,
     &YamlSyntax,
 ];

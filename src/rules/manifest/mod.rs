@@ -2,9 +2,13 @@
 //! cannot look at a document that did not load); these declarations bind
 //! them to their catalog files so they can be configured like any rule.
 
+pub mod yaml_traps;
+
 use crate::registry::Rule;
 
 crate::declare_rule!(YamlSyntax, "yaml-syntax");
+crate::declare_rule!(YamlDuplicateKey, "yaml-duplicate-key");
+crate::declare_rule!(YamlAmbiguousValue, "yaml-ambiguous-value");
 crate::declare_rule!(UnusedSuppression, "unused-suppression");
 crate::declare_rule!(UnreadableFile, "unreadable-file");
 
@@ -17,5 +21,13 @@ impl Rule for UnusedSuppression {
 }
 
 impl Rule for UnreadableFile {
+    crate::rule_identity!();
+}
+
+impl Rule for YamlDuplicateKey {
+    crate::rule_identity!();
+}
+
+impl Rule for YamlAmbiguousValue {
     crate::rule_identity!();
 }

@@ -1,0 +1,75 @@
+//! YAML traps that load without error but not as written: repeated keys
+//! (the last wins) and plain scalars that YAML 1.1, which Kubernetes reads,
+//! and YAML 1.2 read differently. The runner reports them per document.
+
+use crate::yaml::resolve::is_yaml11_only;
+use crate::yaml::{Document, Node, Span, Value};
+
+/// A plain scalar Kubernetes reads differently from YAML 1.2 tools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ambiguous {
+    /// Where it is.
+    pub span: Span,
+    /// What Kubernetes reads (`true`, `420`).
+    pub reading: String,
+    /// Why: `a YAML 1.1 boolean`, `a YAML 1.1 octal number`.
+    pub why: &'static str,
+    /// What a YAML 1.2 tool reads instead.
+    pub yaml12: String,
+}
+
+/// Every ambiguous plain scalar of a document, in order.
+pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Node> = vec![&document.root];
+    while let Some(node) = stack.pop() {
+        match &node.value {
+            Value::Seq(items) => stack.extend(items.iter().rev()),
+            Value::Map(entries) => stack.extend(entries.iter().rev().map(|e| &e.value)),
+            Value::Bool(_) | Value::Int(_) | Value::Float(_) if node.plain => {
+                let Some(written) = text.get(node.span.start as usize..node.span.end as usize)
+                else {
+                    continue;
+                };
+                if !is_yaml11_only(written) {
+                    continue;
+                }
+                let (reading, why) = match &node.value {
+                    Value::Bool(b) => (b.to_string(), "a YAML 1.1 boolean"),
+                    Value::Int(i) if written.trim_start_matches(['+', '-']).starts_with("0b") => {
+                        (i.to_string(), "a YAML 1.1 binary number")
+                    }
+                    Value::Int(i) if written.contains('_') => (
+                        i.to_string(),
+                        "a YAML 1.1 number with its underscores dropped",
+                    ),
+                    Value::Int(i) => (i.to_string(), "a YAML 1.1 octal number"),
+                    Value::Float(f) => (
+                        f.to_string(),
+                        "a YAML 1.1 number with its underscores dropped",
+                    ),
+                    _ => unreachable!("matched above"),
+                };
+                // YAML 1.2 reads leading-zero numbers as decimal, and the
+                // other forms as strings.
+                let yaml12 = if why.contains("octal") {
+                    let sign = if written.starts_with('-') { "-" } else { "" };
+                    let digits = written
+                        .trim_start_matches(['+', '-'])
+                        .trim_start_matches('0');
+                    format!("{sign}{}", if digits.is_empty() { "0" } else { digits })
+                } else {
+                    format!("the string \"{written}\"")
+                };
+                out.push(Ambiguous {
+                    span: node.span,
+                    reading,
+                    why,
+                    yaml12,
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
