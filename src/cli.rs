@@ -154,6 +154,9 @@ pub struct LintArgs {
     /// Skip files larger than this many bytes [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// The Kubernetes version to check API removals against, e.g. 1.30 [default: the newest known].
+    #[arg(long, value_name = "1.N")]
+    pub kubernetes_version: Option<String>,
     /// Print only the findings: no summary line.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -163,6 +163,10 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     if let Some(size) = args.max_file_size {
         settings.max_file_size = size;
     }
+    if let Some(version) = &args.kubernetes_version {
+        settings.kubernetes_minor = settings::parse_kubernetes_version(version)
+            .map_err(|e| format!("--kubernetes-version: {e}"))?;
+    }
     if let Some(policy) = &args.pod_security {
         settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
     }

@@ -60,6 +60,7 @@ pub struct RuleContext<'a> {
     configured: Option<Severity>,
     object: Option<(FileId, ObjectSlot, &'a ObjectRef)>,
     out: &'a mut Vec<Diagnostic>,
+    kubernetes_minor: u16,
 }
 
 impl<'a> RuleContext<'a> {
@@ -77,7 +78,19 @@ impl<'a> RuleContext<'a> {
             configured,
             object: None,
             out,
+            kubernetes_minor: crate::pss::NEWEST_MINOR,
         }
+    }
+
+    /// Sets the Kubernetes minor version the run targets.
+    pub fn targeting(mut self, minor: u16) -> Self {
+        self.kubernetes_minor = minor;
+        self
+    }
+
+    /// The Kubernetes minor version the run targets (`1.N`).
+    pub fn kubernetes_minor(&self) -> u16 {
+        self.kubernetes_minor
     }
 
     /// Scopes reports to one object.

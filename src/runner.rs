@@ -151,7 +151,8 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
             active_rule.severity,
             active_rule.configured,
             &mut diagnostics,
-        );
+        )
+        .targeting(settings.kubernetes_minor);
         active_rule.rule.check_run(&index, &mut cx);
     }
     let db = SourceDb::new(files);
@@ -317,7 +318,8 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
                 active_rule.severity,
                 active_rule.configured,
                 &mut result.diagnostics,
-            );
+            )
+            .targeting(settings.kubernetes_minor);
             cx.for_object(id, object.slot, &object.object);
             active_rule.rule.check(object, &mut cx);
         }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub limits: yaml::Limits,
     /// The Pod Security level for workloads whose namespace sets none.
     pub pod_security: Option<pss::Policy>,
+    /// The Kubernetes minor version targeted (`1.N`), for API removals.
+    pub kubernetes_minor: u16,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             limits: yaml::Limits::default(),
             pod_security: None,
+            kubernetes_minor: pss::NEWEST_MINOR,
         }
     }
 }
@@ -133,6 +136,18 @@ impl Settings {
                     })? as u64
                 }
                 "rules" => self.apply_rules(value).map_err(|(span, e)| at(span, e))?,
+                "kubernetes-version" => {
+                    let text = match &value.value {
+                        Value::Str(s) => s.clone(),
+                        // `1.30` unquoted is a float to YAML.
+                        Value::Float(_) | Value::Int(_) => {
+                            text[value.span.start as usize..value.span.end as usize].to_owned()
+                        }
+                        _ => String::new(),
+                    };
+                    self.kubernetes_minor =
+                        parse_kubernetes_version(&text).map_err(|e| at(value.span, e))?;
+                }
                 "pod-security" => {
                     let policy = value.as_str().ok_or_else(|| {
                         at(value.span, "pod-security must be LEVEL or LEVEL:VERSION, such as restricted or baseline:v1.30".into())
@@ -240,7 +255,18 @@ pub const CONFIG_KEYS: &[&str] = &[
     "rules",
     "pod-spec-paths",
     "pod-security",
+    "kubernetes-version",
 ];
+
+/// `1.30`, `v1.30` or `1.30.2` to the minor version 30.
+pub fn parse_kubernetes_version(text: &str) -> Result<u16, String> {
+    let rest = text.trim().trim_start_matches('v');
+    let minor = rest
+        .strip_prefix("1.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|m| m.parse::<u16>().ok());
+    minor.ok_or_else(|| format!("invalid Kubernetes version {text:?}: expected 1.N such as 1.30"))
+}
 
 /// `error`, `warning`, `note` or `never`.
 pub fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {

@@ -2,7 +2,10 @@
 //! cannot look at a document that did not load); these declarations bind
 //! them to their catalog files so they can be configured like any rule.
 
+mod api_versions;
 pub mod yaml_traps;
+
+pub use api_versions::{DeprecatedApiVersion, RemovedApiVersion};
 
 use crate::registry::Rule;
 
