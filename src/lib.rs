@@ -17,6 +17,7 @@ pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod runner;
+pub mod schema;
 pub mod settings;
 pub mod source;
 pub mod suppress;

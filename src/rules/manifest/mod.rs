@@ -3,9 +3,11 @@
 //! them to their catalog files so they can be configured like any rule.
 
 mod api_versions;
+mod schema_rules;
 pub mod yaml_traps;
 
 pub use api_versions::{DeprecatedApiVersion, RemovedApiVersion};
+pub use schema_rules::{SchemaTypeMismatch, UnknownField};
 
 use crate::registry::Rule;
 
