@@ -25,6 +25,8 @@ pub struct Manifest<'a> {
     pub object: ObjectRef,
     /// The pod spec, for workloads.
     pub pod: Option<PodSpec<'a>>,
+    /// Schema problems, computed on first use (two rules read them).
+    schema: std::cell::OnceCell<Vec<crate::schema::Problem>>,
 }
 
 impl<'a> Manifest<'a> {
@@ -36,6 +38,11 @@ impl<'a> Manifest<'a> {
     /// The kind.
     pub fn kind(&self) -> &str {
         &self.object.kind
+    }
+
+    /// The object's problems against the schema of its kind.
+    pub fn schema_problems(&self) -> &[crate::schema::Problem] {
+        self.schema.get_or_init(|| crate::schema::check(self))
     }
 
     /// The API group (`""` for the core group).
@@ -118,5 +125,6 @@ fn collect<'a>(
         node,
         object,
         pod,
+        schema: std::cell::OnceCell::new(),
     });
 }

@@ -182,8 +182,40 @@ fn mismatch(node: &Node, ty: &Type) -> Option<String> {
     })
 }
 
+/// One step of a field path, kept as a link to its parent so that paths
+/// are only spelled out for problems.
+enum Step<'a> {
+    Root,
+    Key(usize, &'a str),
+    Index(usize, usize),
+}
+
+fn spell(steps: &[Step], mut at: usize) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    loop {
+        match steps[at] {
+            Step::Root => break,
+            Step::Key(parent, key) => {
+                parts.push(format!(".{key}"));
+                at = parent;
+            }
+            Step::Index(parent, i) => {
+                parts.push(format!("[{i}]"));
+                at = parent;
+            }
+        }
+    }
+    let path: String = parts.into_iter().rev().collect();
+    path.strip_prefix('.').map(str::to_owned).unwrap_or(path)
+}
+
 /// The problems of one object, in document order, if its kind is known.
+/// Use [`Manifest::schema_problems`], which computes them once.
 pub fn check(object: &Manifest) -> Vec<Problem> {
+    walk(object)
+}
+
+fn walk(object: &Manifest) -> Vec<Problem> {
     let key = format!("{} {}", object.object.api_version, object.kind());
     let Some(root) = SCHEMA
         .kinds
@@ -193,13 +225,14 @@ pub fn check(object: &Manifest) -> Vec<Problem> {
         return Vec::new();
     };
     let mut problems = Vec::new();
-    let mut stack: Vec<(&Node, &Type, String)> = vec![(object.node, root, String::new())];
-    while let Some((node, ty, path)) = stack.pop() {
+    let mut steps: Vec<Step> = vec![Step::Root];
+    let mut stack: Vec<(&Node, &Type, usize)> = vec![(object.node, root, 0)];
+    while let Some((node, ty, at)) = stack.pop() {
         let ty = resolve(ty);
         if let Some(expected) = mismatch(node, ty) {
             problems.push(Problem::Mismatch {
                 span: node.span,
-                path: path.clone(),
+                path: spell(&steps, at),
                 expected,
                 found: describe_found(node),
             });
@@ -209,18 +242,12 @@ pub fn check(object: &Manifest) -> Vec<Problem> {
             Value::Seq(items) => {
                 if let Some(item_type) = &ty.items {
                     for (i, item) in items.iter().enumerate().rev() {
-                        stack.push((item, item_type, format!("{path}[{i}]")));
+                        steps.push(Step::Index(at, i));
+                        stack.push((item, item_type, steps.len() - 1));
                     }
                 }
             }
             Value::Map(entries) => {
-                let join = |key: &str| {
-                    if path.is_empty() {
-                        key.to_owned()
-                    } else {
-                        format!("{path}.{key}")
-                    }
-                };
                 if let Some(properties) = &ty.properties {
                     for entry in entries.iter().rev() {
                         // `$patch` and friends are strategic merge patch
@@ -229,18 +256,22 @@ pub fn check(object: &Manifest) -> Vec<Problem> {
                             continue;
                         }
                         match properties.get(&entry.key) {
-                            Some(field) => stack.push((&entry.value, field, join(&entry.key))),
+                            Some(field) => {
+                                steps.push(Step::Key(at, &entry.key));
+                                stack.push((&entry.value, field, steps.len() - 1));
+                            }
                             None => problems.push(Problem::UnknownField {
                                 name: entry.key.clone(),
                                 span: entry.key_span,
                                 suggestion: suggest(&entry.key, properties),
-                                parent: path.clone(),
+                                parent: spell(&steps, at),
                             }),
                         }
                     }
                 } else if let Some(value_type) = &ty.values {
                     for entry in entries.iter().rev() {
-                        stack.push((&entry.value, value_type, join(&entry.key)));
+                        steps.push(Step::Key(at, &entry.key));
+                        stack.push((&entry.value, value_type, steps.len() - 1));
                     }
                 }
             }

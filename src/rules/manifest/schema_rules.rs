@@ -2,7 +2,7 @@
 //! schema of its built-in kind (see `crate::schema`).
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
-use crate::schema::{Problem, check};
+use crate::schema::Problem;
 
 crate::declare_rule!(UnknownField, "unknown-field");
 crate::declare_rule!(SchemaTypeMismatch, "schema-type-mismatch");
@@ -11,7 +11,7 @@ impl Rule for UnknownField {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        for problem in check(object) {
+        for problem in object.schema_problems() {
             let Problem::UnknownField {
                 name,
                 span,
@@ -33,7 +33,7 @@ impl Rule for UnknownField {
                 Some(s) => format!("Rename it to `{s}`; as written, Kubernetes drops it (or rejects the object under strict validation), with every setting below it."),
                 None => "Remove it, or move it to where it belongs; as written, Kubernetes drops it (or rejects the object under strict validation).".to_owned(),
             };
-            cx.report(span, format!("{place}{hint}")).help(help);
+            cx.report(*span, format!("{place}{hint}")).help(help);
         }
     }
 }
@@ -42,7 +42,7 @@ impl Rule for SchemaTypeMismatch {
     crate::rule_identity!();
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
-        for problem in check(object) {
+        for problem in object.schema_problems() {
             let Problem::Mismatch {
                 span,
                 path,
@@ -52,7 +52,7 @@ impl Rule for SchemaTypeMismatch {
             else {
                 continue;
             };
-            cx.report(span, format!("`{path}` must be {expected}, but it is {found}"))
+            cx.report(*span, format!("`{path}` must be {expected}, but it is {found}"))
                 .help("Write the value in the type the field takes; quote numbers meant as text, and unquote numbers and booleans meant as such.");
         }
     }
