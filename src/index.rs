@@ -74,6 +74,48 @@ impl NamespaceFact {
     }
 }
 
+/// A CustomResourceDefinition's schemas.
+#[derive(Debug, Clone)]
+pub struct CrdFact {
+    /// `spec.group`.
+    pub group: String,
+    /// `spec.names.kind`.
+    pub kind: String,
+    /// Its name, for messages.
+    pub name: String,
+    /// Each version's name and `openAPIV3Schema`.
+    pub versions: Vec<(String, Node)>,
+}
+
+/// A custom resource, kept whole so it can be checked against a CRD of
+/// the run once every file is read.
+#[derive(Debug, Clone)]
+pub struct CustomObjectFact {
+    /// Its file.
+    pub file: FileId,
+    /// Its place in the file.
+    pub slot: ObjectSlot,
+    /// Its identity.
+    pub object: ObjectRef,
+    /// The object.
+    pub node: Node,
+}
+
+/// A custom resource's problem against its CRD.
+#[derive(Debug, Clone)]
+pub struct CrdProblem {
+    /// The custom resource's file.
+    pub file: FileId,
+    /// Its place in the file.
+    pub slot: ObjectSlot,
+    /// Its identity.
+    pub object: ObjectRef,
+    /// The CRD's name.
+    pub crd: String,
+    /// The problem.
+    pub problem: crate::schema::Problem,
+}
+
 /// A NetworkPolicy's facts.
 #[derive(Debug, Clone)]
 pub struct NetworkPolicyFact {
@@ -115,6 +157,18 @@ pub struct RunIndex {
     /// The Pod Security level for namespaces without an enforce label
     /// (`--pod-security`, config `pod-security`).
     pub pod_security_default: Option<pss::Policy>,
+    /// Every CustomResourceDefinition with schemas.
+    pub crds: Vec<CrdFact>,
+    /// Custom resources, when a rule checks them against CRDs.
+    pub custom_objects: Vec<CustomObjectFact>,
+    /// Whether to keep custom resources for the CRD check.
+    pub wants_custom_objects: bool,
+    /// Custom resources' problems against their CRDs (after `finish`).
+    pub crd_problems: Vec<CrdProblem>,
+    /// Patch files that kustomizations name (`patches`,
+    /// `patchesStrategicMerge`, `patchesJson6902`): the kustomization's
+    /// file and the path as written.
+    pub patch_refs: Vec<(FileId, String)>,
     /// File paths by `FileId` (set once the run's files are known).
     pub file_names: Vec<String>,
     service_accounts_by_name: HashMap<String, Vec<usize>>,
@@ -127,6 +181,53 @@ impl RunIndex {
         RunIndex {
             wants_pod_security,
             ..RunIndex::default()
+        }
+    }
+
+    /// Keeps custom resources for the CRD check.
+    pub fn keeping_custom_objects(mut self, keep: bool) -> Self {
+        self.wants_custom_objects = keep;
+        self
+    }
+
+    fn add_crd(&mut self, object: &Manifest) {
+        let spec = object.node.get("spec");
+        let text = |node: Option<&Node>| node.and_then(Node::as_str).unwrap_or_default().to_owned();
+        let mut versions = Vec::new();
+        for version in spec
+            .and_then(|s| s.get("versions"))
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if let Some(schema) = version.path(&["schema", "openAPIV3Schema"]) {
+                versions.push((text(version.get("name")), schema.clone()));
+            }
+        }
+        // apiextensions.k8s.io/v1beta1 kept one schema for every version.
+        if let Some(schema) = spec.and_then(|s| s.path(&["validation", "openAPIV3Schema"])) {
+            let names = spec
+                .and_then(|s| s.get("versions"))
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| text(v.get("name")))
+                .chain(
+                    spec.and_then(|s| s.get("version"))
+                        .and_then(Node::as_str)
+                        .map(str::to_owned),
+                )
+                .collect::<Vec<_>>();
+            for name in names {
+                versions.push((name, schema.clone()));
+            }
+        }
+        if !versions.is_empty() {
+            self.crds.push(CrdFact {
+                group: text(spec.and_then(|s| s.get("group"))),
+                kind: text(spec.and_then(|s| s.path(&["names", "kind"]))),
+                name: object.object.name.clone(),
+                versions,
+            });
         }
     }
 
@@ -158,6 +259,20 @@ impl RunIndex {
             self.network_policies.push(NetworkPolicyFact {
                 namespace: object.object.namespace.clone(),
                 pod_selector: LabelSelector::parse(object.node.path(&["spec", "podSelector"])),
+            });
+        }
+        if object.kind() == "CustomResourceDefinition" && object.group() == "apiextensions.k8s.io" {
+            self.add_crd(object);
+        }
+        if self.wants_custom_objects
+            && object.group().contains('.')
+            && !crate::schema::knows(&object.object.api_version, object.kind())
+        {
+            self.custom_objects.push(CustomObjectFact {
+                file: object.file,
+                slot: object.slot,
+                object: object.object.clone(),
+                node: object.node.clone(),
             });
         }
         if let Some(role) = RoleFact::from_manifest(object) {
@@ -237,6 +352,9 @@ impl RunIndex {
         self.network_policies.extend(other.network_policies);
         self.roles.extend(other.roles);
         self.bindings.extend(other.bindings);
+        self.crds.extend(other.crds);
+        self.patch_refs.extend(other.patch_refs);
+        self.custom_objects.extend(other.custom_objects);
     }
 
     /// Builds the lookups, once every file's facts are in.
@@ -248,6 +366,44 @@ impl RunIndex {
                 .or_default()
                 .push(i);
         }
+        self.crd_problems.clear();
+        let patch_files = self.patch_files();
+        for custom in &self.custom_objects {
+            // A patch is a partial object: its missing fields come from the
+            // object it patches, so required fields are not checked there.
+            let partial = patch_files.contains(&custom.file);
+            let (group, version) = custom
+                .object
+                .api_version
+                .rsplit_once('/')
+                .unwrap_or(("", custom.object.api_version.as_str()));
+            let schema = self.crds.iter().find_map(|crd| {
+                (crd.group == group && crd.kind == custom.object.kind).then(|| {
+                    crd.versions
+                        .iter()
+                        .find(|(name, _)| name == version)
+                        .map(|(_, schema)| (crd, schema))
+                })?
+            });
+            let Some((crd, schema)) = schema else {
+                continue;
+            };
+            for problem in crate::schema::crd::check(&custom.node, schema) {
+                let required = matches!(&problem, crate::schema::Problem::Mismatch { expected, .. } if expected.contains("required field"));
+                if partial && required {
+                    continue;
+                }
+                self.crd_problems.push(CrdProblem {
+                    file: custom.file,
+                    slot: custom.slot,
+                    object: custom.object.clone(),
+                    crd: crd.name.clone(),
+                    problem,
+                });
+            }
+        }
+        // Only the problems are needed from here on.
+        self.custom_objects = Vec::new();
         self.namespaces_by_name.clear();
         for (i, namespace) in self.namespaces.iter().enumerate() {
             // The first definition wins, in file order.
@@ -255,6 +411,22 @@ impl RunIndex {
                 .entry(namespace.name.clone())
                 .or_insert(i);
         }
+    }
+
+    /// The files kustomizations of the run use as patches.
+    pub fn patch_files(&self) -> Vec<FileId> {
+        let mut out = Vec::new();
+        for (kustomization, path) in &self.patch_refs {
+            let Some(name) = self.file_names.get(kustomization.0 as usize) else {
+                continue;
+            };
+            let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+            let joined = normalize(&format!("{dir}/{path}"));
+            if let Some(i) = self.file_names.iter().position(|n| normalize(n) == joined) {
+                out.push(FileId(i as u32));
+            }
+        }
+        out
     }
 
     /// A Namespace of the run by name.
@@ -283,4 +455,20 @@ impl RunIndex {
             .map(|&i| &self.service_accounts[i])
             .find(|sa| Self::same_namespace(sa.namespace.as_deref(), namespace))
     }
+}
+
+/// A path with `.` and `..` resolved and no leading `./`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let absolute = if path.starts_with('/') { "/" } else { "" };
+    format!("{absolute}{}", parts.join("/"))
 }

@@ -219,7 +219,9 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         read: false,
         objects: 0,
         diagnostics: Vec::new(),
-        index: RunIndex::new(settings.is_enabled("pod-security-violation")),
+        index: RunIndex::new(settings.is_enabled("pod-security-violation")).keeping_custom_objects(
+            settings.is_enabled("unknown-field") || settings.is_enabled("schema-type-mismatch"),
+        ),
         suppressions: Suppressions::default(),
     };
     let unreadable = |result: &mut FileResult, message: String| {
@@ -307,6 +309,13 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         &objects,
         &mut result.diagnostics,
     );
+    let base = result.file.name.rsplit('/').next().unwrap_or_default();
+    if matches!(
+        base,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) {
+        result.index.patch_refs = kustomization_patches(id, &stream.documents);
+    }
     result.objects = objects.len();
     for object in &objects {
         result.suppressions.add_annotations(object);
@@ -371,6 +380,30 @@ pub fn add_node_escape(diagnostic: &mut Diagnostic, file: FileId, escape: &NodeE
             message: "this lets the pod take over its node".to_owned(),
         });
     }
+}
+
+/// The patch files a kustomization names.
+fn kustomization_patches(file: FileId, documents: &[yaml::Document]) -> Vec<(FileId, String)> {
+    let Some(root) = documents.first().map(|d| &d.root) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["patches", "patchesJson6902", "patchesStrategicMerge"] {
+        for item in root
+            .get(key)
+            .and_then(yaml::Node::as_seq)
+            .unwrap_or_default()
+        {
+            let path = item
+                .as_str()
+                .or_else(|| item.get("path").and_then(yaml::Node::as_str));
+            // An inline patch (a YAML string with a newline) is no file.
+            if let Some(path) = path.filter(|p| !p.contains('\n')) {
+                out.push((file, path.to_owned()));
+            }
+        }
+    }
+    out
 }
 
 /// `yaml-duplicate-key` and `yaml-ambiguous-value`, tied to the object

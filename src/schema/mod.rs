@@ -4,6 +4,8 @@
 //! wrong type, each at its span. Values are read as Kubernetes reads YAML
 //! (1.1: `on` is a boolean, `0644` is 420), which the loader already does.
 
+pub mod crd;
+
 use crate::k8s::Manifest;
 use crate::yaml::{Node, Span, Value};
 use serde::Deserialize;

@@ -1,5 +1,6 @@
 //! `unknown-field` and `schema-type-mismatch`: the object against the
 //! schema of its built-in kind (see `crate::schema`).
+use crate::index::RunIndex;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 use crate::schema::Problem;
@@ -9,6 +10,36 @@ crate::declare_rule!(SchemaTypeMismatch, "schema-type-mismatch");
 
 impl Rule for UnknownField {
     crate::rule_identity!();
+
+    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
+        for found in &index.crd_problems {
+            let Problem::UnknownField {
+                name,
+                span,
+                suggestion,
+                parent,
+            } = &found.problem
+            else {
+                continue;
+            };
+            let place = if parent.is_empty() {
+                format!(
+                    "the schema of {} (CRD {}) has no field `{name}`",
+                    found.object.kind, found.crd
+                )
+            } else {
+                format!(
+                    "`{parent}` in the schema of {} (CRD {}) has no field `{name}`",
+                    found.object.kind, found.crd
+                )
+            };
+            let hint = suggestion
+                .as_deref()
+                .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+            cx.report_at(found.file, *span, format!("{place}{hint}"), Some((found.slot, found.object.clone())))
+                .help("Fix the field name; the API server prunes fields its CRD schema does not list, so this setting would be dropped.");
+        }
+    }
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         for problem in object.schema_problems() {
@@ -40,6 +71,32 @@ impl Rule for UnknownField {
 
 impl Rule for SchemaTypeMismatch {
     crate::rule_identity!();
+
+    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
+        for found in &index.crd_problems {
+            let Problem::Mismatch {
+                span,
+                path,
+                expected,
+                found: written,
+            } = &found.problem
+            else {
+                continue;
+            };
+            let place = if path.is_empty() {
+                "the object".to_owned()
+            } else {
+                format!("`{path}`")
+            };
+            cx.report_at(
+                found.file,
+                *span,
+                format!("{place} must be {expected} by the schema of CRD {}, but it is {written}", found.crd),
+                Some((found.slot, found.object.clone())),
+            )
+            .help("Change the value to what the CRD's schema allows; the API server rejects the object otherwise.");
+        }
+    }
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         for problem in object.schema_problems() {
