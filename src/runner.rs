@@ -426,12 +426,12 @@ fn report_yaml_traps(
             .iter()
             .find(|o| o.node.span.start <= span.start && span.end <= o.node.span.end)
     };
+    // Only inside Kubernetes objects: CI workflows, compose files and
+    // values files have their own YAML conventions.
     let mut push = |diagnostic: Option<Diagnostic>, span: Span| {
-        if let Some(mut diagnostic) = diagnostic {
-            if let Some(object) = owner(span) {
-                diagnostic.object = Some(object.object.clone());
-                diagnostic.slot = Some(object.slot);
-            }
+        if let (Some(mut diagnostic), Some(object)) = (diagnostic, owner(span)) {
+            diagnostic.object = Some(object.object.clone());
+            diagnostic.slot = Some(object.slot);
             out.push(diagnostic);
         }
     };
