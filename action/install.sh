@@ -21,6 +21,15 @@ dir="${RUNNER_TEMP}/kslint-${version}"
 mkdir -p "$dir/bin"
 curl -fsSL --retry 3 -o "$dir/$archive" "$base/$archive"
 curl -fsSL --retry 3 -o "$dir/$archive.sha256" "$base/$archive.sha256"
-(cd "$dir" && sha256sum -c "$archive.sha256")
-tar -xzf "$dir/$archive" -C "$dir/bin"
+# Relative paths: Git Bash's tar reads `D:\...` as a remote host, and
+# macOS has shasum where Linux has sha256sum.
+(
+  cd "$dir"
+  if command -v sha256sum >/dev/null; then
+    sha256sum -c "$archive.sha256"
+  else
+    shasum -a 256 -c "$archive.sha256"
+  fi
+  tar -xzf "$archive" -C bin
+)
 echo "$dir/bin" >>"$GITHUB_PATH"

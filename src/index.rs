@@ -85,6 +85,9 @@ pub struct CrdFact {
     pub name: String,
     /// Each version's name and `openAPIV3Schema`.
     pub versions: Vec<(String, Node)>,
+    /// `spec.preserveUnknownFields` (the v1beta1 default): nothing is
+    /// pruned, so unknown fields are kept, not dropped.
+    pub preserves_unknown: bool,
 }
 
 /// A custom resource, kept whole so it can be checked against a CRD of
@@ -221,8 +224,14 @@ impl RunIndex {
                 versions.push((name, schema.clone()));
             }
         }
+        let v1beta1 = object.object.api_version.ends_with("/v1beta1");
+        let preserves_unknown = spec
+            .and_then(|s| s.get("preserveUnknownFields"))
+            .and_then(Node::as_bool)
+            .unwrap_or(v1beta1);
         if !versions.is_empty() {
             self.crds.push(CrdFact {
+                preserves_unknown,
                 group: text(spec.and_then(|s| s.get("group"))),
                 kind: text(spec.and_then(|s| s.path(&["names", "kind"]))),
                 name: object.object.name.clone(),
@@ -390,7 +399,8 @@ impl RunIndex {
             };
             for problem in crate::schema::crd::check(&custom.node, schema) {
                 let required = matches!(&problem, crate::schema::Problem::Mismatch { expected, .. } if expected.contains("required field"));
-                if partial && required {
+                let unknown = matches!(&problem, crate::schema::Problem::UnknownField { .. });
+                if (partial && required) || (unknown && crd.preserves_unknown) {
                     continue;
                 }
                 self.crd_problems.push(CrdProblem {
@@ -420,8 +430,12 @@ impl RunIndex {
             let Some(name) = self.file_names.get(kustomization.0 as usize) else {
                 continue;
             };
-            let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
-            let joined = normalize(&format!("{dir}/{path}"));
+            let dir = name.rsplit_once(['/', '\\']).map_or("", |(d, _)| d);
+            let joined = if dir.is_empty() {
+                normalize(path)
+            } else {
+                normalize(&format!("{dir}/{path}"))
+            };
             if let Some(i) = self.file_names.iter().position(|n| normalize(n) == joined) {
                 out.push(FileId(i as u32));
             }
@@ -460,7 +474,7 @@ impl RunIndex {
 /// A path with `.` and `..` resolved and no leading `./`.
 fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
+    for part in path.split(['/', '\\']) {
         match part {
             "" | "." => {}
             ".." => {
@@ -471,4 +485,30 @@ fn normalize(path: &str) -> String {
     }
     let absolute = if path.starts_with('/') { "/" } else { "" };
     format!("{absolute}{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_files_resolve_relative_to_their_kustomization() {
+        let index = RunIndex {
+            file_names: vec![
+                "kustomization.yaml".into(),
+                "size-patch.yaml".into(),
+                "overlay/kustomization.yaml".into(),
+                "base/patch.yaml".into(),
+                "overlay/local.yaml".into(),
+            ],
+            patch_refs: vec![
+                (FileId(0), "./size-patch.yaml".into()),
+                (FileId(2), "../base/patch.yaml".into()),
+                (FileId(2), "local.yaml".into()),
+                (FileId(2), "missing.yaml".into()),
+            ],
+            ..RunIndex::default()
+        };
+        assert_eq!(index.patch_files(), [FileId(1), FileId(3), FileId(4)]);
+    }
 }

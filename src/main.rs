@@ -54,7 +54,9 @@ fn main() -> ExitCode {
 fn lint(args: LintArgs) -> Result<ExitCode, String> {
     let settings = resolve(&args)?;
     let outputs = pair_outputs(&args)?;
-    let progress = (!args.quiet).then(Progress::start);
+    // No progress note while the user may be typing into standard input.
+    let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let progress = (!args.quiet && !reads_stdin).then(Progress::start);
     let outcome = kslint::runner::lint(&settings, || {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map(|_| text)
@@ -63,12 +65,11 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
     let outcome = outcome?;
     for (format, target) in outputs {
         let to_terminal = target.is_none() && std::io::stdout().is_terminal();
-        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
-        // NO_COLOR and --no-color win; CLICOLOR_FORCE colours a pipe too.
-        let color = !args.no_color
-            && !set("NO_COLOR")
-            && target.is_none()
-            && (to_terminal || set("CLICOLOR_FORCE"));
+        // NO_COLOR (any value) and --no-color win; CLICOLOR_FORCE (not 0)
+        // colours a pipe too.
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let forced = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
+        let color = !args.no_color && !no_color && target.is_none() && (to_terminal || forced);
         let width = if to_terminal { terminal_width() } else { 100 };
         let options = HumanOptions { color, width };
         let text = match format {

@@ -67,6 +67,8 @@ pub fn statistics(outcome: &Outcome) -> String {
             .iter()
             .find(|m| m.id == *rule)
             .map_or("", |m| m.summary.as_str());
+        // `as_str`: Display ignores widths.
+        let severity = severity.as_str();
         out.push_str(&format!(
             "{count:>6}  {rule:<width$}  {severity:<7}  {summary}\n"
         ));

@@ -9,11 +9,23 @@ use std::fmt::Write;
 /// More rows make the summary too large for GitHub (1 MiB per step).
 const MAX_ROWS: usize = 500;
 
-/// Makes text safe inside a table cell.
+/// Makes text safe inside a table cell: no table breaks, no HTML.
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
+}
+
+/// Makes text safe as a code span in a table cell.
+fn code(text: &str) -> String {
+    let text = text.replace('|', "\\|").replace(['\n', '\r'], " ");
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
+    }
 }
 
 /// Renders the outcome as Markdown.
@@ -48,10 +60,8 @@ pub fn render(outcome: &Outcome) -> String {
             .map_or_else(String::new, |o| format!("{o}: "));
         let _ = writeln!(
             out,
-            "| {icon} | {rule} | `{}:{}:{}` | {} |",
-            cell(&file.name),
-            at.line,
-            at.column,
+            "| {icon} | {rule} | {} | {} |",
+            code(&format!("{}:{}:{}", file.name, at.line, at.column)),
             cell(&format!("{object}{}", d.message))
         );
     }

@@ -10,8 +10,10 @@ use crate::yaml::{Node, Span, Value};
 pub fn check(object: &Node, schema: &Node) -> Vec<Problem> {
     let mut problems = Vec::new();
     // apiVersion, kind and metadata are the API server's, not the schema's.
+    // A field missing at the root is reported at the `kind`.
+    let root_span = object.get("kind").map_or(object.span, |k| k.span);
     let mut stack: Vec<(&Node, &Node, String, bool, Span)> =
-        vec![(object, schema, String::new(), true, object.span)];
+        vec![(object, schema, String::new(), true, root_span)];
     while let Some((node, schema, path, root, key_span)) = stack.pop() {
         if node.is_null()
             || flag(schema, "x-kubernetes-preserve-unknown-fields")
@@ -50,7 +52,11 @@ pub fn check(object: &Node, schema: &Node) -> Vec<Problem> {
                     .iter()
                     .filter_map(Node::as_str)
                 {
-                    if !entries.iter().any(|e| e.key == required) {
+                    // A defaulted field is filled in before validation.
+                    let defaulted = properties
+                        .and_then(|p| p.iter().find(|f| f.key == required))
+                        .is_some_and(|f| f.value.get("default").is_some());
+                    if !defaulted && !entries.iter().any(|e| e.key == required) {
                         // Point at the key that holds the mapping.
                         problems.push(Problem::Mismatch {
                             span: key_span,
@@ -70,11 +76,13 @@ pub fn check(object: &Node, schema: &Node) -> Vec<Problem> {
                     }
                     let field = properties.and_then(|p| p.iter().find(|f| f.key == entry.key));
                     match (field, additional) {
+                        // An embedded resource has its own apiVersion, kind
+                        // and metadata.
                         (Some(field), _) => stack.push((
                             &entry.value,
                             &field.value,
                             join(&entry.key),
-                            false,
+                            flag(&field.value, "x-kubernetes-embedded-resource"),
                             entry.key_span,
                         )),
                         (None, Some(values)) => stack.push((

@@ -61,6 +61,10 @@ pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
                 } else {
                     format!("the string \"{written}\"")
                 };
+                // `08` and `01.5` read the same in both versions.
+                if yaml12 == reading {
+                    continue;
+                }
                 out.push(Ambiguous {
                     span: node.span,
                     reading,
