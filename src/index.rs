@@ -45,6 +45,17 @@ pub struct WorkloadFact {
     pub projected_token: bool,
 }
 
+impl WorkloadFact {
+    /// `this pod`, or `the pods of this Deployment`, for messages.
+    pub fn pods(&self) -> String {
+        if self.object.kind == "Pod" {
+            "this pod".to_owned()
+        } else {
+            format!("the pods of this {}", self.object.kind)
+        }
+    }
+}
+
 /// A Pod Security label of a Namespace.
 #[derive(Debug, Clone)]
 pub struct PodSecurityLabel {

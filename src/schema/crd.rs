@@ -119,9 +119,7 @@ pub fn check(object: &Node, schema: &Node) -> Vec<Problem> {
             _ => {}
         }
     }
-    problems.sort_by_key(|p| match p {
-        Problem::UnknownField { span, .. } | Problem::Mismatch { span, .. } => span.start,
-    });
+    problems.sort_by_key(|p| p.span().start);
     problems
 }
 

@@ -68,6 +68,15 @@ pub enum Problem {
     },
 }
 
+impl Problem {
+    /// Where it is.
+    pub fn span(&self) -> Span {
+        match self {
+            Problem::UnknownField { span, .. } | Problem::Mismatch { span, .. } => *span,
+        }
+    }
+}
+
 /// Whether kslint has the schema of an apiVersion and kind.
 pub fn knows(api_version: &str, kind: &str) -> bool {
     SCHEMA.kinds.contains_key(&format!("{api_version} {kind}"))
@@ -280,9 +289,7 @@ fn walk(object: &Manifest) -> Vec<Problem> {
             _ => {}
         }
     }
-    problems.sort_by_key(|p| match p {
-        Problem::UnknownField { span, .. } | Problem::Mismatch { span, .. } => span.start,
-    });
+    problems.sort_by_key(|p| p.span().start);
     problems
 }
 

@@ -8,6 +8,11 @@ use crate::schema::Problem;
 crate::declare_rule!(UnknownField, "unknown-field");
 crate::declare_rule!(SchemaTypeMismatch, "schema-type-mismatch");
 
+/// `; did you mean `x`?`, or nothing.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
 impl Rule for UnknownField {
     crate::rule_identity!();
 
@@ -33,9 +38,7 @@ impl Rule for UnknownField {
                     found.object.kind, found.crd
                 )
             };
-            let hint = suggestion
-                .as_deref()
-                .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+            let hint = did_you_mean(suggestion.as_deref());
             cx.report_at(found.file, *span, format!("{place}{hint}"), Some((found.slot, found.object.clone())))
                 .help("Fix the field name; the API server prunes fields its CRD schema does not list, so this setting would be dropped.");
         }
@@ -57,9 +60,7 @@ impl Rule for UnknownField {
             } else {
                 format!("`{parent}` of a {} has no field `{name}`", object.kind())
             };
-            let hint = suggestion
-                .as_deref()
-                .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+            let hint = did_you_mean(suggestion.as_deref());
             let help = match &suggestion {
                 Some(s) => format!("Rename it to `{s}`; as written, Kubernetes drops it (or rejects the object under strict validation), with every setting below it."),
                 None => "Remove it, or move it to where it belongs; as written, Kubernetes drops it (or rejects the object under strict validation).".to_owned(),

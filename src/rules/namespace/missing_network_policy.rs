@@ -21,14 +21,11 @@ impl Rule for MissingNetworkPolicy {
             if isolated {
                 continue;
             }
-            let (pods, them, they) = if workload.object.kind == "Pod" {
-                ("this pod".to_owned(), "it", "it")
+            let pods = workload.pods();
+            let (them, they) = if workload.object.kind == "Pod" {
+                ("it", "it")
             } else {
-                (
-                    format!("the pods of this {}", workload.object.kind),
-                    "them",
-                    "they",
-                )
+                ("them", "they")
             };
             let place = namespace.map_or_else(
                 || "in the same namespace".to_owned(),

@@ -125,11 +125,7 @@ fn check_workload(index: &RunIndex, workload: &WorkloadFact, cx: &mut RuleContex
         .namespace
         .as_deref()
         .and_then(|name| index.namespace(name));
-    let pods = if workload.object.kind == "Pod" {
-        "this pod".to_owned()
-    } else {
-        format!("the pods of this {}", workload.object.kind)
-    };
+    let pods = workload.pods();
     // A check failed under enforce is not repeated for warn or audit, nor
     // is a field an enforce check already reported (restrictedVolumes under
     // warn after hostPathVolumes under enforce).
