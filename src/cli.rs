@@ -166,4 +166,13 @@ pub struct LintArgs {
     /// Check workloads whose namespace has no Pod Security enforce label against this level, e.g. restricted or baseline:v1.30.
     #[arg(long, value_name = "LEVEL[:VERSION]")]
     pub pod_security: Option<String>,
+    /// The helm binary that renders charts [default: helm on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub helm_bin: Option<PathBuf>,
+    /// A values file for every chart rendered, after its configured ones (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// A `--set KEY=VALUE` for every chart rendered (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
 }

@@ -113,6 +113,8 @@ pub struct Diagnostic {
     pub slot: Option<ObjectSlot>,
     /// The container the finding is about (for per-container suppressions).
     pub container: Option<String>,
+    /// The chart render it was found in, when traced back from one.
+    pub rendered_from: Option<FileId>,
 }
 
 impl Diagnostic {
@@ -138,6 +140,7 @@ impl Diagnostic {
             object: None,
             slot: None,
             container: None,
+            rendered_from: None,
         }
     }
 

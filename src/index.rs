@@ -151,7 +151,7 @@ pub struct ServiceAccountFact {
 }
 
 /// Facts of the whole run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RunIndex {
     /// Every workload with a pod spec.
     pub workloads: Vec<WorkloadFact>,

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod diagnostic;
+pub mod helm;
 pub mod index;
 pub mod k8s;
 pub mod pss;

@@ -171,6 +171,14 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     if let Some(policy) = &args.pod_security {
         settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
     }
+    if let Some(bin) = &args.helm_bin {
+        settings.helm.bin = Some(bin.clone());
+    }
+    settings
+        .helm
+        .values
+        .extend(args.helm_values.iter().cloned());
+    settings.helm.set.extend(args.helm_set.iter().cloned());
     Ok(settings)
 }
 

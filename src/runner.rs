@@ -4,6 +4,10 @@
 
 use crate::catalog::CATALOG;
 use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::helm::{
+    self,
+    trace::{RenderInfo, Tracer, merge_value_sets},
+};
 use crate::index::RunIndex;
 use crate::k8s;
 use crate::k8s::node_access::{NodeEscape, node_escape};
@@ -66,6 +70,8 @@ pub enum Text {
     },
     /// A path that could not be walked.
     Problem(source::PathProblem),
+    /// A chart rendered by `helm template`.
+    Rendered(Box<Rendered>),
 }
 
 impl Text {
@@ -74,8 +80,24 @@ impl Text {
             Text::Read(c) => &c.name,
             Text::Given { name, .. } => name,
             Text::Problem(p) => &p.name,
+            Text::Rendered(r) => &r.name,
         }
     }
+}
+
+/// One rendering of a chart: a unit of its own for cross-resource rules.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The name shown if a finding cannot be traced to a file.
+    pub name: String,
+    /// What `helm template` printed.
+    pub text: String,
+    /// The chart folder, as shown to users.
+    pub chart: String,
+    /// The value set's name (empty for the chart's defaults).
+    pub value_set: String,
+    /// The values files given to helm, in order, as shown to users.
+    pub values: Vec<String>,
 }
 
 /// Lints what the settings name: discovery, then [`lint_texts`].
@@ -107,11 +129,113 @@ pub fn lint(
         }
     }
     texts.extend(discovery.problems.into_iter().map(Text::Problem));
-    Ok(lint_texts(texts, settings))
+    let charts = render_charts(&discovery.charts, settings);
+    for chart in &charts {
+        texts.extend(
+            chart
+                .renders
+                .iter()
+                .map(|r| Text::Rendered(Box::new(r.clone()))),
+        );
+    }
+    Ok(lint_with_charts(texts, charts, settings))
+}
+
+/// A chart found among the linted paths, and what became of rendering it.
+#[derive(Debug, Clone)]
+pub struct ChartRun {
+    /// The chart folder, as shown to users.
+    pub dir: String,
+    /// `Chart.yaml`'s name.
+    pub name: String,
+    /// Problems to report at `Chart.yaml`: (span, message, help, is the
+    /// missing-helm note).
+    pub problems: Vec<(Span, String, String, bool)>,
+    /// Successful renders.
+    pub renders: Vec<Rendered>,
+}
+
+/// Renders each chart with each of its value sets, when helm is there.
+fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartRun> {
+    let helm_bin = helm::find_helm(settings.helm.bin.as_deref());
+    dirs.par_iter()
+        .map(|dir| {
+            let shown = source::display_name(dir);
+            let text = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
+            let chart = helm::chart_file(&text);
+            let mut run = ChartRun {
+                dir: shown.clone(),
+                name: chart.name.clone(),
+                problems: Vec::new(),
+                renders: Vec::new(),
+            };
+            let name_span = text
+                .find("name:")
+                .map_or(Span::default(), |at| Span::new(at, at + "name:".len()));
+            let missing = helm::missing_dependencies(dir, &chart);
+            for (name, version, span) in &missing {
+                run.problems.push((
+                    *span,
+                    format!(
+                        "the chart's dependency `{name}` ({}) is missing from {shown}/charts/, so kslint cannot render the chart and did not lint it",
+                        if version.is_empty() { "any version" } else { version }
+                    ),
+                    "Run `helm dependency build` in the chart folder (kslint never downloads charts), or vendor the dependency into charts/.".to_owned(),
+                    false,
+                ));
+            }
+            if !missing.is_empty() {
+                return run;
+            }
+            let Some(helm_bin) = &helm_bin else {
+                run.problems.push((
+                    name_span,
+                    format!("{}; the chart {shown} was not rendered, so its templates were not linted", helm::HELM_NOT_FOUND),
+                    format!("Install helm (or pass --helm-bin), or lint rendered output: `helm template {shown} | kslint -`."),
+                    true,
+                ));
+                return run;
+            };
+            let config = settings.helm.for_chart(dir);
+            for set in &config.value_sets {
+                let args = helm::template_args(&config, set, settings.kubernetes_minor);
+                let label = if set.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (value set {})", set.name)
+                };
+                match helm::render(helm_bin, &args) {
+                    Ok(text) => run.renders.push(Rendered {
+                        name: format!("{shown}: helm template{label}"),
+                        text,
+                        chart: shown.clone(),
+                        value_set: set.name.clone(),
+                        values: set.files.iter().map(|f| source::display_name(f)).collect(),
+                    }),
+                    Err(message) => run.problems.push((
+                        name_span,
+                        format!("helm template failed for {shown}{label}, so the chart was not linted: {message}"),
+                        "Fix the template or values error helm names; `helm template` with the same values shows it.".to_owned(),
+                        false,
+                    )),
+                }
+            }
+            run
+        })
+        .collect()
 }
 
 /// Lints the given files.
-pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
+pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
+    lint_with_charts(texts, Vec::new(), settings)
+}
+
+/// Lints the given files and chart renders.
+pub fn lint_with_charts(
+    mut texts: Vec<Text>,
+    charts: Vec<ChartRun>,
+    settings: &Settings,
+) -> Outcome {
     texts.sort_by(|a, b| a.name().cmp(b.name()));
     let active: Vec<ActiveRule> = RULES
         .iter()
@@ -123,40 +247,109 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
             configured: settings.severity[i],
         })
         .collect();
+    let renders: Vec<Option<RenderInfo>> = texts
+        .iter()
+        .map(|t| match t {
+            Text::Rendered(r) => Some(RenderInfo {
+                chart: r.chart.clone(),
+                value_set: r.value_set.clone(),
+                values: r.values.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
     let results: Vec<FileResult> = texts
         .into_par_iter()
         .enumerate()
         .map(|(i, text)| process_file(FileId(i as u32), text, settings, &active))
         .collect();
 
-    let mut index = RunIndex::default();
+    // Each chart render is a unit of its own: cross-resource rules see it
+    // with the loose files, never with another render.
+    let mut units: Vec<(RunIndex, Vec<FileId>)> = Vec::new();
+    let mut unit_keys: Vec<(String, String)> = Vec::new();
+    let mut loose = RunIndex::default();
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(results.len());
     let mut suppressions = Vec::with_capacity(results.len());
     let mut summary = Summary::default();
-    for result in results {
-        summary.files += usize::from(result.read);
+    for (i, result) in results.into_iter().enumerate() {
+        summary.files += usize::from(result.read && renders[i].is_none());
         summary.objects += result.objects;
-        index.extend(result.index);
+        match &renders[i] {
+            Some(render) => {
+                let key = (render.chart.clone(), render.value_set.clone());
+                let unit = unit_keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    unit_keys.push(key);
+                    units.push((RunIndex::default(), Vec::new()));
+                    units.len() - 1
+                });
+                units[unit].0.extend(result.index);
+                units[unit].1.push(FileId(i as u32));
+            }
+            None => loose.extend(result.index),
+        }
         diagnostics.extend(result.diagnostics);
         files.push(result.file);
         suppressions.push(result.suppressions);
     }
-    index.pod_security_default = settings.pod_security;
-    index.file_names = files.iter().map(|f| f.name.clone()).collect();
-    index.finish();
-    for active_rule in &active {
-        let mut cx = RuleContext::new(
-            active_rule.rule.id(),
-            active_rule.severity,
-            active_rule.configured,
-            &mut diagnostics,
-        )
-        .targeting(settings.kubernetes_minor);
-        active_rule.rule.check_run(&index, &mut cx);
+    let file_names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    let prepare = |mut index: RunIndex| {
+        index.pod_security_default = settings.pod_security;
+        index.file_names = file_names.clone();
+        index.finish();
+        index
+    };
+    let run_rules = |index: &RunIndex, out: &mut Vec<Diagnostic>| {
+        for active_rule in &active {
+            let mut cx = RuleContext::new(
+                active_rule.rule.id(),
+                active_rule.severity,
+                active_rule.configured,
+                out,
+            )
+            .targeting(settings.kubernetes_minor);
+            active_rule.rule.check_run(index, &mut cx);
+        }
+    };
+    let mut whole = loose.clone();
+    for (unit_index, unit_files) in units {
+        let mut index = loose.clone();
+        index.extend(unit_index.clone());
+        whole.extend(unit_index);
+        let index = prepare(index);
+        let mut found = Vec::new();
+        run_rules(&index, &mut found);
+        // Findings on loose files come from the loose files' own pass.
+        diagnostics.extend(
+            found
+                .into_iter()
+                .filter(|d| unit_files.contains(&d.primary.file)),
+        );
     }
-    let db = SourceDb::new(files);
-    let mut diagnostics = apply_suppressions(diagnostics, suppressions, &db, settings);
+    let loose = prepare(loose);
+    run_rules(&loose, &mut diagnostics);
+    let index = prepare(whole);
+
+    let mut db = SourceDb::new(files);
+    for chart in &charts {
+        report_chart_problems(chart, &db, settings, &mut diagnostics);
+    }
+    let chart_names: Vec<(String, String)> = charts
+        .iter()
+        .map(|c| (c.dir.clone(), c.name.clone()))
+        .collect();
+    let mut tracer = Tracer::new(&db, &renders, &chart_names);
+    tracer.drop_rendered_comment_suppressions(&mut suppressions);
+    // Annotation suppressions act on rendered objects; comment ones on the
+    // template and values lines findings are traced to.
+    let diagnostics = suppress(diagnostics, &mut suppressions, &db);
+    let diagnostics = tracer.trace_all(diagnostics, &mut db);
+    suppressions.extend(tracer.added_suppressions(&db));
+    let mut diagnostics = suppress(diagnostics, &mut suppressions, &db);
+    let unused = unused_suppressions(suppressions, settings);
+    diagnostics.extend(tracer.trace_all(unused, &mut db));
+    let mut diagnostics = merge_value_sets(diagnostics, &renders);
     diagnostics.sort_by(|a, b| {
         let name = |d: &Diagnostic| db.file(d.primary.file).name.as_str();
         name(a)
@@ -175,6 +368,38 @@ pub fn lint_texts(mut texts: Vec<Text>, settings: &Settings) -> Outcome {
         diagnostics,
         summary,
         index,
+    }
+}
+
+/// A chart's render problems (helm missing, a failed render, missing
+/// dependencies), at its `Chart.yaml`.
+fn report_chart_problems(
+    chart: &ChartRun,
+    db: &SourceDb,
+    settings: &Settings,
+    out: &mut Vec<Diagnostic>,
+) {
+    let rule = "helm-chart-not-rendered";
+    let Some(index) = CATALOG.iter().position(|m| m.id == rule) else {
+        return;
+    };
+    if !settings.enabled[index] {
+        return;
+    }
+    let chart_yaml = format!("{}/Chart.yaml", chart.dir);
+    let Some(file) = db.find(&chart_yaml) else {
+        return;
+    };
+    for (span, message, help, no_helm) in &chart.problems {
+        let default = if *no_helm {
+            Severity::Note
+        } else {
+            CATALOG[index].severity
+        };
+        let severity = settings.severity[index].unwrap_or(default);
+        out.push(
+            Diagnostic::new(rule, severity, file, *span, message.clone()).with_help(help.clone()),
+        );
     }
 }
 
@@ -240,6 +465,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
             return result;
         }
         Text::Given { text, .. } => (text, true),
+        Text::Rendered(rendered) => (rendered.text, true),
         Text::Read(candidate) => match read_file(&candidate, settings.max_file_size) {
             Ok(content) => (content, candidate.explicit),
             Err(ReadFailure::Unreadable(message)) => {
@@ -520,16 +746,18 @@ fn read_file(candidate: &Candidate, max_size: u64) -> Result<String, ReadFailure
     })
 }
 
-fn apply_suppressions(
+/// Drops the findings a suppression covers, marking it used.
+fn suppress(
     diagnostics: Vec<Diagnostic>,
-    mut suppressions: Vec<Suppressions>,
+    suppressions: &mut [Suppressions],
     db: &SourceDb,
-    settings: &Settings,
 ) -> Vec<Diagnostic> {
-    let mut kept: Vec<Diagnostic> = diagnostics
+    diagnostics
         .into_iter()
         .filter(|d| {
-            let table = &mut suppressions[d.primary.file.0 as usize];
+            let Some(table) = suppressions.get_mut(d.primary.file.0 as usize) else {
+                return true;
+            };
             if table.items.is_empty() {
                 return true;
             }
@@ -537,7 +765,12 @@ fn apply_suppressions(
             let line = file.line_col(d.primary.span.start).line - 1;
             !table.covers(d, line)
         })
-        .collect();
+        .collect()
+}
+
+/// `unused-suppression` for every suppression that hid nothing.
+fn unused_suppressions(suppressions: Vec<Suppressions>, settings: &Settings) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     for (i, table) in suppressions.into_iter().enumerate() {
         for item in table.items.into_iter().filter(|item| !item.used) {
             let message = if item.rule == "all" {
@@ -564,8 +797,8 @@ fn apply_suppressions(
                 diagnostic.slot = Some(slot);
                 diagnostic.object = Some(object);
             }
-            kept.push(diagnostic.with_help("Remove it (or the rule name from it), so it cannot hide a future finding by accident."));
+            out.push(diagnostic.with_help("Remove it (or the rule name from it), so it cannot hide a future finding by accident."));
         }
     }
-    kept
+    out
 }

@@ -39,6 +39,10 @@ pub struct Settings {
     pub pod_security: Option<pss::Policy>,
     /// The Kubernetes minor version targeted (`1.N`), for API removals.
     pub kubernetes_minor: u16,
+    /// How to render Helm charts.
+    pub helm: crate::helm::HelmSettings,
+    /// The folder of the config file, which its paths are relative to.
+    pub config_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -54,6 +58,8 @@ impl Default for Settings {
             limits: yaml::Limits::default(),
             pod_security: None,
             kubernetes_minor: pss::NEWEST_MINOR,
+            helm: crate::helm::HelmSettings::default(),
+            config_dir: PathBuf::from("."),
         }
     }
 }
@@ -90,6 +96,10 @@ impl Settings {
     pub fn apply_config(&mut self, config: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(config)
             .map_err(|e| format!("{}: {}", config.display(), crate::source::io_message(&e)))?;
+        self.config_dir = config
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         self.apply_config_text(&config.display().to_string(), &text)
     }
 
@@ -157,6 +167,7 @@ impl Settings {
                 "pod-spec-paths" => self
                     .apply_pod_spec_paths(value)
                     .map_err(|(span, e)| at(span, e))?,
+                "helm" => self.apply_helm(value).map_err(|(span, e)| at(span, e))?,
                 other => {
                     let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
@@ -218,6 +229,45 @@ impl Settings {
         Ok(())
     }
 
+    /// `helm: {bin, charts: [{path, release, namespace, value-sets: [{name,
+    /// values, set}]}]}`. Chart paths are relative to the config file's
+    /// folder; values files to their chart folder.
+    fn apply_helm(&mut self, value: &Node) -> Result<(), (yaml::Span, String)> {
+        let entries = value.as_map().ok_or((
+            value.span,
+            "`helm` must be a mapping with `bin` and `charts`".to_owned(),
+        ))?;
+        let base = self.config_dir.clone();
+        for entry in entries {
+            match entry.key.as_str() {
+                "bin" => {
+                    let bin = entry
+                        .value
+                        .as_str()
+                        .ok_or((entry.value.span, "`helm.bin` must be a path".to_owned()))?;
+                    self.helm.bin = Some(base.join(bin));
+                }
+                "charts" => {
+                    let items = entry.value.as_seq().ok_or((
+                        entry.value.span,
+                        "`helm.charts` must be a list of {path, release, namespace, value-sets}"
+                            .to_owned(),
+                    ))?;
+                    for item in items {
+                        self.helm.charts.push(chart_config(item, &base)?);
+                    }
+                }
+                other => {
+                    return Err((
+                        entry.key_span,
+                        format!("unknown key `helm.{other}` (known: bin, charts)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn apply_pod_spec_paths(&mut self, value: &Node) -> Result<(), (yaml::Span, String)> {
         let items = value.as_seq().ok_or((
             value.span,
@@ -256,7 +306,87 @@ pub const CONFIG_KEYS: &[&str] = &[
     "pod-spec-paths",
     "pod-security",
     "kubernetes-version",
+    "helm",
 ];
+
+fn chart_config(
+    item: &Node,
+    base: &Path,
+) -> Result<crate::helm::ChartConfig, (yaml::Span, String)> {
+    let text = |key: &str| -> Result<Option<String>, (yaml::Span, String)> {
+        match item.get(key) {
+            None => Ok(None),
+            Some(node) => node
+                .as_str()
+                .map(|s| Some(s.to_owned()))
+                .ok_or((node.span, format!("`{key}` must be a string"))),
+        }
+    };
+    let entries = item.as_map().ok_or((
+        item.span,
+        "each chart is a mapping with a `path`".to_owned(),
+    ))?;
+    for entry in entries {
+        if !matches!(
+            entry.key.as_str(),
+            "path" | "release" | "namespace" | "value-sets"
+        ) {
+            return Err((
+                entry.key_span,
+                format!(
+                    "unknown chart key `{}` (known: path, release, namespace, value-sets)",
+                    entry.key
+                ),
+            ));
+        }
+    }
+    let path = text("path")?.ok_or((
+        item.span,
+        "each chart needs a `path`, its folder".to_owned(),
+    ))?;
+    let dir = clean_join(base, &path);
+    let mut config = crate::helm::ChartConfig {
+        path: dir.clone(),
+        release: text("release")?,
+        namespace: text("namespace")?,
+        value_sets: Vec::new(),
+    };
+    for set in item
+        .get("value-sets")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        let name = set.get("name").and_then(Node::as_str).ok_or((
+            set.span,
+            "each value set needs a `name`, such as dev or prod".to_owned(),
+        ))?;
+        let files = match set.get("values") {
+            Some(node) => strings(node)
+                .map_err(|e| (node.span, e.replace("glob strings", "values file paths")))?,
+            None => Vec::new(),
+        };
+        let sets = match set.get("set") {
+            Some(node) => strings(node)
+                .map_err(|e| (node.span, e.replace("glob strings", "KEY=VALUE strings")))?,
+            None => Vec::new(),
+        };
+        config.value_sets.push(crate::helm::ValueSet {
+            name: name.to_owned(),
+            files: files.iter().map(|f| clean_join(&dir, f)).collect(),
+            set: sets,
+        });
+    }
+    Ok(config)
+}
+
+/// `base/relative` without a leading `./`, so paths match the run's names.
+fn clean_join(base: &Path, relative: &str) -> PathBuf {
+    let joined = base.join(relative);
+    joined
+        .strip_prefix(".")
+        .map(Path::to_path_buf)
+        .unwrap_or(joined)
+}
 
 /// `1.30`, `v1.30` or `1.30.2` to the minor version 30.
 pub fn parse_kubernetes_version(text: &str) -> Result<u16, String> {

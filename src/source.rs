@@ -78,6 +78,8 @@ pub struct Discovery {
     pub files: Vec<Candidate>,
     /// Paths that could not be read while walking.
     pub problems: Vec<PathProblem>,
+    /// Helm chart folders (holding `Chart.yaml`), sorted.
+    pub charts: Vec<PathBuf>,
 }
 
 /// Walks the inputs.
@@ -128,9 +130,13 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
                     continue;
                 }
             };
-            if entry.file_type().is_some_and(|t| t.is_dir())
-                || !has_manifest_extension(entry.path())
-            {
+            if entry.file_type().is_some_and(|t| t.is_dir()) {
+                if entry.path().join("Chart.yaml").is_file() {
+                    discovery.charts.push(entry.path().to_path_buf());
+                }
+                continue;
+            }
+            if !has_manifest_extension(entry.path()) {
                 continue;
             }
             let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
@@ -146,6 +152,8 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
             });
         }
     }
+    discovery.charts.sort();
+    discovery.charts.dedup();
     discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
     discovery.files.dedup_by(|a, b| a.name == b.name);
     Ok(discovery)
@@ -171,7 +179,8 @@ fn is_chart_template_dir(path: &Path) -> bool {
             .is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
-fn display_name(path: &Path) -> String {
+/// A path as shown to users: no leading `./`.
+pub fn display_name(path: &Path) -> String {
     let text = path.to_string_lossy();
     let trimmed = text.strip_prefix("./").unwrap_or(&text);
     if trimmed.is_empty() {
@@ -270,6 +279,21 @@ impl SourceDb {
     /// The file with this id.
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
+    }
+
+    /// Adds a file found after the run's own (a Helm template, a values
+    /// file), returning its id.
+    pub fn push(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    /// The file with this name, if the run has it.
+    pub fn find(&self, name: &str) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FileId(i as u32))
     }
 
     /// How many files.

@@ -232,18 +232,31 @@ fn gitignore_hidden_files_and_globs_are_respected() {
     .unwrap();
     std::fs::write(root.join("chart/values.yaml"), "image: {tag: latest}\n").unwrap();
     std::fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
+    // Without helm, the chart gets one note and its templates are not read.
     let output = kslint(
         root,
-        &["--no-config", "--format", "json", "--exclude", "vendor/**"],
+        &[
+            "--no-config",
+            "--format",
+            "json",
+            "--exclude",
+            "vendor/**",
+            "--helm-bin",
+            "no-such-helm",
+        ],
     );
-    let files: std::collections::BTreeSet<String> = rules_fired(&json(&output))
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect();
+    let fired = rules_fired(&json(&output));
+    let files: std::collections::BTreeSet<&str> = fired.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(
         files.into_iter().collect::<Vec<_>>(),
-        vec!["a/pod.yaml".to_owned()]
+        ["a/pod.yaml", "chart/Chart.yaml"]
     );
+    let chart: Vec<&str> = fired
+        .iter()
+        .filter(|(f, _)| f == "chart/Chart.yaml")
+        .map(|(_, rule)| rule.as_str())
+        .collect();
+    assert_eq!(chart, ["helm-chart-not-rendered"]);
     assert_eq!(
         json(&output)["summary"]["files"],
         3,

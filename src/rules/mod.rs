@@ -21,6 +21,7 @@ pub static RULES: &[&dyn Rule] = &[
     &DangerousCapability,
     &DefaultServiceAccount,
     &DeprecatedApiVersion,
+    &HelmChartNotRendered,
     &HostIpc,
     &HostNetwork,
     &HostPath,

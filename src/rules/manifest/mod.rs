@@ -16,6 +16,7 @@ crate::declare_rule!(YamlDuplicateKey, "yaml-duplicate-key");
 crate::declare_rule!(YamlAmbiguousValue, "yaml-ambiguous-value");
 crate::declare_rule!(UnusedSuppression, "unused-suppression");
 crate::declare_rule!(UnreadableFile, "unreadable-file");
+crate::declare_rule!(HelmChartNotRendered, "helm-chart-not-rendered");
 
 impl Rule for YamlSyntax {
     crate::rule_identity!();
@@ -34,5 +35,9 @@ impl Rule for YamlDuplicateKey {
 }
 
 impl Rule for YamlAmbiguousValue {
+    crate::rule_identity!();
+}
+
+impl Rule for HelmChartNotRendered {
     crate::rule_identity!();
 }

@@ -1,0 +1,338 @@
+//! Helm: charts rendered with `helm template`, streams that `helm template`
+//! produced (documents headed by `# Source: CHART/templates/FILE`), and
+//! tracing rendered fields back to template lines and values keys.
+//!
+//! kslint never renders templates itself and never reaches the network: a
+//! chart is rendered by the `helm` binary the user has, offline (no
+//! dependency update, no repository access), and only when one is found.
+
+pub mod origin;
+pub mod template;
+pub mod trace;
+
+use crate::yaml::{self, Node, Span};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The note given for a chart when no `helm` binary is found.
+pub const HELM_NOT_FOUND: &str = "helm not found: install helm or pipe helm template output";
+
+/// One way to render a chart: its values files and `--set` values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueSet {
+    /// A name users see (`dev`, `prod`); empty for the chart's defaults.
+    pub name: String,
+    /// Values files, in order (later ones win), as paths to read.
+    pub files: Vec<PathBuf>,
+    /// `--set` expressions, in order.
+    pub set: Vec<String>,
+}
+
+/// How to render one chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChartConfig {
+    /// The chart folder (the one holding `Chart.yaml`).
+    pub path: PathBuf,
+    /// The release name (`release-name` when unset, as `helm template`).
+    pub release: Option<String>,
+    /// The release namespace.
+    pub namespace: Option<String>,
+    /// Value sets; none means the chart's own values.
+    pub value_sets: Vec<ValueSet>,
+}
+
+/// Helm options of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelmSettings {
+    /// The `helm` binary to use instead of the one on PATH.
+    pub bin: Option<PathBuf>,
+    /// Per-chart options from the config file.
+    pub charts: Vec<ChartConfig>,
+    /// Values files given on the command line, for every chart.
+    pub values: Vec<PathBuf>,
+    /// `--set` values given on the command line, for every chart.
+    pub set: Vec<String>,
+}
+
+impl HelmSettings {
+    /// The options for a chart folder: its configured entry, or defaults.
+    pub fn for_chart(&self, dir: &Path) -> ChartConfig {
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+        let mut config = self
+            .charts
+            .iter()
+            .find(|c| same(&c.path, dir))
+            .cloned()
+            .unwrap_or_else(|| ChartConfig {
+                path: dir.to_path_buf(),
+                ..ChartConfig::default()
+            });
+        if config.value_sets.is_empty() {
+            config.value_sets.push(ValueSet::default());
+        }
+        for set in &mut config.value_sets {
+            set.files.extend(self.values.iter().cloned());
+            set.set.extend(self.set.iter().cloned());
+        }
+        config
+    }
+}
+
+/// Whether a folder is a Helm chart.
+pub fn is_chart(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file()
+}
+
+/// The `helm` binary: the one configured, or the first on PATH.
+pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = configured {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("helm"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A chart's name and declared dependencies, read from `Chart.yaml`.
+#[derive(Debug, Default)]
+pub struct ChartFile {
+    /// `name`.
+    pub name: String,
+    /// Each dependency's name, version, and the span of its list item.
+    pub dependencies: Vec<(String, String, Span)>,
+}
+
+/// Reads `Chart.yaml` text.
+pub fn chart_file(text: &str) -> ChartFile {
+    let stream = yaml::parse_stream(text, yaml::Limits::default());
+    let Some(root) = stream.documents.first().map(|d| &d.root) else {
+        return ChartFile::default();
+    };
+    let name = root
+        .get("name")
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let dependencies = root
+        .get("dependencies")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| {
+            let name = item.get("name").and_then(Node::as_str)?;
+            let version = item.get("version").and_then(Node::as_str).unwrap_or("");
+            let span = item
+                .entry("name")
+                .map_or(item.span, |e| e.key_span.to(e.value.span));
+            Some((name.to_owned(), version.to_owned(), span))
+        })
+        .collect();
+    ChartFile { name, dependencies }
+}
+
+/// Declared dependencies that `charts/` does not hold (as a folder whose
+/// `Chart.yaml` names it, or an archive `NAME-VERSION.tgz`).
+pub fn missing_dependencies<'c>(
+    dir: &Path,
+    chart: &'c ChartFile,
+) -> Vec<&'c (String, String, Span)> {
+    let charts = dir.join("charts");
+    let present: Vec<String> = std::fs::read_dir(&charts)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                let text = std::fs::read_to_string(path.join("Chart.yaml")).ok()?;
+                Some(chart_file(&text).name)
+            } else {
+                let file = path.file_name()?.to_str()?;
+                file.strip_suffix(".tgz").map(str::to_owned)
+            }
+        })
+        .collect();
+    chart
+        .dependencies
+        .iter()
+        .filter(|(name, _, _)| {
+            !present.iter().any(|p| {
+                p == name
+                    || p.strip_prefix(name.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+            })
+        })
+        .collect()
+}
+
+/// The `helm template` command line for a chart and value set.
+pub fn template_args(config: &ChartConfig, set: &ValueSet, kubernetes_minor: u16) -> Vec<String> {
+    let mut args = vec![
+        "template".to_owned(),
+        config
+            .release
+            .clone()
+            .unwrap_or_else(|| "release-name".to_owned()),
+        config.path.display().to_string(),
+    ];
+    if let Some(namespace) = &config.namespace {
+        args.extend(["--namespace".to_owned(), namespace.clone()]);
+    }
+    for file in &set.files {
+        args.extend(["--values".to_owned(), file.display().to_string()]);
+    }
+    for value in &set.set {
+        args.extend(["--set".to_owned(), value.clone()]);
+    }
+    args.extend([
+        "--kube-version".to_owned(),
+        format!("v1.{kubernetes_minor}.0"),
+        "--include-crds".to_owned(),
+    ]);
+    args
+}
+
+/// Runs `helm template`; the rendered stream, or helm's error in words.
+pub fn render(helm: &Path, args: &[String]) -> Result<String, String> {
+    let output = Command::new(helm)
+        .args(args)
+        // Helm must not reach a registry or repository while rendering.
+        .env("HELM_OFFLINE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {}",
+                helm.display(),
+                crate::source::io_message(&e)
+            )
+        })?;
+    if output.status.success() {
+        return String::from_utf8(output.stdout)
+            .map_err(|_| "helm template printed text that is not UTF-8".to_owned());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let message = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Err(message
+        .strip_prefix("Error: ")
+        .unwrap_or(&message)
+        .to_owned())
+}
+
+/// A `# Source: CHART/templates/FILE` header in a rendered stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceHeader {
+    /// Where the header line starts.
+    pub offset: u32,
+    /// The path after `# Source: `, in the stream's bytes.
+    pub span: Span,
+    /// The path: the chart's name, then the file inside the chart.
+    pub path: String,
+}
+
+impl SourceHeader {
+    /// The chart's name (the first path part).
+    pub fn chart(&self) -> &str {
+        self.path.split('/').next().unwrap_or("")
+    }
+
+    /// The template's path inside its chart folder.
+    pub fn inside_chart(&self) -> &str {
+        self.path.split_once('/').map_or("", |(_, rest)| rest)
+    }
+}
+
+/// The `# Source:` headers of a stream, in order.
+pub fn source_headers(text: &str) -> Vec<SourceHeader> {
+    let mut headers = Vec::new();
+    let mut offset = 0usize;
+    for line in text.split_inclusive('\n') {
+        if let Some(path) = line.strip_prefix("# Source: ") {
+            let path = path.trim_end();
+            if path.contains("/templates/") || path.contains("/crds/") {
+                let start = offset + "# Source: ".len();
+                headers.push(SourceHeader {
+                    offset: offset as u32,
+                    span: Span::new(start, start + path.len()),
+                    path: path.to_owned(),
+                });
+            }
+        }
+        offset += line.len();
+    }
+    headers
+}
+
+/// The header that heads the text at `offset`.
+pub fn header_at(headers: &[SourceHeader], offset: u32) -> Option<&SourceHeader> {
+    let after = headers.partition_point(|h| h.offset <= offset);
+    after.checked_sub(1).map(|i| &headers[i])
+}
+
+/// The folder of a chart or subchart named in a `# Source:` path, given
+/// the top chart's folder: `app/charts/db/templates/x.yaml` lives in
+/// `<chart>/charts/db/templates/x.yaml`.
+pub fn template_file(chart_dir: &Path, header: &SourceHeader) -> PathBuf {
+    chart_dir.join(header.inside_chart())
+}
+
+/// The subchart path of a template: `["db"]` for
+/// `app/charts/db/templates/x.yaml`, empty for the top chart.
+pub fn subchart_path(header: &SourceHeader) -> Vec<String> {
+    let parts: Vec<&str> = header.inside_chart().split('/').collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < parts.len() && parts[i] == "charts" {
+        out.push(parts[i + 1].to_owned());
+        i += 2;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_subcharts() {
+        let text = "---\n# Source: app/templates/a.yaml\nkind: A\n---\n# Source: app/charts/db/templates/b.yaml\nkind: B\n";
+        let headers = source_headers(text);
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers[0].chart(), "app");
+        assert_eq!(headers[1].inside_chart(), "charts/db/templates/b.yaml");
+        assert_eq!(subchart_path(&headers[1]), vec!["db".to_owned()]);
+        let b = text.find("kind: B").unwrap() as u32;
+        assert_eq!(header_at(&headers, b).unwrap().path, headers[1].path);
+        assert!(header_at(&headers, 0).is_none());
+    }
+
+    #[test]
+    fn args_never_reach_the_network() {
+        let config = ChartConfig {
+            path: "charts/app".into(),
+            namespace: Some("shop".into()),
+            ..ChartConfig::default()
+        };
+        let set = ValueSet {
+            name: "prod".into(),
+            files: vec!["charts/app/values-prod.yaml".into()],
+            set: vec!["a=b".into()],
+        };
+        let args = template_args(&config, &set, 30).join(" ");
+        assert_eq!(
+            args,
+            "template release-name charts/app --namespace shop --values charts/app/values-prod.yaml --set a=b --kube-version v1.30.0 --include-crds"
+        );
+        assert!(!args.contains("dependency") && !args.contains("repo"));
+    }
+}

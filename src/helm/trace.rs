@@ -1,0 +1,425 @@
+//! Moves findings from rendered Helm output to the files users edit: the
+//! template line, or the values key a template pulled in. Works on chart
+//! renders and on `helm template` output given as a file or on stdin,
+//! whenever the chart's folder can be found.
+
+use super::origin::{self, Origin, ValuesFile};
+use super::template::{self, Line};
+use super::{SourceHeader, header_at, source_headers, subchart_path};
+use crate::diagnostic::{Diagnostic, Label};
+use crate::source::{FileId, SourceDb, SourceFile, display_name};
+use crate::suppress::{Scope, Suppressions};
+use crate::yaml::{self, Node, Span};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a rendered text is a rendering of.
+#[derive(Debug, Clone)]
+pub struct RenderInfo {
+    /// The chart folder, as shown.
+    pub chart: String,
+    /// The value set's name.
+    pub value_set: String,
+    /// The values files helm was given, as shown.
+    pub values: Vec<String>,
+}
+
+struct Context {
+    /// The chart folder, if kslint found it.
+    chart_dir: Option<PathBuf>,
+    /// Values files after the chart's own, as shown.
+    values: Vec<String>,
+    headers: Vec<SourceHeader>,
+    documents: Vec<yaml::Document>,
+}
+
+/// Traces findings of a run's rendered texts.
+pub struct Tracer {
+    contexts: HashMap<FileId, Context>,
+    templates: HashMap<PathBuf, Option<(FileId, Vec<Line>)>>,
+    values: HashMap<String, Option<(FileId, Node)>>,
+    first_added: usize,
+}
+
+impl Tracer {
+    /// Finds the rendered texts of a run: chart renders, and files whose
+    /// documents carry `# Source:` headers. `charts` are the run's chart
+    /// folders with their names, to find the chart of a piped stream.
+    pub fn new(db: &SourceDb, renders: &[Option<RenderInfo>], charts: &[(String, String)]) -> Self {
+        let mut contexts = HashMap::new();
+        for i in 0..db.len() {
+            let id = FileId(i as u32);
+            let file = db.file(id);
+            let render = renders.get(i).and_then(Option::as_ref);
+            if render.is_none() && !file.text.contains("# Source: ") {
+                continue;
+            }
+            let headers = source_headers(&file.text);
+            let Some(first) = headers.first() else {
+                continue;
+            };
+            let (chart_dir, values) = match render {
+                Some(render) => (Some(PathBuf::from(&render.chart)), render.values.clone()),
+                None => (find_chart(first.chart(), charts), Vec::new()),
+            };
+            let documents = yaml::parse_stream(&file.text, yaml::Limits::default()).documents;
+            contexts.insert(
+                id,
+                Context {
+                    chart_dir,
+                    values,
+                    headers,
+                    documents,
+                },
+            );
+        }
+        Tracer {
+            contexts,
+            templates: HashMap::new(),
+            values: HashMap::new(),
+            first_added: db.len(),
+        }
+    }
+
+    /// Comments in a render come from its templates, where kslint reads
+    /// them instead (so `# kslint-ignore-file` covers one template, not
+    /// the whole render). Annotations stay with the rendered objects.
+    pub fn drop_rendered_comment_suppressions(&self, suppressions: &mut [Suppressions]) {
+        for (id, context) in &self.contexts {
+            if context.chart_dir.is_none() {
+                continue;
+            }
+            if let Some(table) = suppressions.get_mut(id.0 as usize) {
+                table
+                    .items
+                    .retain(|item| matches!(item.scope, Scope::Object(_) | Scope::Container(..)));
+            }
+        }
+    }
+
+    /// The comment suppressions of files the tracing added (templates and
+    /// values files), in file id order after the run's own.
+    pub fn added_suppressions(&self, db: &SourceDb) -> Vec<Suppressions> {
+        (self.first_added..db.len())
+            .map(|i| {
+                let file = db.file(FileId(i as u32));
+                if file.text.contains("kslint-ignore") {
+                    Suppressions::from_comments(&file.text, file.line_index())
+                } else {
+                    Suppressions::default()
+                }
+            })
+            .collect()
+    }
+
+    /// Traces every finding (and its labels) that is in a rendered text.
+    pub fn trace_all(
+        &mut self,
+        diagnostics: Vec<Diagnostic>,
+        db: &mut SourceDb,
+    ) -> Vec<Diagnostic> {
+        if self.contexts.is_empty() {
+            return diagnostics;
+        }
+        diagnostics.into_iter().map(|d| self.trace(d, db)).collect()
+    }
+
+    fn trace(&mut self, mut diagnostic: Diagnostic, db: &mut SourceDb) -> Diagnostic {
+        let rendered = diagnostic.primary.file;
+        if self.contexts.contains_key(&rendered) {
+            let (primary, extra) = self.trace_label(&diagnostic.primary, db, true);
+            diagnostic.primary = primary;
+            diagnostic.related.splice(0..0, extra);
+            diagnostic.rendered_from = Some(rendered);
+        }
+        let related = std::mem::take(&mut diagnostic.related);
+        for label in related {
+            if self.contexts.contains_key(&label.file) && label.file != diagnostic.primary.file {
+                let (moved, _) = self.trace_label(&label, db, false);
+                diagnostic.related.push(moved);
+            } else {
+                diagnostic.related.push(label);
+            }
+        }
+        diagnostic
+    }
+
+    /// Where a label in a rendered text belongs, and labels to add.
+    fn trace_label(
+        &mut self,
+        label: &Label,
+        db: &mut SourceDb,
+        primary: bool,
+    ) -> (Label, Vec<Label>) {
+        let unchanged = (label.clone(), Vec::new());
+        let Tracer {
+            contexts,
+            templates,
+            values,
+            ..
+        } = self;
+        let Some(context) = contexts.get(&label.file) else {
+            return unchanged;
+        };
+        let Some(header) = header_at(&context.headers, label.span.start).cloned() else {
+            return unchanged;
+        };
+        let rendered_from = Label {
+            file: label.file,
+            span: header.span,
+            message: format!("rendered from the template {}", header.path),
+        };
+        let Some(chart_dir) = context.chart_dir.clone() else {
+            return (
+                label.clone(),
+                primary.then_some(rendered_from).into_iter().collect(),
+            );
+        };
+        let template_path = super::template_file(&chart_dir, &header);
+        let Some(template_id) = load_template(templates, &template_path, db) else {
+            return (
+                label.clone(),
+                primary.then_some(rendered_from).into_iter().collect(),
+            );
+        };
+        let rendered_text = db.file(label.file).text.clone();
+        let document = context.documents.iter().find(|d| {
+            d.range.start <= label.span.start
+                && label.span.start < d.range.end.max(d.range.start + 1)
+        });
+        let located = document.and_then(|d| origin::locate(&d.root, label.span));
+        let Some(located) = located else {
+            let span = same_line(db, label, template_id);
+            return (
+                Label {
+                    file: template_id,
+                    span,
+                    message: label.message.clone(),
+                },
+                Vec::new(),
+            );
+        };
+        // Values files, in Helm's merge order, each with where this chart's
+        // values sit in it.
+        let subchart = subchart_path(&header);
+        let mut sources: Vec<(String, Vec<String>)> = Vec::new();
+        let mut own = chart_dir.clone();
+        for name in &subchart {
+            own = own.join("charts").join(name);
+        }
+        sources.push((display_name(&own.join("values.yaml")), Vec::new()));
+        if !subchart.is_empty() {
+            sources.push((
+                display_name(&chart_dir.join("values.yaml")),
+                subchart.clone(),
+            ));
+        }
+        for file in &context.values {
+            sources.push((file.clone(), subchart.clone()));
+        }
+        let mut loaded: Vec<(FileId, usize)> = Vec::new();
+        for (i, (name, _)) in sources.iter().enumerate() {
+            if let Some(id) = load_values(values, name, db) {
+                loaded.push((id, i));
+            }
+        }
+        let files: Vec<ValuesFile<'_>> = loaded
+            .iter()
+            .map(|(_, i)| ValuesFile {
+                root: &values[&sources[*i].0].as_ref().expect("loaded").1,
+                prefix: sources[*i].1.clone(),
+            })
+            .collect();
+        let lines = &templates[&template_path].as_ref().expect("loaded").1;
+        let traced = origin::trace(&located, &rendered_text, lines, &files);
+        let keep = |message: &str| {
+            if message.is_empty() || !primary {
+                label.message.clone()
+            } else if label.message.is_empty() {
+                message.to_owned()
+            } else {
+                format!("{}; {message}", label.message)
+            }
+        };
+        match traced {
+            Origin::Template { span, why, .. } => (
+                Label {
+                    file: template_id,
+                    span,
+                    message: keep(&why),
+                },
+                Vec::new(),
+            ),
+            Origin::Values {
+                file,
+                span,
+                template_span,
+                key,
+            } => {
+                let values_id = loaded[file].0;
+                let inserted = Label {
+                    file: template_id,
+                    span: template_span,
+                    message: "the template writes the value from the values file here".to_owned(),
+                };
+                (
+                    Label {
+                        file: values_id,
+                        span,
+                        message: keep(&format!("`{key}` sets the rendered value")),
+                    },
+                    if primary { vec![inserted] } else { Vec::new() },
+                )
+            }
+        }
+    }
+}
+
+fn load_template(
+    templates: &mut HashMap<PathBuf, Option<(FileId, Vec<Line>)>>,
+    path: &Path,
+    db: &mut SourceDb,
+) -> Option<FileId> {
+    if !templates.contains_key(path) {
+        let loaded = load(path, db).map(|id| (id, template::read(&db.file(id).text)));
+        templates.insert(path.to_path_buf(), loaded);
+    }
+    templates[path].as_ref().map(|(id, _)| *id)
+}
+
+fn load_values(
+    values: &mut HashMap<String, Option<(FileId, Node)>>,
+    name: &str,
+    db: &mut SourceDb,
+) -> Option<FileId> {
+    if !values.contains_key(name) {
+        let loaded = load(Path::new(name), db).and_then(|id| {
+            let stream = yaml::parse_stream(&db.file(id).text, yaml::Limits::default());
+            let root = stream.documents.into_iter().next()?.root;
+            Some((id, root))
+        });
+        values.insert(name.to_owned(), loaded);
+    }
+    values[name].as_ref().map(|(id, _)| *id)
+}
+
+/// The run's file with this path, or the file read and added.
+fn load(path: &Path, db: &mut SourceDb) -> Option<FileId> {
+    let name = display_name(path);
+    if let Some(id) = db.find(&name) {
+        return Some(id);
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(db.push(SourceFile::new(name, Arc::from(text))))
+}
+
+/// The chart folder of a piped stream: a chart of the run with that name,
+/// the current folder, or a folder of that name.
+fn find_chart(name: &str, charts: &[(String, String)]) -> Option<PathBuf> {
+    if let Some((dir, _)) = charts.iter().find(|(_, n)| n == name) {
+        return Some(PathBuf::from(dir));
+    }
+    [PathBuf::from("."), PathBuf::from(name)]
+        .into_iter()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Chart.yaml"))
+                .is_ok_and(|text| super::chart_file(&text).name == name)
+        })
+}
+
+/// The template line with the same text as the rendered line (a comment,
+/// a line outside any object); the template's start if there is none.
+fn same_line(db: &SourceDb, label: &Label, template: FileId) -> Span {
+    let rendered = db.file(label.file);
+    let line = rendered.line_col(label.span.start).line as usize - 1;
+    let range = rendered.line_index().line_range(&rendered.text, line);
+    let wanted = rendered.text[range.clone()].trim();
+    let column = label.span.start as usize - range.start;
+    let target = db.file(template);
+    let lines = target.line_index();
+    let matches: Vec<std::ops::Range<usize>> = (0..lines.line_count())
+        .map(|l| lines.line_range(&target.text, l))
+        .filter(|r| !wanted.is_empty() && target.text[r.clone()].trim() == wanted)
+        .collect();
+    match &matches[..] {
+        [only] => {
+            let start = (only.start + column).min(only.end);
+            let end = (start + label.span.len()).min(only.end).max(start);
+            Span::new(start, end)
+        }
+        _ => Span::default(),
+    }
+}
+
+/// Merges a finding that several value sets of one chart share (same
+/// rule, place and message) into one, naming the value sets.
+pub fn merge_value_sets(
+    diagnostics: Vec<Diagnostic>,
+    renders: &[Option<RenderInfo>],
+) -> Vec<Diagnostic> {
+    let set_of = |d: &Diagnostic| {
+        d.rendered_from
+            .and_then(|id| renders.get(id.0 as usize))
+            .and_then(Option::as_ref)
+            .map(|r| r.value_set.clone())
+            .filter(|name| !name.is_empty())
+    };
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut sets: Vec<Vec<String>> = Vec::with_capacity(diagnostics.len());
+    let mut seen: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
+    for diagnostic in diagnostics {
+        let set = set_of(&diagnostic);
+        let key = (
+            diagnostic.rule,
+            diagnostic.primary.file,
+            diagnostic.primary.span,
+            diagnostic.message.clone(),
+        );
+        if diagnostic.rendered_from.is_some()
+            && let Some(&at) = seen.get(&key)
+        {
+            if let Some(set) = set
+                && !sets[at].contains(&set)
+            {
+                sets[at].push(set);
+            }
+            continue;
+        }
+        if diagnostic.rendered_from.is_some() {
+            seen.insert(key, out.len());
+        }
+        sets.push(set.into_iter().collect());
+        out.push(diagnostic);
+    }
+    // How many value sets each chart was rendered with.
+    let mut per_chart: HashMap<&str, Vec<&str>> = HashMap::new();
+    for render in renders.iter().flatten() {
+        let sets = per_chart.entry(render.chart.as_str()).or_default();
+        if !sets.contains(&render.value_set.as_str()) {
+            sets.push(render.value_set.as_str());
+        }
+    }
+    for (diagnostic, sets) in out.iter_mut().zip(sets) {
+        let chart = diagnostic
+            .rendered_from
+            .and_then(|id| renders.get(id.0 as usize))
+            .and_then(Option::as_ref)
+            .map(|r| r.chart.as_str());
+        let every = chart.and_then(|c| per_chart.get(c)).map_or(0, Vec::len);
+        // Only a finding some value sets avoid needs to say which have it.
+        if !sets.is_empty() && sets.len() < every {
+            let noun = if sets.len() == 1 {
+                "value set"
+            } else {
+                "value sets"
+            };
+            diagnostic.related.push(Label {
+                file: diagnostic.primary.file,
+                span: diagnostic.primary.span,
+                message: format!("found when rendering with the {noun} {}", sets.join(", ")),
+            });
+        }
+    }
+    out
+}
