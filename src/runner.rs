@@ -215,7 +215,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                     Err(message) => run.problems.push((
                         name_span,
                         format!("helm template failed for {shown}{label}, so the chart was not linted: {message}"),
-                        "Fix the template or values error helm names; `helm template` with the same values shows it.".to_owned(),
+                        "Fix the error helm names, or give the values the chart needs in a value set (the `helm` section of .kslint.yaml, or --helm-values); `helm template` with the same values shows the same error.".to_owned(),
                         false,
                     )),
                 }
@@ -347,7 +347,8 @@ pub fn lint_with_charts(
     let diagnostics = tracer.trace_all(diagnostics, &mut db);
     suppressions.extend(tracer.added_suppressions(&db));
     let mut diagnostics = suppress(diagnostics, &mut suppressions, &db);
-    let unused = unused_suppressions(suppressions, settings);
+    let mut unused = unused_suppressions(suppressions, settings);
+    unused.retain(|d| !tracer.is_template(d.primary.file));
     diagnostics.extend(tracer.trace_all(unused, &mut db));
     let mut diagnostics = merge_value_sets(diagnostics, &renders);
     diagnostics.sort_by(|a, b| {

@@ -191,11 +191,15 @@ pub fn trace(
         }
         let line = at_depth[0];
         let why = match &line.written {
-            Written::Insert(Some(base)) => format!(
-                "this action inserts `.Values.{}`, but kslint found `{}` in none of the values files it was given; the value may come from a file or --set it did not see",
-                base.join("."),
-                dotted(&path[depth..])
-            ),
+            Written::Insert(Some(base)) => {
+                let mut key: Vec<Seg> = base.iter().cloned().map(Seg::Key).collect();
+                key.extend(path[depth..].iter().cloned());
+                format!(
+                    "this action inserts `.Values.{}`, but kslint found `{}` in none of the values files it was given; the value may come from a file or --set it did not see",
+                    base.join("."),
+                    dotted(&key)
+                )
+            }
             _ => "this action (a helper or expression) produced the value; kslint cannot trace inside it".to_owned(),
         };
         return uncertain(line.value_span, &why);
@@ -397,5 +401,118 @@ fn unquote(text: &str) -> &str {
         &t[1..t.len() - 1]
     } else {
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helm::template;
+    use crate::yaml::{Limits, parse_stream};
+
+    const TEMPLATE: &str = r#"spec:
+  {{- with .Values.pod }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: web
+      image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+      securityContext:
+        privileged: {{ .Values.privileged }}
+    - name: agent
+      securityContext:
+        privileged: true
+"#;
+
+    /// Traces the rendered value at `needle` (its first occurrence after
+    /// `after`) and shows where it went.
+    fn traced(rendered: &str, values: &str, after: &str, needle: &str) -> String {
+        let root = &parse_stream(rendered, Limits::default()).documents[0].root;
+        let values_root = &parse_stream(values, Limits::default()).documents[0].root;
+        let from = rendered.find(after).unwrap();
+        let at = from + rendered[from..].find(needle).unwrap();
+        let place = locate(root, Span::new(at, at + needle.len())).unwrap();
+        let lines = template::read(TEMPLATE);
+        let files = [ValuesFile {
+            root: values_root,
+            prefix: Vec::new(),
+        }];
+        match trace(&place, rendered, &lines, &files) {
+            Origin::Template { span, exact, .. } => {
+                let line = TEMPLATE[..span.start as usize].matches('\n').count() + 1;
+                format!("template:{line} exact={exact}")
+            }
+            Origin::Values { span, key, .. } => {
+                let line = values[..span.start as usize].matches('\n').count() + 1;
+                format!("values:{line} {key}")
+            }
+        }
+    }
+
+    const VALUES: &str =
+        "image:\n  repository: web\n  tag: \"1.0\"\npod:\n  runAsUser: 0\nprivileged: true\n";
+
+    const RENDERED: &str = r#"spec:
+  securityContext:
+    runAsUser: 0
+  containers:
+    - name: web
+      image: "web:1.0"
+      securityContext:
+        privileged: true
+    - name: agent
+      securityContext:
+        privileged: true
+"#;
+
+    #[test]
+    fn literals_expressions_and_inserted_blocks() {
+        // Written literally for the agent container: that template line.
+        assert_eq!(
+            traced(RENDERED, VALUES, "agent", "true"),
+            "template:13 exact=true"
+        );
+        // From `.Values.privileged`: the values key.
+        assert_eq!(
+            traced(RENDERED, VALUES, "web", "true"),
+            "values:6 privileged"
+        );
+        // Through `with .Values.pod` and `toYaml .`: the nested key.
+        assert_eq!(
+            traced(RENDERED, VALUES, "spec", "0"),
+            "values:5 pod.runAsUser"
+        );
+        // A value composed by the template is not one values key: the line
+        // that composes it.
+        assert_eq!(
+            traced(RENDERED, VALUES, "web", "web:1.0"),
+            "template:8 exact=true"
+        );
+    }
+
+    #[test]
+    fn a_value_that_disagrees_is_never_claimed() {
+        // The values file kslint has says false; the render says true (a
+        // --set or a values file it was not given): not the values line.
+        let values = VALUES.replace("privileged: true", "privileged: false");
+        assert_eq!(
+            traced(RENDERED, &values, "web", "true"),
+            "template:10 exact=true"
+        );
+        // The pod's runAsUser is in no values file: approximate, at the
+        // action that inserted it.
+        let values = VALUES.replace("  runAsUser: 0\n", "  fsGroup: 1\n");
+        assert_eq!(
+            traced(RENDERED, &values, "spec", "0"),
+            "template:4 exact=false"
+        );
+        // A literal line whose text differs from the render is not claimed.
+        let rendered = RENDERED.replacen("privileged: true\n", "privileged: yes\n", 2);
+        let rendered = rendered.replacen("privileged: yes\n", "privileged: true\n", 1);
+        assert_eq!(
+            traced(&rendered, VALUES, "agent", "yes"),
+            "template:13 exact=false"
+        );
     }
 }

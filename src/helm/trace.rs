@@ -113,6 +113,15 @@ impl Tracer {
             .collect()
     }
 
+    /// Whether the tracing read this file as a template. Its lines render
+    /// only under some values, so a suppression there that hid nothing in
+    /// this run may hide something in another: it is not reported unused.
+    pub fn is_template(&self, file: FileId) -> bool {
+        self.templates
+            .values()
+            .any(|t| t.as_ref().is_some_and(|(id, _)| *id == file))
+    }
+
     /// Traces every finding (and its labels) that is in a rendered text.
     pub fn trace_all(
         &mut self,
@@ -233,42 +242,35 @@ impl Tracer {
             .collect();
         let lines = &templates[&template_path].as_ref().expect("loaded").1;
         let traced = origin::trace(&located, &rendered_text, lines, &files);
-        let keep = |message: &str| {
-            if message.is_empty() || !primary {
-                label.message.clone()
-            } else if label.message.is_empty() {
-                message.to_owned()
-            } else {
-                format!("{}; {message}", label.message)
-            }
+        let moved = |file, span| Label {
+            file,
+            span,
+            message: label.message.clone(),
         };
         match traced {
-            Origin::Template { span, why, .. } => (
-                Label {
+            Origin::Template { span, exact, why } => {
+                // An approximate place says so, in a label of its own
+                // (reporters show related labels in every format).
+                let caveat = (primary && !exact).then(|| Label {
                     file: template_id,
                     span,
-                    message: keep(&why),
-                },
-                Vec::new(),
-            ),
+                    message: format!("approximate: {why}"),
+                });
+                (moved(template_id, span), caveat.into_iter().collect())
+            }
             Origin::Values {
                 file,
                 span,
                 template_span,
                 key,
             } => {
-                let values_id = loaded[file].0;
                 let inserted = Label {
                     file: template_id,
                     span: template_span,
-                    message: "the template writes the value from the values file here".to_owned(),
+                    message: format!("this template line writes `{key}` from the values files"),
                 };
                 (
-                    Label {
-                        file: values_id,
-                        span,
-                        message: keep(&format!("`{key}` sets the rendered value")),
-                    },
+                    moved(loaded[file].0, span),
                     if primary { vec![inserted] } else { Vec::new() },
                 )
             }
