@@ -122,12 +122,25 @@ fn value_sets_trace_findings_to_values_and_template_lines() {
     assert_eq!(agent[0]["file"], "shop/templates/node-agent.yaml");
     assert_eq!(agent[0]["line"], 26);
 
+    // A subchart's value set in the parent chart's values.yaml, under the
+    // subchart's name.
+    let cache = find(&diagnostics, "writable-root-filesystem", "shop-cache");
+    assert_eq!(cache.len(), 1, "{}", brief(&diagnostics));
+    assert_eq!(cache[0]["file"], "shop/values.yaml");
+    let values = std::fs::read_to_string(helm_dir().join("shop/values.yaml")).unwrap();
+    let line = values
+        .lines()
+        .nth(cache[0]["line"].as_u64().unwrap() as usize - 1);
+    assert_eq!(line, Some("    readOnlyRootFilesystem: false"));
+
     // A `# kslint-ignore` comment in the template hides the dev-only
     // finding it names, and is not reported unused.
     assert!(
         !diagnostics
             .iter()
-            .any(|d| d["rule"] == "writable-root-filesystem" || d["rule"] == "unused-suppression"),
+            .any(|d| (d["rule"] == "writable-root-filesystem"
+                && d["object"]["name"] == "shop-web")
+                || d["rule"] == "unused-suppression"),
         "{}",
         brief(&diagnostics)
     );
@@ -198,7 +211,7 @@ fn rendered_file_is_attributed_to_its_templates() {
             related.iter().any(|r| r["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("rendered from the template shop/templates/")),
+                .starts_with("rendered from the template shop/")),
             "{d}"
         );
     }
