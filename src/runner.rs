@@ -98,6 +98,8 @@ pub struct Rendered {
     pub value_set: String,
     /// The values files given to helm, in order, as shown to users.
     pub values: Vec<String>,
+    /// Whether the release namespace was configured.
+    pub namespace_set: bool,
 }
 
 /// Lints what the settings name: discovery, then [`lint_texts`].
@@ -211,6 +213,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                         chart: shown.clone(),
                         value_set: set.name.clone(),
                         values: set.files.iter().map(|f| source::display_name(f)).collect(),
+                        namespace_set: config.namespace.is_some(),
                     }),
                     Err(message) => run.problems.push((
                         name_span,
@@ -457,6 +460,10 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
                 .map(|d| d.with_help(help)),
         );
     };
+    // `helm template` without a namespace renders `.Release.Namespace` as
+    // `default`; that is no namespace the user chose, so it must not shape
+    // findings (messages, namespace matching).
+    let helm_default_namespace = matches!(&text, Text::Rendered(r) if !r.namespace_set);
     let (content, explicit) = match text {
         Text::Problem(problem) => {
             unreadable(
@@ -505,7 +512,14 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
     if !explicit && (in_templates_dir || !stream.errors.is_empty()) && text.contains("{{") {
         return result;
     }
-    let objects = k8s::objects(id, &stream.documents, &settings.pod_spec_paths);
+    let mut objects = k8s::objects(id, &stream.documents, &settings.pod_spec_paths);
+    if helm_default_namespace {
+        for object in &mut objects {
+            if object.object.namespace.as_deref() == Some("default") {
+                object.object.namespace = None;
+            }
+        }
+    }
     // A YAML error in a file with no sign of Kubernetes objects (a CI
     // workflow, a values file) is not this tool's business.
     let relevant = explicit || !objects.is_empty() || text.contains("apiVersion");

@@ -154,6 +154,31 @@ fn value_sets_trace_findings_to_values_and_template_lines() {
 }
 
 #[test]
+fn the_release_namespace_helm_defaults_to_is_not_a_namespace() {
+    let Some(_) = common::tool("helm") else {
+        return;
+    };
+    // No configured namespace: `.Release.Namespace` renders as `default`,
+    // which must not show up in findings as if the user had chosen it.
+    let output = kslint_in(
+        &helm_dir(),
+        &["--no-config", "--format", "json", "shop"],
+        None,
+        None,
+    );
+    let diagnostics = json(&output);
+    assert!(!diagnostics.is_empty());
+    for d in &diagnostics {
+        assert!(d["object"]["namespace"].is_null(), "{d}");
+        let text = format!("{} {}", d["message"], d["help"]);
+        assert!(
+            !text.contains("\"default\"") && !text.contains("default/"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn piped_helm_template_output_is_traced_to_the_chart() {
     let Some(helm) = common::tool("helm") else {
         return;
