@@ -6,7 +6,7 @@ use crate::catalog::CATALOG;
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::helm::{
     self,
-    trace::{RenderInfo, Tracer, merge_value_sets},
+    trace::{RenderInfo, Tracer, merge_duplicates},
 };
 use crate::index::RunIndex;
 use crate::k8s;
@@ -100,6 +100,8 @@ pub struct Rendered {
     pub values: Vec<String>,
     /// Whether the release namespace was configured.
     pub namespace_set: bool,
+    /// The `--set` expressions helm was given.
+    pub set: Vec<String>,
 }
 
 /// Lints what the settings name: discovery, then [`lint_texts`].
@@ -171,9 +173,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                 problems: Vec::new(),
                 renders: Vec::new(),
             };
-            let name_span = text
-                .find("name:")
-                .map_or(Span::default(), |at| Span::new(at, at + "name:".len()));
+            let name_span = chart.name_span;
             let missing = helm::missing_dependencies(dir, &chart);
             for (name, version, span) in &missing {
                 run.problems.push((
@@ -214,6 +214,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                         value_set: set.name.clone(),
                         values: set.files.iter().map(|f| source::display_name(f)).collect(),
                         namespace_set: config.namespace.is_some(),
+                        set: set.set.clone(),
                     }),
                     Err(message) => run.problems.push((
                         name_span,
@@ -257,6 +258,7 @@ pub fn lint_with_charts(
                 chart: r.chart.clone(),
                 value_set: r.value_set.clone(),
                 values: r.values.clone(),
+                set: r.set.clone(),
             }),
             _ => None,
         })
@@ -269,7 +271,7 @@ pub fn lint_with_charts(
 
     // Each chart render is a unit of its own: cross-resource rules see it
     // with the loose files, never with another render.
-    let mut units: Vec<(RunIndex, Vec<FileId>)> = Vec::new();
+    let mut units: Vec<RunIndex> = Vec::new();
     let mut unit_keys: Vec<(String, String)> = Vec::new();
     let mut loose = RunIndex::default();
     let mut diagnostics = Vec::new();
@@ -284,11 +286,10 @@ pub fn lint_with_charts(
                 let key = (render.chart.clone(), render.value_set.clone());
                 let unit = unit_keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                     unit_keys.push(key);
-                    units.push((RunIndex::default(), Vec::new()));
+                    units.push(RunIndex::default());
                     units.len() - 1
                 });
-                units[unit].0.extend(result.index);
-                units[unit].1.push(FileId(i as u32));
+                units[unit].extend(result.index);
             }
             None => loose.extend(result.index),
         }
@@ -316,19 +317,14 @@ pub fn lint_with_charts(
         }
     };
     let mut whole = loose.clone();
-    for (unit_index, unit_files) in units {
+    for unit_index in units {
         let mut index = loose.clone();
         index.extend(unit_index.clone());
         whole.extend(unit_index);
         let index = prepare(index);
-        let mut found = Vec::new();
-        run_rules(&index, &mut found);
-        // Findings on loose files come from the loose files' own pass.
-        diagnostics.extend(
-            found
-                .into_iter()
-                .filter(|d| unit_files.contains(&d.primary.file)),
-        );
+        // Loose files' findings here may repeat the loose pass's (merged
+        // later) or need this render (a binding it ships).
+        run_rules(&index, &mut diagnostics);
     }
     let loose = prepare(loose);
     run_rules(&loose, &mut diagnostics);
@@ -336,24 +332,36 @@ pub fn lint_with_charts(
 
     let mut db = SourceDb::new(files);
     for chart in &charts {
-        report_chart_problems(chart, &db, settings, &mut diagnostics);
+        report_chart_problems(chart, &mut db, settings, &mut diagnostics);
     }
     let chart_names: Vec<(String, String)> = charts
         .iter()
         .map(|c| (c.dir.clone(), c.name.clone()))
         .collect();
+    suppressions.resize_with(db.len(), Suppressions::default);
     let mut tracer = Tracer::new(&db, &renders, &chart_names);
     tracer.drop_rendered_comment_suppressions(&mut suppressions);
     // Annotation suppressions act on rendered objects; comment ones on the
     // template and values lines findings are traced to.
-    let diagnostics = suppress(diagnostics, &mut suppressions, &db);
+    let diagnostics = suppress(diagnostics, &mut suppressions, &db, |_| Vec::new());
     let diagnostics = tracer.trace_all(diagnostics, &mut db);
     suppressions.extend(tracer.added_suppressions(&db));
-    let mut diagnostics = suppress(diagnostics, &mut suppressions, &db);
-    let mut unused = unused_suppressions(suppressions, settings);
-    unused.retain(|d| !tracer.is_template(d.primary.file));
+    let diagnostics = suppress(diagnostics, &mut suppressions, &db, |d| {
+        tracer.template_places(d)
+    });
+    // A template's lines render only under some values: a suppression
+    // there that hid nothing may hide something with other values. A
+    // misspelt rule name is still worth saying.
+    let skip_unused = |file: FileId| {
+        tracer.is_template(file)
+            || charts.iter().any(|c| {
+                c.renders.is_empty() && db.file(file).name.starts_with(&format!("{}/", c.dir))
+            })
+    };
+    let unused = unused_suppressions(suppressions, settings, skip_unused);
+    let mut diagnostics = diagnostics;
     diagnostics.extend(tracer.trace_all(unused, &mut db));
-    let mut diagnostics = merge_value_sets(diagnostics, &renders);
+    let mut diagnostics = merge_duplicates(diagnostics, &renders);
     diagnostics.sort_by(|a, b| {
         let name = |d: &Diagnostic| db.file(d.primary.file).name.as_str();
         name(a)
@@ -379,7 +387,7 @@ pub fn lint_with_charts(
 /// dependencies), at its `Chart.yaml`.
 fn report_chart_problems(
     chart: &ChartRun,
-    db: &SourceDb,
+    db: &mut SourceDb,
     settings: &Settings,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -390,10 +398,12 @@ fn report_chart_problems(
     if !settings.enabled[index] {
         return;
     }
-    let chart_yaml = format!("{}/Chart.yaml", chart.dir);
-    let Some(file) = db.find(&chart_yaml) else {
-        return;
-    };
+    // Chart.yaml may be outside the run's files (an exclude glob).
+    let chart_yaml = source::display_name(&std::path::Path::new(&chart.dir).join("Chart.yaml"));
+    let file = db.find(&chart_yaml).unwrap_or_else(|| {
+        let text = std::fs::read_to_string(&chart_yaml).unwrap_or_default();
+        db.push(SourceFile::new(chart_yaml.clone(), Arc::from(text)))
+    });
     for (span, message, help, no_helm) in &chart.problems {
         let default = if *no_helm {
             Severity::Note
@@ -762,32 +772,49 @@ fn read_file(candidate: &Candidate, max_size: u64) -> Result<String, ReadFailure
 }
 
 /// Drops the findings a suppression covers, marking it used.
+/// `also` names more places whose suppressions count (the template line
+/// that wrote a value traced to a values file).
 fn suppress(
     diagnostics: Vec<Diagnostic>,
     suppressions: &mut [Suppressions],
     db: &SourceDb,
+    also: impl Fn(&Diagnostic) -> Vec<(FileId, Span)>,
 ) -> Vec<Diagnostic> {
     diagnostics
         .into_iter()
         .filter(|d| {
-            let Some(table) = suppressions.get_mut(d.primary.file.0 as usize) else {
-                return true;
-            };
-            if table.items.is_empty() {
-                return true;
+            let mut places = vec![(d.primary.file, d.primary.span)];
+            places.extend(also(d));
+            let mut hidden = false;
+            for (file, span) in places {
+                let Some(table) = suppressions.get_mut(file.0 as usize) else {
+                    continue;
+                };
+                if table.items.is_empty() {
+                    continue;
+                }
+                let line = db.file(file).line_col(span.start).line - 1;
+                hidden |= table.covers(d, line);
             }
-            let file = db.file(d.primary.file);
-            let line = file.line_col(d.primary.span.start).line - 1;
-            !table.covers(d, line)
+            !hidden
         })
         .collect()
 }
 
 /// `unused-suppression` for every suppression that hid nothing.
-fn unused_suppressions(suppressions: Vec<Suppressions>, settings: &Settings) -> Vec<Diagnostic> {
+/// Files for which `skip` holds report only misspelt rule names.
+fn unused_suppressions(
+    suppressions: Vec<Suppressions>,
+    settings: &Settings,
+    skip: impl Fn(FileId) -> bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, table) in suppressions.into_iter().enumerate() {
+        let skip = skip(FileId(i as u32));
         for item in table.items.into_iter().filter(|item| !item.used) {
+            if skip && (item.rule == "all" || Settings::rule_index(&item.rule).is_ok()) {
+                continue;
+            }
             let message = if item.rule == "all" {
                 "this suppression hides no finding".to_owned()
             } else {

@@ -245,7 +245,12 @@ impl Settings {
                         .value
                         .as_str()
                         .ok_or((entry.value.span, "`helm.bin` must be a path".to_owned()))?;
-                    self.helm.bin = Some(base.join(bin));
+                    // A bare name is looked up on PATH, as a shell would.
+                    self.helm.bin = Some(if bin.contains('/') {
+                        base.join(bin)
+                    } else {
+                        crate::helm::find_helm_named(bin).unwrap_or_else(|| PathBuf::from(bin))
+                    });
                 }
                 "charts" => {
                     let items = entry.value.as_seq().ok_or((
@@ -351,11 +356,14 @@ fn chart_config(
         namespace: text("namespace")?,
         value_sets: Vec::new(),
     };
-    for set in item
-        .get("value-sets")
-        .and_then(Node::as_seq)
-        .unwrap_or_default()
-    {
+    let sets = match item.get("value-sets") {
+        None => &[][..],
+        Some(node) => node.as_seq().ok_or((
+            node.span,
+            "`value-sets` must be a list of {name, values, set}".to_owned(),
+        ))?,
+    };
+    for set in sets {
         let name = set.get("name").and_then(Node::as_str).ok_or((
             set.span,
             "each value set needs a `name`, such as dev or prod".to_owned(),

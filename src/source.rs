@@ -132,7 +132,8 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
             };
             if entry.file_type().is_some_and(|t| t.is_dir()) {
                 if entry.path().join("Chart.yaml").is_file() {
-                    discovery.charts.push(entry.path().to_path_buf());
+                    // `chart/` and `chart` are one chart.
+                    discovery.charts.push(entry.path().components().collect());
                 }
                 continue;
             }

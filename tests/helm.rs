@@ -106,7 +106,7 @@ fn value_sets_trace_findings_to_values_and_template_lines() {
     let related = web[0]["related"].as_array().unwrap();
     assert!(related.iter().any(|r| {
         r["file"] == "shop/templates/deployment.yaml"
-            && r["line"] == 26
+            && r["line"] == 27
             && r["message"]
                 == "this template line writes `securityContext.privileged` from the values files"
     }));
@@ -121,6 +121,10 @@ fn value_sets_trace_findings_to_values_and_template_lines() {
     assert_eq!(agent.len(), 1);
     assert_eq!(agent[0]["file"], "shop/templates/node-agent.yaml");
     assert_eq!(agent[0]["line"], 26);
+
+    // A `# kslint-ignore` above the template's toYaml line covers findings
+    // traced through it into a values file.
+    assert!(find(&diagnostics, "privilege-escalation", "shop-web").is_empty());
 
     // A subchart's value set in the parent chart's values.yaml, under the
     // subchart's name.
@@ -207,7 +211,7 @@ fn piped_helm_template_output_is_traced_to_the_chart() {
     // values line: it points at the template's toYaml and says why.
     let web = find(&diagnostics, "privileged-container", "shop-web");
     assert_eq!(web[0]["file"], "shop/templates/deployment.yaml");
-    assert_eq!(web[0]["line"], 26);
+    assert_eq!(web[0]["line"], 27);
     let why = brief(&diagnostics);
     assert!(
         why.contains("found `securityContext.privileged` in none of the values files"),
@@ -293,6 +297,16 @@ fn without_helm_a_chart_gets_exactly_one_note() {
     );
     // A note does not fail the run.
     assert_eq!(output.status.code(), Some(0));
+    // The same from inside the chart folder.
+    let output = kslint_in(
+        &helm_dir().join("shop"),
+        &["--no-config", "--format", "json", "."],
+        Some(empty.path().to_str().unwrap()),
+        None,
+    );
+    let diagnostics = json(&output);
+    assert_eq!(diagnostics.len(), 1, "{}", brief(&diagnostics));
+    assert_eq!(diagnostics[0]["file"], "Chart.yaml");
 }
 
 #[test]

@@ -91,9 +91,14 @@ pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = configured {
         return path.is_file().then(|| path.to_path_buf());
     }
+    find_helm_named("helm")
+}
+
+/// A program on PATH.
+pub fn find_helm_named(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|dir| dir.join("helm"))
+        .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
 }
 
@@ -102,6 +107,8 @@ pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
 pub struct ChartFile {
     /// `name`.
     pub name: String,
+    /// Where `name` is written (the file's start if nowhere).
+    pub name_span: Span,
     /// Each dependency's name, version, and the span of its list item.
     pub dependencies: Vec<(String, String, Span)>,
 }
@@ -117,6 +124,9 @@ pub fn chart_file(text: &str) -> ChartFile {
         .and_then(Node::as_str)
         .unwrap_or("")
         .to_owned();
+    let name_span = root
+        .entry("name")
+        .map_or(Span::default(), |e| e.key_span.to(e.value.span));
     let dependencies = root
         .get("dependencies")
         .and_then(Node::as_seq)
@@ -131,7 +141,11 @@ pub fn chart_file(text: &str) -> ChartFile {
             Some((name.to_owned(), version.to_owned(), span))
         })
         .collect();
-    ChartFile { name, dependencies }
+    ChartFile {
+        name,
+        name_span,
+        dependencies,
+    }
 }
 
 /// Declared dependencies that `charts/` does not hold (as a folder whose

@@ -105,7 +105,8 @@ pub fn locate(root: &Node, span: Span) -> Option<Located<'_>> {
     }
 }
 
-/// Traces a rendered place to its template line or values key.
+/// Traces a rendered place to its template line or values key. `lines`
+/// are the lines of the template document that rendered the object.
 pub fn trace(
     place: &Located<'_>,
     rendered_text: &str,
@@ -114,45 +115,37 @@ pub fn trace(
 ) -> Origin {
     let path = &place.path;
     let scalar = !matches!(place.node.value, Value::Map(_) | Value::Seq(_));
-    // A line that writes exactly this key.
-    let exact: Vec<&Line> = pick(
-        lines
-            .iter()
-            .filter(|l| !matches!(l.written, Written::Insert(_)))
-            .filter(|l| same_path(&l.path, path) && names_agree(l, &place.names))
-            .collect(),
-        path,
-    );
-    if let [line] = exact[..] {
+    // Lines that write exactly this key (or list item).
+    let candidates: Vec<&Line> = lines
+        .iter()
+        .filter(|l| !matches!(l.written, Written::Insert(_)))
+        .filter(|l| same_path(&l.path, path) && names_agree(l, &place.names))
+        .collect();
+    if let [line] = candidates[..] {
         return from_line(line, place, scalar, rendered_text, values);
     }
-    if exact.len() > 1 {
+    if candidates.len() > 1 {
+        // Several lines could have written it (list items numbered
+        // differently once an `if` or `range` drops or repeats some): only
+        // one whose value checks out is an answer.
+        let checked: Vec<&Line> = candidates
+            .iter()
+            .copied()
+            .filter(|l| checks_out(l, place, scalar, rendered_text, values))
+            .collect();
+        if let [line] = checked[..] {
+            return from_line(line, place, scalar, rendered_text, values);
+        }
+        let first = checked.first().unwrap_or(&candidates[0]);
         return uncertain(
-            exact[0].key_span,
+            first.key_span,
             "this line or another like it in the template wrote the value; kslint could not tell which",
         );
     }
-    // A flow collection written literally (`add: [NET_ADMIN]`): the item
+    // A flow collection written literally (`add: [NET_ADMIN]`): the value
     // is inside that line's value.
-    let rendered = slice(rendered_text, place.node.span);
-    if scalar && !rendered.is_empty() {
-        let inline = lines.iter().find(|l| {
-            matches!(l.written, Written::Literal(_))
-                && l.path.len() < path.len()
-                && same_path(&l.path, &path[..l.path.len()])
-                && names_agree(l, &place.names)
-        });
-        if let Some(line) = inline
-            && let Written::Literal(text) = &line.written
-            && let Some(at) = text.find(unquote(rendered))
-        {
-            let start = line.value_span.start as usize + at;
-            return Origin::Template {
-                span: Span::new(start, start + unquote(rendered).len()),
-                exact: true,
-                why: String::new(),
-            };
-        }
+    if let Some(origin) = inside_flow_literal(place, lines) {
+        return origin;
     }
     // The deepest block an action inserted above this place.
     let ancestor = lines
@@ -172,25 +165,35 @@ pub fn trace(
         && ancestor.is_none_or(|a| a.path.len() <= depth)
     {
         let at_depth: Vec<&&Line> = inserts.iter().filter(|l| l.path.len() == depth).collect();
+        let mut found = Vec::new();
         for line in &at_depth {
             let Written::Insert(Some(base)) = &line.written else {
                 continue;
             };
-            let mut key: Vec<Seg> = base.iter().cloned().map(Seg::Key).collect();
-            key.extend(path[depth..].iter().cloned());
+            let Some(key) = inserted_key(base, place, depth, lines, values) else {
+                continue;
+            };
             if let Some((file, span, node)) = lookup(values, &key)
                 && agrees(node, place.node)
             {
-                return Origin::Values {
+                found.push(Origin::Values {
                     file,
                     span,
                     template_span: line.value_span,
                     key: dotted(&key),
-                };
+                });
             }
+        }
+        // Two inserts (`if`/`else` branches) that both agree: not one answer.
+        if let [origin] = &found[..] {
+            return origin.clone();
         }
         let line = at_depth[0];
         let why = match &line.written {
+            _ if found.len() > 1 => {
+                "one of several actions here inserted the value; kslint could not tell which"
+                    .to_owned()
+            }
             Written::Insert(Some(base)) => {
                 let mut key: Vec<Seg> = base.iter().cloned().map(Seg::Key).collect();
                 key.extend(path[depth..].iter().cloned());
@@ -213,6 +216,118 @@ pub fn trace(
             Span::default(),
             "kslint could not trace this value to a line of the template",
         ),
+    }
+}
+
+/// The values path an insert of `.Values.<base>` gives the rendered place.
+/// A list item's rendered index counts the items written before the
+/// insert too, so items are matched by `name`, or by index only when the
+/// insert writes the whole list.
+fn inserted_key(
+    base: &[String],
+    place: &Located<'_>,
+    depth: usize,
+    lines: &[Line],
+    values: &[ValuesFile<'_>],
+) -> Option<Vec<Seg>> {
+    let path = &place.path;
+    let mut key: Vec<Seg> = base.iter().cloned().map(Seg::Key).collect();
+    let mut rest = path[depth..].to_vec();
+    if let Some(Seg::Item(index)) = rest.first().cloned() {
+        let items_before = path[..depth]
+            .iter()
+            .filter(|s| matches!(s, Seg::Item(_)))
+            .count();
+        let name = place.names.get(items_before).cloned().flatten();
+        let list = lookup(values, &key).and_then(|(_, _, node)| node.as_seq())?;
+        rest[0] = Seg::Item(match name {
+            Some(name) => list
+                .iter()
+                .position(|item| item.get("name").and_then(Node::as_str) == Some(name.as_str()))?,
+            None => {
+                let shared = lines.iter().any(|l| {
+                    l.path.len() > depth
+                        && same_path(&l.path[..depth], &path[..depth])
+                        && matches!(l.path[depth], Seg::Item(_))
+                });
+                if shared {
+                    return None;
+                }
+                index
+            }
+        });
+    }
+    key.extend(rest);
+    Some(key)
+}
+
+/// A value inside a flow collection written on one template line
+/// (`add: [NET_ADMIN]`, `securityContext: {runAsUser: 0}`).
+fn inside_flow_literal(place: &Located<'_>, lines: &[Line]) -> Option<Origin> {
+    let path = &place.path;
+    let line = lines.iter().find(|l| {
+        matches!(&l.written, Written::Literal(text) if text.starts_with(['[', '{']))
+            && l.path.len() < path.len()
+            && same_path(&l.path, &path[..l.path.len()])
+            && names_agree(l, &place.names)
+    })?;
+    let Written::Literal(text) = &line.written else {
+        return None;
+    };
+    let stream = crate::yaml::parse_stream(text, crate::yaml::Limits::default());
+    let mut node = &stream.documents.first()?.root;
+    let mut span = node.span;
+    for seg in &path[line.path.len()..] {
+        match seg {
+            Seg::Key(key) => {
+                let entry = node.entry(key)?;
+                span = if place.at_key {
+                    entry.key_span
+                } else {
+                    entry.value.span
+                };
+                node = &entry.value;
+            }
+            Seg::Item(index) => {
+                node = node.as_seq()?.get(*index)?;
+                span = node.span;
+            }
+        }
+    }
+    if !place.at_key && !agrees(node, place.node) {
+        return Some(uncertain(
+            line.key_span,
+            "the template writes this key, but the rendered value differs from this line's; kslint could not tell where it came from",
+        ));
+    }
+    // The literal's text starts where the line's value does (quotes are
+    // not part of a flow collection).
+    let start = line.value_span.start + span.start;
+    Some(Origin::Template {
+        span: Span::new(start as usize, (start + span.len() as u32) as usize),
+        exact: true,
+        why: String::new(),
+    })
+}
+
+/// Whether a line's value is verifiably the rendered one.
+fn checks_out(
+    line: &Line,
+    place: &Located<'_>,
+    scalar: bool,
+    rendered_text: &str,
+    values: &[ValuesFile<'_>],
+) -> bool {
+    match &line.written {
+        Written::Literal(text) => {
+            !scalar || place.at_key || unquote(slice(rendered_text, place.node.span)) == text
+        }
+        Written::Expr(Some(path)) => {
+            let key: Vec<Seg> = path.iter().cloned().map(Seg::Key).collect();
+            lookup(values, &key).is_some_and(|(_, _, node)| agrees(node, place.node))
+        }
+        Written::Block => !scalar,
+        Written::Expr(None) | Written::Insert(_) => false,
     }
 }
 
@@ -280,25 +395,6 @@ fn uncertain(span: Span, why: &str) -> Origin {
         exact: false,
         why: why.to_owned(),
     }
-}
-
-/// Among lines that match, those whose item numbers match the rendered
-/// indices, when that narrows them to one.
-fn pick<'l>(candidates: Vec<&'l Line>, path: &[Seg]) -> Vec<&'l Line> {
-    if candidates.len() <= 1 {
-        return candidates;
-    }
-    let by_position: Vec<&Line> = candidates
-        .iter()
-        .copied()
-        .filter(|l| l.path == path)
-        .collect();
-    if by_position.len() == 1 {
-        return by_position;
-    }
-    // Lines for the same key in sibling `if`/`else` branches differ only in
-    // what they write; one key line for all is still the right place.
-    candidates
 }
 
 /// Whether a template path (items numbered in template order) can be the
@@ -428,19 +524,32 @@ mod tests {
     /// Traces the rendered value at `needle` (its first occurrence after
     /// `after`) and shows where it went.
     fn traced(rendered: &str, values: &str, after: &str, needle: &str) -> String {
+        traced_in(TEMPLATE, rendered, values, after, needle)
+    }
+
+    fn traced_in(
+        template_text: &str,
+        rendered: &str,
+        values: &str,
+        after: &str,
+        needle: &str,
+    ) -> String {
         let root = &parse_stream(rendered, Limits::default()).documents[0].root;
         let values_root = &parse_stream(values, Limits::default()).documents[0].root;
         let from = rendered.find(after).unwrap();
         let at = from + rendered[from..].find(needle).unwrap();
         let place = locate(root, Span::new(at, at + needle.len())).unwrap();
-        let lines = template::read(TEMPLATE);
+        let lines: Vec<_> = template::read(template_text)
+            .into_iter()
+            .filter(|l| l.doc == 0)
+            .collect();
         let files = [ValuesFile {
             root: values_root,
             prefix: Vec::new(),
         }];
         match trace(&place, rendered, &lines, &files) {
             Origin::Template { span, exact, .. } => {
-                let line = TEMPLATE[..span.start as usize].matches('\n').count() + 1;
+                let line = template_text[..span.start as usize].matches('\n').count() + 1;
                 format!("template:{line} exact={exact}")
             }
             Origin::Values { span, key, .. } => {
@@ -513,6 +622,106 @@ mod tests {
         assert_eq!(
             traced(&rendered, VALUES, "agent", "yes"),
             "template:13 exact=false"
+        );
+    }
+
+    #[test]
+    fn an_if_before_list_items_does_not_mislead() {
+        // With metrics off, rendered item 0 is the main container: the
+        // metrics line (template item 0) must not be claimed.
+        let template = r#"containers:
+  {{- if .Values.metrics }}
+  - name: {{ .Chart.Name }}-metrics
+    securityContext:
+      privileged: true
+  {{- end }}
+  - name: {{ .Chart.Name }}
+    securityContext:
+      privileged: {{ .Values.privileged }}
+"#;
+        let rendered = "containers:\n  - name: app\n    securityContext:\n      privileged: true\n";
+        let origin = traced_in(template, rendered, "privileged: true\n", "app", "true");
+        assert_eq!(origin, "template:5 exact=false");
+        // With the value set differently, only the main line checks out.
+        let origin = traced_in(template, rendered, "privileged: false\n", "app", "true");
+        assert_eq!(origin, "template:5 exact=true");
+    }
+
+    #[test]
+    fn inserted_list_items_are_matched_by_name() {
+        let template = r#"containers:
+  - name: app
+    image: app
+  {{- with .Values.extraContainers }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+"#;
+        let values = "extraContainers:\n  - name: a\n    image: a\n  - name: b\n    image: b\n";
+        let rendered = "containers:\n  - name: app\n    image: app\n  - name: a\n    image: a\n  - name: b\n    image: b\n";
+        // Rendered item 2 is values item 1 (`b`), line 5.
+        assert_eq!(
+            traced_in(template, rendered, values, "image: b", "b"),
+            "values:5 extraContainers[1].image"
+        );
+    }
+
+    #[test]
+    fn flow_literals_scalar_items_and_indent() {
+        let template = r#"spec:
+  securityContext: {runAsGroup: 3000, runAsUser: 0}
+  containers:
+    - name: app
+      securityContext:
+        capabilities:
+          add:
+            - SYS_TIME
+            - NET_ADMIN
+      resources:
+{{ toYaml .Values.resources | indent 8 }}
+      ports:
+        - containerPort: 80
+"#;
+        let rendered = r#"spec:
+  securityContext: {runAsGroup: 3000, runAsUser: 0}
+  containers:
+    - name: app
+      securityContext:
+        capabilities:
+          add:
+            - SYS_TIME
+            - NET_ADMIN
+      resources:
+        limits: {cpu: 1}
+      ports:
+        - containerPort: 80
+"#;
+        let values = "resources:\n  limits: {cpu: 1}\n";
+        // The `0`, not the `0` inside 3000.
+        let root = &parse_stream(rendered, Limits::default()).documents[0].root;
+        let at = rendered.find("runAsUser: 0").unwrap() + "runAsUser: ".len();
+        let place = locate(root, Span::new(at, at + 1)).unwrap();
+        let lines = template::read(template);
+        let Origin::Template { span, exact, .. } = trace(&place, rendered, &lines, &[]) else {
+            panic!("a template line");
+        };
+        assert!(exact);
+        assert_eq!(
+            span.start as usize,
+            template.find("runAsUser: 0").unwrap() + "runAsUser: ".len()
+        );
+        assert_eq!(
+            traced_in(template, rendered, values, "add", "NET_ADMIN"),
+            "template:9 exact=true"
+        );
+        // `indent 8` at column 0 still lands under `resources:`, and the
+        // lines after it keep their place.
+        assert_eq!(
+            traced_in(template, rendered, values, "limits", "1"),
+            "values:2 resources.limits.cpu"
+        );
+        assert_eq!(
+            traced_in(template, rendered, values, "ports", "80"),
+            "template:13 exact=true"
         );
     }
 }

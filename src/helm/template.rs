@@ -41,10 +41,11 @@ pub struct Line {
     pub key_span: Span,
     /// The value text (or the action), in template bytes.
     pub value_span: Span,
-    /// For a list item's first key `name`, nothing; for other lines, the
-    /// literal `name:` of the list items on their path (to tell sibling
+    /// The literal `name:` of each list item on the path (to tell sibling
     /// containers apart), `None` where unknown.
     pub item_names: Vec<Option<String>>,
+    /// Which YAML document of the template (split at `---`) it is in.
+    pub doc: usize,
 }
 
 /// Reads a template's lines.
@@ -56,6 +57,7 @@ pub fn read(text: &str) -> Vec<Line> {
     let mut dots: Vec<Option<Vec<String>>> = vec![None];
     let mut open_action = false;
     let mut block_scalar_indent: Option<usize> = None;
+    let mut doc = 0usize;
     let mut offset = 0usize;
     for raw in text.split_inclusive('\n') {
         let start = offset;
@@ -79,6 +81,14 @@ pub fn read(text: &str) -> Vec<Line> {
         if content.is_empty() || content.starts_with('#') {
             continue;
         }
+        if indent == 0 && (content == "---" || content.starts_with("--- ")) {
+            // Helm drops empty documents, so only one with content counts.
+            if lines.last().is_some_and(|l: &Line| l.doc == doc) {
+                doc += 1;
+            }
+            stack.clear();
+            continue;
+        }
         if content.starts_with("{{") {
             let actions = actions_of(content);
             if actions.unclosed {
@@ -88,7 +98,7 @@ pub fn read(text: &str) -> Vec<Line> {
                 for action in &actions.items {
                     if let Some(insert) = control(action, &mut dots) {
                         // An output action alone on its line inserts a block.
-                        let target = insert_indent(action).unwrap_or(indent);
+                        let target = insert_indent(action, indent).unwrap_or(indent);
                         let parent = parent_of(&mut stack, target);
                         let at = start + indent;
                         let span = Span::new(at, at + content.trim_end().len());
@@ -98,6 +108,7 @@ pub fn read(text: &str) -> Vec<Line> {
                             key_span: span,
                             value_span: span,
                             item_names: parent.1,
+                            doc,
                         });
                     }
                 }
@@ -134,6 +145,27 @@ pub fn read(text: &str) -> Vec<Line> {
             }
         }
         let Some((key, value)) = split_key(rest) else {
+            // A list item that is a scalar (`- NET_ADMIN`, `- {{ .Values.x }}`).
+            if item_started && !rest.is_empty() {
+                let item = stack.last().expect("an item frame was pushed");
+                let text = strip_comment(rest).trim_end();
+                let at = start + (line.len() - rest.len());
+                let span = Span::new(at, at + text.len());
+                let dot = dots.last().cloned().flatten();
+                let written = if text.contains("{{") {
+                    Written::Expr(values_path(text, dot.as_deref()))
+                } else {
+                    Written::Literal(unquote(text).to_owned())
+                };
+                lines.push(Line {
+                    path: item.path.clone(),
+                    written,
+                    key_span: span,
+                    value_span: span,
+                    item_names: item.names.clone(),
+                    doc,
+                });
+            }
             continue;
         };
         let key_start = start + (line.len() - rest.len());
@@ -177,6 +209,7 @@ pub fn read(text: &str) -> Vec<Line> {
             key_span,
             value_span,
             item_names: names.clone(),
+            doc,
         });
         if is_block {
             stack.push(Frame {
@@ -334,6 +367,9 @@ fn actions_of(content: &str) -> Actions<'_> {
                 cursor = from + close + 2;
             }
             None => {
+                // The start of an action that ends on a later line still
+                // opens its block (`{{- if and` ... `}}`).
+                items.push(&content[from..]);
                 unclosed = true;
                 cursor = content.len();
             }
@@ -401,12 +437,15 @@ fn is_block_insert(text: &str) -> bool {
 }
 
 /// The column an action's block lands at: `nindent N` puts it there.
-fn insert_indent(action: &str) -> Option<usize> {
+/// `indent N` indents every line by N (the first after the action's own
+/// column, which is usually 0 for this idiom).
+fn insert_indent(action: &str, column: usize) -> Option<usize> {
     let body = action_body(action);
     let mut words = body.split(|c: char| c.is_whitespace() || c == '|' || c == ')');
     while let Some(word) = words.next() {
-        if word == "nindent" {
-            return words.find(|w| !w.is_empty())?.parse().ok();
+        if word == "nindent" || word == "indent" {
+            let n: usize = words.find(|w| !w.is_empty())?.parse().ok()?;
+            return Some(if word == "indent" { n.max(column) } else { n });
         }
     }
     None
@@ -427,7 +466,7 @@ pub fn values_path(expression: &str, dot: Option<&[String]>) -> Option<Vec<Strin
     if words.iter().any(|w| {
         matches!(
             *w,
-            "include" | "tpl" | "printf" | "print" | "cat" | "template"
+            "include" | "tpl" | "printf" | "print" | "cat" | "template" | "index"
         )
     }) {
         return None;
@@ -551,5 +590,23 @@ spec:
         let text = "data:\n  script: |\n    privileged: true\n{{- if and\n    .Values.a\n    .Values.b }}\n  other: x\n{{- end }}\n";
         let shown: Vec<String> = read(text).iter().map(|l| keys(&l.path)).collect();
         assert_eq!(shown, ["data", "data.script", "data.other"]);
+    }
+
+    #[test]
+    fn documents_are_numbered_as_helm_splits_them() {
+        let text = "---\n{{- if .Values.a }}\nkind: A\nspec:\n  hostNetwork: true\n{{- end }}\n---\nkind: B\nspec:\n  hostNetwork: {{ .Values.b }}\n";
+        let docs: Vec<(usize, String)> =
+            read(text).iter().map(|l| (l.doc, keys(&l.path))).collect();
+        assert_eq!(
+            docs,
+            [
+                (0, "kind".to_owned()),
+                (0, "spec".to_owned()),
+                (0, "spec.hostNetwork".to_owned()),
+                (1, "kind".to_owned()),
+                (1, "spec".to_owned()),
+                (1, "spec.hostNetwork".to_owned()),
+            ]
+        );
     }
 }

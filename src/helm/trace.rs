@@ -23,6 +23,8 @@ pub struct RenderInfo {
     pub value_set: String,
     /// The values files helm was given, as shown.
     pub values: Vec<String>,
+    /// The `--set` expressions helm was given.
+    pub set: Vec<String>,
 }
 
 struct Context {
@@ -30,6 +32,8 @@ struct Context {
     chart_dir: Option<PathBuf>,
     /// Values files after the chart's own, as shown.
     values: Vec<String>,
+    /// Values paths `--set` gave (`image.tag`), which no file shows.
+    set_keys: Vec<String>,
     headers: Vec<SourceHeader>,
     documents: Vec<yaml::Document>,
 }
@@ -63,12 +67,22 @@ impl Tracer {
                 Some(render) => (Some(PathBuf::from(&render.chart)), render.values.clone()),
                 None => (find_chart(first.chart(), charts), Vec::new()),
             };
+            let set_keys = render
+                .map(|r| {
+                    r.set
+                        .iter()
+                        .flat_map(|s| s.split(','))
+                        .filter_map(|pair| pair.split_once('=').map(|(k, _)| k.trim().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
             let documents = yaml::parse_stream(&file.text, yaml::Limits::default()).documents;
             contexts.insert(
                 id,
                 Context {
                     chart_dir,
                     values,
+                    set_keys,
                     headers,
                     documents,
                 },
@@ -120,6 +134,20 @@ impl Tracer {
         self.templates
             .values()
             .any(|t| t.as_ref().is_some_and(|(id, _)| *id == file))
+    }
+
+    /// The template places of a traced finding, whose comment suppressions
+    /// also count (a `# kslint-ignore` above a `toYaml` line).
+    pub fn template_places(&self, diagnostic: &Diagnostic) -> Vec<(FileId, Span)> {
+        if diagnostic.rendered_from.is_none() {
+            return Vec::new();
+        }
+        diagnostic
+            .related
+            .iter()
+            .filter(|label| self.is_template(label.file))
+            .map(|label| (label.file, label.span))
+            .collect()
     }
 
     /// Traces every finding (and its labels) that is in a rendered text.
@@ -199,14 +227,23 @@ impl Tracer {
         });
         let located = document.and_then(|d| origin::locate(&d.root, label.span));
         let Some(located) = located else {
-            let span = same_line(db, label, template_id);
+            // Not inside an object (a comment, a syntax error): the template
+            // line with the same text, if there is exactly one.
+            let found = same_line(db, label, template_id);
+            let span = found.unwrap_or_default();
+            let caveat = (primary && found.is_none()).then(|| Label {
+                file: template_id,
+                span,
+                message: "approximate: kslint could not trace this to a line of the template"
+                    .to_owned(),
+            });
             return (
                 Label {
                     file: template_id,
                     span,
                     message: label.message.clone(),
                 },
-                Vec::new(),
+                caveat.into_iter().collect(),
             );
         };
         // Values files, in Helm's merge order, each with where this chart's
@@ -240,8 +277,38 @@ impl Tracer {
                 prefix: sources[*i].1.clone(),
             })
             .collect();
-        let lines = &templates[&template_path].as_ref().expect("loaded").1;
-        let traced = origin::trace(&located, &rendered_text, lines, &files);
+        // The template document this object came from: helm heads each
+        // document with the template's path, in order.
+        let ordinal = context
+            .headers
+            .iter()
+            .take_while(|h| h.offset < header.offset)
+            .filter(|h| h.path == header.path)
+            .count();
+        let lines: Vec<Line> = templates[&template_path]
+            .as_ref()
+            .expect("loaded")
+            .1
+            .iter()
+            .filter(|l| l.doc == ordinal)
+            .cloned()
+            .collect();
+        let mut traced = origin::trace(&located, &rendered_text, &lines, &files);
+        if let Origin::Values {
+            key, template_span, ..
+        } = &traced
+            && let Some(set) = context.set_keys.iter().find(|k| {
+                key == *k || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}."))
+            })
+        {
+            traced = Origin::Template {
+                span: *template_span,
+                exact: false,
+                why: format!(
+                    "the value may come from --set {set}=..., which no file shows; the template writes it here"
+                ),
+            };
+        }
         let moved = |file, span| Label {
             file,
             span,
@@ -331,8 +398,8 @@ fn find_chart(name: &str, charts: &[(String, String)]) -> Option<PathBuf> {
 }
 
 /// The template line with the same text as the rendered line (a comment,
-/// a line outside any object); the template's start if there is none.
-fn same_line(db: &SourceDb, label: &Label, template: FileId) -> Span {
+/// a line outside any object), if exactly one has it.
+fn same_line(db: &SourceDb, label: &Label, template: FileId) -> Option<Span> {
     let rendered = db.file(label.file);
     let line = rendered.line_col(label.span.start).line as usize - 1;
     let range = rendered.line_index().line_range(&rendered.text, line);
@@ -346,55 +413,73 @@ fn same_line(db: &SourceDb, label: &Label, template: FileId) -> Span {
         .collect();
     match &matches[..] {
         [only] => {
-            let start = (only.start + column).min(only.end);
+            // Same text, possibly indented differently: keep the offset
+            // from the text's start.
+            let rendered_indent = rendered.text[range.clone()].len()
+                - rendered.text[range.clone()].trim_start().len();
+            let target_indent =
+                target.text[only.clone()].len() - target.text[only.clone()].trim_start().len();
+            let start =
+                (only.start + target_indent + column.saturating_sub(rendered_indent)).min(only.end);
             let end = (start + label.span.len()).min(only.end).max(start);
-            Span::new(start, end)
+            Some(Span::new(start, end))
         }
-        _ => Span::default(),
+        _ => None,
     }
 }
 
-/// Merges a finding that several value sets of one chart share (same
-/// rule, place and message) into one, naming the value sets.
-pub fn merge_value_sets(
+/// Merges identical findings (same rule, place and message): a finding
+/// several value sets of a chart share, or one a loose file and a render
+/// both give (a chart's `crds/`, loose files seen by several units). A
+/// finding only some value sets have names them; an unused suppression in
+/// a template that another value set used is no finding.
+pub fn merge_duplicates(
     diagnostics: Vec<Diagnostic>,
     renders: &[Option<RenderInfo>],
 ) -> Vec<Diagnostic> {
-    let set_of = |d: &Diagnostic| {
+    let render_of = |d: &Diagnostic| {
         d.rendered_from
             .and_then(|id| renders.get(id.0 as usize))
             .and_then(Option::as_ref)
-            .map(|r| r.value_set.clone())
-            .filter(|name| !name.is_empty())
     };
+    struct Seen {
+        sets: Vec<String>,
+        // Whether a copy came from outside any value set.
+        everywhere: bool,
+    }
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
-    let mut sets: Vec<Vec<String>> = Vec::with_capacity(diagnostics.len());
-    let mut seen: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
+    let mut seen: Vec<Seen> = Vec::with_capacity(diagnostics.len());
+    let mut index: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
     for diagnostic in diagnostics {
-        let set = set_of(&diagnostic);
+        let set = render_of(&diagnostic).map(|r| r.value_set.clone());
         let key = (
             diagnostic.rule,
             diagnostic.primary.file,
             diagnostic.primary.span,
             diagnostic.message.clone(),
         );
-        if diagnostic.rendered_from.is_some()
-            && let Some(&at) = seen.get(&key)
-        {
-            if let Some(set) = set
-                && !sets[at].contains(&set)
-            {
-                sets[at].push(set);
+        let at = match index.get(&key) {
+            Some(&at) => at,
+            None => {
+                index.insert(key, out.len());
+                out.push(diagnostic);
+                seen.push(Seen {
+                    sets: Vec::new(),
+                    everywhere: false,
+                });
+                out.len() - 1
             }
-            continue;
+        };
+        match set {
+            Some(set) if !set.is_empty() => {
+                if !seen[at].sets.contains(&set) {
+                    seen[at].sets.push(set);
+                }
+            }
+            _ => seen[at].everywhere = true,
         }
-        if diagnostic.rendered_from.is_some() {
-            seen.insert(key, out.len());
-        }
-        sets.push(set.into_iter().collect());
-        out.push(diagnostic);
     }
-    // How many value sets each chart was rendered with.
+    // The value sets each chart was rendered with.
     let mut per_chart: HashMap<&str, Vec<&str>> = HashMap::new();
     for render in renders.iter().flatten() {
         let sets = per_chart.entry(render.chart.as_str()).or_default();
@@ -402,16 +487,17 @@ pub fn merge_value_sets(
             sets.push(render.value_set.as_str());
         }
     }
-    for (diagnostic, sets) in out.iter_mut().zip(sets) {
-        let chart = diagnostic
-            .rendered_from
-            .and_then(|id| renders.get(id.0 as usize))
-            .and_then(Option::as_ref)
-            .map(|r| r.chart.as_str());
-        let every = chart.and_then(|c| per_chart.get(c)).map_or(0, Vec::len);
-        // Only a finding some value sets avoid needs to say which have it.
-        if !sets.is_empty() && sets.len() < every {
-            let noun = if sets.len() == 1 {
+    let mut kept = Vec::with_capacity(out.len());
+    for (mut diagnostic, seen) in out.into_iter().zip(seen) {
+        let every = render_of(&diagnostic)
+            .and_then(|r| per_chart.get(r.chart.as_str()))
+            .map_or(0, Vec::len);
+        let partial = !seen.everywhere && !seen.sets.is_empty() && seen.sets.len() < every;
+        if partial && diagnostic.rule == "unused-suppression" {
+            continue;
+        }
+        if partial {
+            let noun = if seen.sets.len() == 1 {
                 "value set"
             } else {
                 "value sets"
@@ -419,9 +505,13 @@ pub fn merge_value_sets(
             diagnostic.related.push(Label {
                 file: diagnostic.primary.file,
                 span: diagnostic.primary.span,
-                message: format!("found when rendering with the {noun} {}", sets.join(", ")),
+                message: format!(
+                    "found when rendering with the {noun} {}",
+                    seen.sets.join(", ")
+                ),
             });
         }
+        kept.push(diagnostic);
     }
-    out
+    kept
 }
