@@ -310,6 +310,19 @@ fn inside_flow_literal(place: &Located<'_>, lines: &[Line]) -> Option<Origin> {
     })
 }
 
+/// Whether a line could have written this rendered value (a literal or
+/// values reference that disagrees could not).
+pub fn may_write(line: &Line, node: &Node, rendered_text: &str, values: &[ValuesFile<'_>]) -> bool {
+    match &line.written {
+        Written::Literal(text) => unquote(slice(rendered_text, node.span)) == text,
+        Written::Expr(Some(path)) => {
+            let key: Vec<Seg> = path.iter().cloned().map(Seg::Key).collect();
+            lookup(values, &key).is_none_or(|(_, _, found)| agrees(found, node))
+        }
+        _ => true,
+    }
+}
+
 /// Whether a line's value is verifiably the rendered one.
 fn checks_out(
     line: &Line,
@@ -319,9 +332,8 @@ fn checks_out(
     values: &[ValuesFile<'_>],
 ) -> bool {
     match &line.written {
-        Written::Literal(text) => {
-            !scalar || place.at_key || unquote(slice(rendered_text, place.node.span)) == text
-        }
+        // A finding at a key still has a rendered value to compare.
+        Written::Literal(text) => !scalar || unquote(slice(rendered_text, place.node.span)) == text,
         Written::Expr(Some(path)) => {
             let key: Vec<Seg> = path.iter().cloned().map(Seg::Key).collect();
             lookup(values, &key).is_some_and(|(_, _, node)| agrees(node, place.node))

@@ -277,22 +277,24 @@ impl Tracer {
                 prefix: sources[*i].1.clone(),
             })
             .collect();
-        // The template document this object came from: helm heads each
-        // document with the template's path, in order.
-        let ordinal = context
-            .headers
+        // The template document this object came from. Helm drops the
+        // documents an `if` emptied, so documents are matched by kind (and
+        // name), and by order only among documents of the same kind.
+        let root = &document.expect("located in a document").root;
+        let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+        let same_kind_before = context
+            .documents
             .iter()
-            .take_while(|h| h.offset < header.offset)
-            .filter(|h| h.path == header.path)
+            .take_while(|d| d.range.start < root.span.start)
+            .filter(|d| {
+                header_at(&context.headers, d.root.span.start)
+                    .is_some_and(|h| h.path == header.path)
+                    && d.root.get("kind").and_then(Node::as_str) == Some(kind)
+            })
             .count();
-        let lines: Vec<Line> = templates[&template_path]
-            .as_ref()
-            .expect("loaded")
-            .1
-            .iter()
-            .filter(|l| l.doc == ordinal)
-            .cloned()
-            .collect();
+        let all_lines = &templates[&template_path].as_ref().expect("loaded").1;
+        let doc = choose_document(all_lines, root, &rendered_text, &files, same_kind_before);
+        let lines: Vec<Line> = all_lines.iter().filter(|l| l.doc == doc).cloned().collect();
         let mut traced = origin::trace(&located, &rendered_text, &lines, &files);
         if let Origin::Values {
             key, template_span, ..
@@ -371,6 +373,46 @@ fn load_values(
         values.insert(name.to_owned(), loaded);
     }
     values[name].as_ref().map(|(id, _)| *id)
+}
+
+/// Which document of a template rendered `root`: those whose `kind` line
+/// can be the rendered kind, then whose `metadata.name` can be the
+/// rendered name; among several left, the `nth` (in template order).
+fn choose_document(
+    lines: &[Line],
+    root: &Node,
+    rendered_text: &str,
+    values: &[ValuesFile<'_>],
+    nth: usize,
+) -> usize {
+    let documents = lines.iter().map(|l| l.doc).max().map_or(0, |d| d + 1);
+    let can_be = |doc: usize, path: &[&str]| {
+        let Some(node) = root.path(path) else {
+            return true;
+        };
+        let wanted: Vec<template::Seg> = path
+            .iter()
+            .map(|k| template::Seg::Key((*k).to_owned()))
+            .collect();
+        let line = lines.iter().find(|l| l.doc == doc && l.path == wanted);
+        line.is_none_or(|line| origin::may_write(line, node, rendered_text, values))
+    };
+    let kinds: Vec<usize> = (0..documents).filter(|d| can_be(*d, &["kind"])).collect();
+    let named: Vec<usize> = kinds
+        .iter()
+        .copied()
+        .filter(|d| can_be(*d, &["metadata", "name"]))
+        .collect();
+    let pool = if named.is_empty() { &kinds } else { &named };
+    match pool.len() {
+        0 => 0,
+        1 => pool[0],
+        _ => kinds
+            .get(nth)
+            .copied()
+            .filter(|d| pool.contains(d))
+            .unwrap_or(pool[0]),
+    }
 }
 
 /// The run's file with this path, or the file read and added.
