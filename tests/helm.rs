@@ -46,6 +46,11 @@ fn json(output: &Output) -> Vec<serde_json::Value> {
     report["diagnostics"].as_array().unwrap().clone()
 }
 
+/// The JSON findings of a run in `dir` with helm on PATH (if any).
+fn lint(dir: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    json(&kslint_in(dir, args, None, None))
+}
+
 /// `rule file:line:col object` for each finding, and its related labels.
 fn brief(diagnostics: &[serde_json::Value]) -> String {
     let mut out = String::new();
@@ -164,13 +169,7 @@ fn the_release_namespace_helm_defaults_to_is_not_a_namespace() {
     };
     // No configured namespace: `.Release.Namespace` renders as `default`,
     // which must not show up in findings as if the user had chosen it.
-    let output = kslint_in(
-        &helm_dir(),
-        &["--no-config", "--format", "json", "shop"],
-        None,
-        None,
-    );
-    let diagnostics = json(&output);
+    let diagnostics = lint(&helm_dir(), &["--no-config", "--format", "json", "shop"]);
     assert!(!diagnostics.is_empty());
     for d in &diagnostics {
         assert!(d["object"]["namespace"].is_null(), "{d}");
@@ -260,13 +259,10 @@ fn rendered_file_is_attributed_to_its_templates() {
     );
 
     // Beside the chart folder, the same stream is traced into the chart.
-    let output = kslint_in(
+    let diagnostics = lint(
         &helm_dir(),
         &["--no-config", "--format", "json", "rendered/shop-prod.yaml"],
-        None,
-        None,
     );
-    let diagnostics = json(&output);
     let agent = find(&diagnostics, "privileged-container", "shop-node-agent");
     assert_eq!(agent[0]["file"], "shop/templates/node-agent.yaml");
     assert_eq!(agent[0]["line"], 26);
@@ -336,13 +332,7 @@ fn a_failed_render_quotes_helm() {
     let Some(_) = common::tool("helm") else {
         return;
     };
-    let output = kslint_in(
-        &helm_dir(),
-        &["--no-config", "--format", "json", "broken"],
-        None,
-        None,
-    );
-    let diagnostics = json(&output);
+    let diagnostics = lint(&helm_dir(), &["--no-config", "--format", "json", "broken"]);
     assert_eq!(diagnostics.len(), 1, "{}", brief(&diagnostics));
     let message = diagnostics[0]["message"].as_str().unwrap();
     assert!(
@@ -363,13 +353,10 @@ fn real_charts_render_and_trace() {
     let real = common::root().join("../shared/corpus/real");
     // Online Boutique's chart renders with its defaults.
     let chart = real.join("GoogleCloudPlatform__microservices-demo/helm-chart");
-    let output = kslint_in(
+    let diagnostics = lint(
         &real,
         &["--no-config", "--format", "json", chart.to_str().unwrap()],
-        None,
-        None,
     );
-    let diagnostics = json(&output);
     assert!(diagnostics.len() > 20, "{}", brief(&diagnostics));
     let prefix = chart.to_string_lossy().into_owned();
     // Its templates use if/else branches, conditional documents and `with`
@@ -398,13 +385,10 @@ fn real_charts_render_and_trace() {
     // ingress-nginx's chart in the corpus lacks its helpers: one warning,
     // no template parsed as YAML.
     let chart = real.join("kubernetes__ingress-nginx/charts/ingress-nginx");
-    let output = kslint_in(
+    let diagnostics = lint(
         &real,
         &["--no-config", "--format", "json", chart.to_str().unwrap()],
-        None,
-        None,
     );
-    let diagnostics = json(&output);
     let failed: Vec<_> = diagnostics
         .iter()
         .filter(|d| d["rule"] == "helm-chart-not-rendered")

@@ -5,7 +5,7 @@
 //! the check fails or the template is beyond this reading, the answer says
 //! it is approximate rather than naming a wrong line.
 
-use super::template::{Line, Seg, Written};
+use super::template::{Line, Seg, Written, unquote};
 use crate::yaml::{Node, Span, Value};
 
 /// The values files of a render, in the order Helm merges them (later
@@ -499,17 +499,6 @@ fn dotted(path: &[Seg]) -> String {
 fn slice(text: &str, span: Span) -> &str {
     text.get(span.start as usize..span.end as usize)
         .unwrap_or("")
-}
-
-fn unquote(text: &str) -> &str {
-    let t = text.trim();
-    if t.len() >= 2
-        && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
-    {
-        &t[1..t.len() - 1]
-    } else {
-        t
-    }
 }
 
 #[cfg(test)]

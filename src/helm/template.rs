@@ -335,7 +335,8 @@ fn strip_comment(value: &str) -> &str {
     value
 }
 
-fn unquote(text: &str) -> &str {
+/// Text without one pair of surrounding quotes.
+pub(super) fn unquote(text: &str) -> &str {
     let t = text.trim();
     if t.len() >= 2
         && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
