@@ -316,11 +316,15 @@ pub fn lint_with_charts(
             active_rule.rule.check_run(index, &mut cx);
         }
     };
-    let mut whole = loose.clone();
+    let any_units = !units.is_empty();
+    // Queries (`who-can`, graphs) see every file and render at once.
+    let mut whole = any_units.then(|| loose.clone());
     for unit_index in units {
         let mut index = loose.clone();
         index.extend(unit_index.clone());
-        whole.extend(unit_index);
+        if let Some(whole) = &mut whole {
+            whole.extend(unit_index);
+        }
         let index = prepare(index);
         // Loose files' findings here may repeat the loose pass's (merged
         // later) or need this render (a binding it ships).
@@ -328,7 +332,10 @@ pub fn lint_with_charts(
     }
     let loose = prepare(loose);
     run_rules(&loose, &mut diagnostics);
-    let index = prepare(whole);
+    let index = match whole {
+        Some(whole) => prepare(whole),
+        None => loose,
+    };
 
     let mut db = SourceDb::new(files);
     for chart in &charts {
@@ -361,7 +368,12 @@ pub fn lint_with_charts(
     let unused = unused_suppressions(suppressions, settings, skip_unused);
     let mut diagnostics = diagnostics;
     diagnostics.extend(tracer.trace_all(unused, &mut db));
-    let mut diagnostics = merge_duplicates(diagnostics, &renders);
+    // Only renders and several units can repeat a finding.
+    let mut diagnostics = if any_units || tracer.has_renders() {
+        merge_duplicates(diagnostics, &renders)
+    } else {
+        diagnostics
+    };
     diagnostics.sort_by(|a, b| {
         let name = |d: &Diagnostic| db.file(d.primary.file).name.as_str();
         name(a)

@@ -52,6 +52,7 @@ impl Tracer {
     /// folders with their names, to find the chart of a piped stream.
     pub fn new(db: &SourceDb, renders: &[Option<RenderInfo>], charts: &[(String, String)]) -> Self {
         let mut contexts = HashMap::new();
+        let mut found_charts: HashMap<String, Option<PathBuf>> = HashMap::new();
         for i in 0..db.len() {
             let id = FileId(i as u32);
             let file = db.file(id);
@@ -65,7 +66,13 @@ impl Tracer {
             };
             let (chart_dir, values) = match render {
                 Some(render) => (Some(PathBuf::from(&render.chart)), render.values.clone()),
-                None => (find_chart(first.chart(), charts), Vec::new()),
+                None => (
+                    found_charts
+                        .entry(first.chart().to_owned())
+                        .or_insert_with(|| find_chart(first.chart(), charts))
+                        .clone(),
+                    Vec::new(),
+                ),
             };
             let set_keys = render
                 .map(|r| {
@@ -76,7 +83,12 @@ impl Tracer {
                         .collect()
                 })
                 .unwrap_or_default();
-            let documents = yaml::parse_stream(&file.text, yaml::Limits::default()).documents;
+            // Parsed again only if a finding there is traced into a chart.
+            let documents = if chart_dir.is_some() {
+                yaml::parse_stream(&file.text, yaml::Limits::default()).documents
+            } else {
+                Vec::new()
+            };
             contexts.insert(
                 id,
                 Context {
@@ -125,6 +137,11 @@ impl Tracer {
                 }
             })
             .collect()
+    }
+
+    /// Whether the run has rendered text to trace.
+    pub fn has_renders(&self) -> bool {
+        !self.contexts.is_empty()
     }
 
     /// Whether the tracing read this file as a template. Its lines render
