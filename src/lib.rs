@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod helm;
 pub mod index;
 pub mod k8s;
+pub mod kustomize;
 pub mod pss;
 pub mod rbac;
 pub mod registry;

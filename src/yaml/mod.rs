@@ -249,9 +249,15 @@ pub struct Stream {
 
 /// Loads every document of a YAML stream.
 pub fn parse_stream(text: &str, limits: Limits) -> Stream {
+    parse_stream_at(text, 0, limits)
+}
+
+/// Loads a stream whose spans start at `base` rather than 0 (texts laid
+/// end to end in one address space, so a span also names its file).
+pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
     let mut stream = Stream::default();
     for chunk in split_documents(text) {
-        match load_document(&text[chunk.clone()], chunk.start, limits) {
+        match load_document(&text[chunk.clone()], base + chunk.start, limits) {
             Ok(Some(document)) => stream.documents.push(document),
             Ok(None) => {}
             Err(error) => stream.errors.push(error),
@@ -452,13 +458,20 @@ impl Loader<'_> {
     fn on_event(&mut self, event: Event<'_>, start: usize, end: usize) -> Result<(), LoadError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar_value(text.into_owned(), style, tag.as_deref());
+                let span = self.span(start, end);
+                let mut text = text.into_owned();
+                // A block scalar that ends the file without a final line
+                // break has none to keep (the parser adds one).
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && !self.text.ends_with('\n')
+                    && span.end as usize - self.base >= self.text.trim_end().len()
+                    && text.ends_with('\n')
+                {
+                    text.pop();
+                }
+                let value = scalar_value(text, style, tag.as_deref());
                 let plain = style == ScalarStyle::Plain && tag.is_none();
-                let node = Node {
-                    value,
-                    span: self.span(start, end),
-                    plain,
-                };
+                let node = Node { value, span, plain };
                 self.push(node, anchor, 0, 1)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {

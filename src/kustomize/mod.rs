@@ -1,0 +1,456 @@
+//! A native `kustomize build` (Kustomize v5, as `kubectl kustomize`
+//! embeds it): resources, components, generators and the built-in
+//! transformers, with load restrictions and no network, plugins or exec.
+//!
+//! Every file a build reads is laid end to end in one address space
+//! ([`Sources`]), so each span of the output names the file and place that
+//! set it: the base, the patch, or the kustomization field of the
+//! transformer that wrote it. Features the engine does not implement are an
+//! [`Error::Unsupported`], so a caller can fall back to the real tool.
+
+mod generate;
+mod patch;
+mod res;
+mod transform;
+
+use crate::yaml::{self, Node, Span, Value};
+use res::Res;
+use std::path::{Path, PathBuf};
+
+/// The names a kustomization file may have.
+pub const FILE_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Why a build failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The kustomization is wrong (a missing file, a patch with no target,
+    /// a cycle): `at` is where, in the [`Sources`] address space.
+    Invalid {
+        /// What is wrong, for the user.
+        message: String,
+        /// The offending place.
+        at: Span,
+    },
+    /// It uses a feature this engine does not implement.
+    Unsupported {
+        /// The feature, as the kustomization names it.
+        feature: String,
+        /// Where it is used.
+        at: Span,
+    },
+}
+
+impl Error {
+    fn invalid(message: impl Into<String>, at: Span) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            at,
+        }
+    }
+
+    fn unsupported(feature: impl Into<String>, at: Span) -> Self {
+        Error::Unsupported {
+            feature: feature.into(),
+            at,
+        }
+    }
+}
+
+/// The files a build read, each at its own offset of one address space.
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<(PathBuf, usize, String)>,
+    next: usize,
+}
+
+impl Sources {
+    /// Reads a file (once), returning its base offset and text.
+    fn read(&mut self, path: &Path) -> std::io::Result<(usize, &str)> {
+        if let Some(i) = self.files.iter().position(|(p, _, _)| p == path) {
+            let (_, base, text) = &self.files[i];
+            return Ok((*base, text));
+        }
+        let text = std::fs::read_to_string(path)?;
+        let base = self.next;
+        // One byte between files keeps an end-of-file span in its file.
+        self.next += text.len() + 1;
+        self.files.push((path.to_path_buf(), base, text));
+        let (_, base, text) = self.files.last().expect("just pushed");
+        Ok((*base, text))
+    }
+
+    /// The file and local span of a span.
+    pub fn locate(&self, span: Span) -> Option<(&Path, &str, Span)> {
+        let start = span.start as usize;
+        self.files.iter().find_map(|(path, base, text)| {
+            (start >= *base && start <= base + text.len()).then(|| {
+                let local = Span::new(start - base, span.end as usize - base);
+                (path.as_path(), text.as_str(), local)
+            })
+        })
+    }
+}
+
+/// A kustomization file, read.
+struct Kustomization {
+    dir: PathBuf,
+    root: Node,
+    is_component: bool,
+}
+
+impl Kustomization {
+    fn field(&self, key: &str) -> Option<&Node> {
+        self.root.get(key).filter(|n| !n.is_null())
+    }
+
+    fn strings(&self, key: &str) -> Vec<(&str, Span)> {
+        self.field(key)
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(|s| (s, n.span)))
+            .collect()
+    }
+}
+
+/// The fields this engine builds; any other (plugins, replacements, vars,
+/// openapi, ...) makes the build unsupported.
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+    "buildMetadata",
+];
+
+/// Builds the kustomization in `dir`: its output objects, in legacy order.
+pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
+    let mut chain = Vec::new();
+    // A Component may be built on its own, as kustomize allows.
+    let top_is_component = read_kustomization(dir, sources, Span::default())
+        .map(|k| k.is_component)
+        .unwrap_or(false);
+    let mut resources = accumulate(dir, sources, &mut chain, Vec::new(), top_is_component)?;
+    generate::add_hashes(&mut resources);
+    transform::fix_name_references(&mut resources);
+    resources.retain(|r| {
+        r.node
+            .path(&[
+                "metadata",
+                "annotations",
+                "config.kubernetes.io/local-config",
+            ])
+            .is_none_or(|v| v.as_str() == Some("false"))
+    });
+    let mut out: Vec<Node> = resources.into_iter().map(|r| r.node).collect();
+    for node in &mut out {
+        transform::strip_build_annotations(node);
+    }
+    Ok(out)
+}
+
+fn read_kustomization(dir: &Path, sources: &mut Sources, at: Span) -> Result<Kustomization, Error> {
+    let found: Vec<PathBuf> = FILE_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    let path = match &found[..] {
+        [one] => one.clone(),
+        [] => {
+            return Err(Error::invalid(
+                format!(
+                    "{} holds no kustomization.yaml, kustomization.yml or Kustomization",
+                    dir.display()
+                ),
+                at,
+            ));
+        }
+        _ => {
+            return Err(Error::invalid(
+                format!("{} holds more than one kustomization file", dir.display()),
+                at,
+            ));
+        }
+    };
+    let (base, text) = sources
+        .read(&path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display()), at))?;
+    let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
+    if let Some(error) = stream.errors.first() {
+        return Err(Error::invalid(
+            format!("invalid YAML in {}: {}", path.display(), error.message),
+            error.span,
+        ));
+    }
+    let root = stream
+        .documents
+        .into_iter()
+        .next()
+        .map(|d| d.root)
+        .filter(|r| !r.is_null())
+        .ok_or_else(|| Error::invalid(format!("{} is empty", path.display()), at))?;
+    let Some(entries) = root.as_map() else {
+        return Err(Error::invalid(
+            format!("{} is not a mapping", path.display()),
+            root.span,
+        ));
+    };
+    for entry in entries {
+        if !KNOWN_FIELDS.contains(&entry.key.as_str()) {
+            return Err(Error::unsupported(
+                format!("`{}`", entry.key),
+                entry.key_span,
+            ));
+        }
+    }
+    let kind = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .unwrap_or("Kustomization");
+    if !matches!(kind, "Kustomization" | "Component") {
+        return Err(Error::invalid(
+            "kind should be Kustomization or Component",
+            root.get("kind").map_or(at, |k| k.span),
+        ));
+    }
+    Ok(Kustomization {
+        dir: dir.to_path_buf(),
+        is_component: kind == "Component",
+        root,
+    })
+}
+
+/// Builds one kustomization onto `resources` (its parent's, for a
+/// component; empty otherwise): resources, generators, components, then
+/// transformers.
+fn accumulate(
+    dir: &Path,
+    sources: &mut Sources,
+    chain: &mut Vec<PathBuf>,
+    mut resources: Vec<Res>,
+    as_component: bool,
+) -> Result<Vec<Res>, Error> {
+    let at = Span::default();
+    let canonical = dir
+        .canonicalize()
+        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", dir.display()), at))?;
+    if let Some(visited) = chain.iter().find(|v| v.starts_with(&canonical)) {
+        return Err(Error::invalid(
+            format!(
+                "cycle: {} is or contains {}, which is already being built",
+                canonical.display(),
+                visited.display()
+            ),
+            at,
+        ));
+    }
+    let kustomization = read_kustomization(&canonical, sources, at)?;
+    if kustomization.is_component != as_component {
+        let message = if as_component {
+            "a `components` entry must be a kustomization of kind Component"
+        } else {
+            "a kustomization of kind Component belongs under `components`, not `resources`"
+        };
+        return Err(Error::invalid(message, kustomization.root.span));
+    }
+    chain.push(canonical.clone());
+    let result = accumulate_in(&kustomization, sources, chain, &mut resources);
+    chain.pop();
+    result.map(|()| resources)
+}
+
+fn accumulate_in(
+    k: &Kustomization,
+    sources: &mut Sources,
+    chain: &mut Vec<PathBuf>,
+    resources: &mut Vec<Res>,
+) -> Result<(), Error> {
+    let mut entries = k.strings("resources");
+    entries.extend(k.strings("bases"));
+    for (entry, span) in entries {
+        if is_remote(entry) {
+            return Err(Error::invalid(
+                format!(
+                    "`{entry}` is a remote resource; kslint never reaches the network, so it was not built"
+                ),
+                span,
+            ));
+        }
+        let path = k.dir.join(entry);
+        if path.is_dir() {
+            let built = accumulate(&path, sources, chain, Vec::new(), false)
+                .map_err(|e| at_entry(e, span))?;
+            append(resources, built, span)?;
+        } else {
+            let file = restricted(&k.dir, entry, span)?;
+            let loaded = load_resources(&file, sources, span)?;
+            append(resources, loaded, span)?;
+        }
+    }
+    generate::run(k, sources, resources)?;
+    for (entry, span) in k.strings("components") {
+        if is_remote(entry) {
+            return Err(Error::invalid(
+                format!(
+                    "`{entry}` is a remote component; kslint never reaches the network, so it was not built"
+                ),
+                span,
+            ));
+        }
+        let path = k.dir.join(entry);
+        if !path.is_dir() {
+            return Err(Error::invalid(
+                format!("the component `{entry}` is not a folder"),
+                span,
+            ));
+        }
+        let taken = std::mem::take(resources);
+        *resources =
+            accumulate(&path, sources, chain, taken, true).map_err(|e| at_entry(e, span))?;
+    }
+    transform::run(k, sources, resources)
+}
+
+/// An error in a nested kustomization with no place of its own is shown at
+/// the entry that names it.
+fn at_entry(error: Error, span: Span) -> Error {
+    match error {
+        Error::Invalid { message, at } if at == Span::default() => {
+            Error::Invalid { message, at: span }
+        }
+        Error::Unsupported { feature, at } if at == Span::default() => {
+            Error::Unsupported { feature, at: span }
+        }
+        other => other,
+    }
+}
+
+fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Error> {
+    for res in more {
+        let id = res.id();
+        if resources.iter().any(|r| r.id() == id) {
+            return Err(Error::invalid(
+                format!("{} {} is defined twice in this build", id.kind, id.name),
+                span,
+            ));
+        }
+        resources.push(res);
+    }
+    Ok(())
+}
+
+/// What kustomize treats as a remote base (a URL or a git repository).
+fn is_remote(entry: &str) -> bool {
+    let lower = entry.to_ascii_lowercase();
+    let lower = lower.strip_prefix("git::").unwrap_or(&lower);
+    [
+        "http://",
+        "https://",
+        "ssh://",
+        "file://",
+        "github.com/",
+        "github.com:",
+        "git@",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+}
+
+/// A file path inside the kustomization's folder (kustomize's default load
+/// restrictor): no absolute paths, no `..` or symlink out of it.
+fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
+    if Path::new(entry).is_absolute() {
+        return Err(Error::invalid(
+            format!(
+                "`{entry}` is an absolute path; a kustomization may only read files in or below its folder"
+            ),
+            span,
+        ));
+    }
+    let path = root.join(entry);
+    let resolved = path.canonicalize().map_err(|e| {
+        Error::invalid(
+            format!(
+                "`{entry}` cannot be read: {}",
+                crate::source::io_message(&e)
+            ),
+            span,
+        )
+    })?;
+    if !resolved.starts_with(root) {
+        return Err(Error::invalid(
+            format!(
+                "`{entry}` is outside {}; a kustomization may only read files in or below its folder",
+                root.display()
+            ),
+            span,
+        ));
+    }
+    if !resolved.is_file() {
+        return Err(Error::invalid(format!("`{entry}` is not a file"), span));
+    }
+    Ok(resolved)
+}
+
+/// The objects of a manifest file (a `List` is expanded).
+fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<Res>, Error> {
+    let (base, text) = sources
+        .read(path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display()), span))?;
+    let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
+    if let Some(error) = stream.errors.first() {
+        return Err(Error::invalid(
+            format!("invalid YAML in {}: {}", path.display(), error.message),
+            error.span,
+        ));
+    }
+    let mut out = Vec::new();
+    let mut queue: std::collections::VecDeque<Node> =
+        stream.documents.into_iter().map(|d| d.root).collect();
+    while let Some(node) = queue.pop_front() {
+        if node.is_null() {
+            continue;
+        }
+        let kind = node.get("kind").and_then(Node::as_str).unwrap_or("");
+        if kind.is_empty() {
+            return Err(Error::invalid(
+                format!("an object in {} has no kind", path.display()),
+                node.span,
+            ));
+        }
+        if kind.ends_with("List") && node.get("items").is_some() {
+            if let Some(Value::Seq(items)) = node.get("items").map(|i| &i.value) {
+                queue.extend(items.iter().cloned());
+            }
+            continue;
+        }
+        if res::str_at(&node, &["metadata", "name"]).is_none_or(str::is_empty) {
+            return Err(Error::invalid(
+                format!("an object in {} has no metadata.name", path.display()),
+                node.span,
+            ));
+        }
+        let mut node = node;
+        transform::strip_build_annotations(&mut node);
+        out.push(Res::new(node));
+    }
+    Ok(out)
+}
