@@ -175,4 +175,7 @@ pub struct LintArgs {
     /// A `--set KEY=VALUE` for every chart rendered (repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     pub helm_set: Vec<String>,
+    /// Kustomize trees: lint each top-level build (pointing into the files that set each value), the files as they are, or both [default: build].
+    #[arg(long, value_name = "build|files|both")]
+    pub kustomize: Option<String>,
 }

@@ -179,6 +179,9 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
         .values
         .extend(args.helm_values.iter().cloned());
     settings.helm.set.extend(args.helm_set.iter().cloned());
+    if let Some(mode) = &args.kustomize {
+        settings.kustomize_mode = mode.parse().map_err(|e| format!("--kustomize: {e}"))?;
+    }
     Ok(settings)
 }
 

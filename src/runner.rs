@@ -11,9 +11,10 @@ use crate::helm::{
 use crate::index::RunIndex;
 use crate::k8s;
 use crate::k8s::node_access::{NodeEscape, node_escape};
+use crate::kustomize;
 use crate::registry::{Rule, RuleContext};
 use crate::rules::RULES;
-use crate::settings::Settings;
+use crate::settings::{KustomizeMode, Settings};
 use crate::source::{self, Candidate, FileId, SourceDb, SourceFile};
 use crate::suppress::Suppressions;
 use crate::yaml::{self, Span};
@@ -102,6 +103,8 @@ pub struct Rendered {
     pub namespace_set: bool,
     /// The `--set` expressions helm was given.
     pub set: Vec<String>,
+    /// For a Kustomize build: its output's origins and the files it read.
+    pub build: Option<Arc<kustomize::Built>>,
 }
 
 /// Lints what the settings name: discovery, then [`lint_texts`].
@@ -133,6 +136,41 @@ pub fn lint(
         }
     }
     texts.extend(discovery.problems.into_iter().map(Text::Problem));
+    let builds = if settings.kustomize_mode == KustomizeMode::Files {
+        Vec::new()
+    } else {
+        build_kustomizations(&discovery.kustomizations)
+    };
+    if settings.kustomize_mode == KustomizeMode::Build {
+        // The files that feed a build are linted through it.
+        let fed: std::collections::HashSet<&std::path::Path> = builds
+            .iter()
+            .filter_map(|b| b.built.as_ref())
+            .flat_map(|b| b.sources.paths())
+            .collect();
+        texts.retain(|t| match t {
+            Text::Read(c) => c
+                .path
+                .as_ref()
+                .and_then(|p| p.canonicalize().ok())
+                .is_none_or(|p| !fed.contains(p.as_path())),
+            _ => true,
+        });
+    }
+    for build in &builds {
+        if let Some(built) = &build.built {
+            texts.push(Text::Rendered(Box::new(Rendered {
+                name: format!("{}: kustomize build", build.dir),
+                text: built.emitted.text.clone(),
+                chart: build.dir.clone(),
+                value_set: String::new(),
+                values: Vec::new(),
+                namespace_set: true,
+                set: Vec::new(),
+                build: Some(built.clone()),
+            })));
+        }
+    }
     let charts = render_charts(&discovery.charts, settings);
     for chart in &charts {
         texts.extend(
@@ -142,7 +180,99 @@ pub fn lint(
                 .map(|r| Text::Rendered(Box::new(r.clone()))),
         );
     }
-    Ok(lint_with_charts(texts, charts, settings))
+    Ok(lint_generated(texts, charts, builds, settings))
+}
+
+/// A top-level kustomization of the run and what became of building it.
+#[derive(Debug)]
+pub struct BuildRun {
+    /// Its folder, as shown.
+    pub dir: String,
+    /// The build, if it succeeded.
+    pub built: Option<Arc<kustomize::Built>>,
+    /// Why it was not built: the file and span to report, the message, and
+    /// whether it is only a note (an unsupported feature).
+    pub problem: Option<(String, Arc<str>, Span, String, bool)>,
+}
+
+/// Builds each top-level kustomization: one no other kustomization of the
+/// run includes.
+fn build_kustomizations(dirs: &[std::path::PathBuf]) -> Vec<BuildRun> {
+    let canonical: Vec<Option<std::path::PathBuf>> =
+        dirs.iter().map(|d| d.canonicalize().ok()).collect();
+    let edges: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>> = dirs
+        .par_iter()
+        .zip(canonical.par_iter())
+        .filter_map(|(d, c)| Some((c.clone()?, kustomize::referenced_folders(d))))
+        .collect();
+    let referenced: std::collections::HashSet<&std::path::PathBuf> = edges
+        .iter()
+        .flat_map(|(from, to)| to.iter().filter(move |t| *t != from))
+        .collect();
+    // A kustomization in a cycle is included by another, yet nothing
+    // builds it: build it so the cycle is reported.
+    let in_cycle = |start: &std::path::PathBuf| {
+        let mut stack: Vec<&std::path::PathBuf> = edges.get(start).into_iter().flatten().collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(next) = stack.pop() {
+            if next == start {
+                return true;
+            }
+            if seen.insert(next) {
+                stack.extend(edges.get(next).into_iter().flatten());
+            }
+        }
+        false
+    };
+    dirs.par_iter()
+        .zip(canonical.par_iter())
+        .filter(|(_, c)| c.as_ref().is_none_or(|c| !referenced.contains(c) || in_cycle(c)))
+        .map(|(dir, _)| {
+            let shown = source::display_name(dir);
+            match kustomize::build_and_emit(dir) {
+                Ok(built) => BuildRun {
+                    dir: shown,
+                    built: Some(Arc::new(built)),
+                    problem: None,
+                },
+                Err((error, sources)) => {
+                    let (message, at, note) = match error {
+                        kustomize::Error::Invalid { message, at } => (
+                            format!("kustomize build of {shown} fails ({message}); its files were linted one by one instead"),
+                            at,
+                            false,
+                        ),
+                        kustomize::Error::Unsupported { feature, at } => (
+                            format!(
+                                "{shown} uses {feature}, which kslint's Kustomize engine does not build yet; its files were linted one by one instead"
+                            ),
+                            at,
+                            true,
+                        ),
+                    };
+                    let (file, text, span) = match sources.locate(at) {
+                        Some((path, text, span)) => {
+                            (kustomize::trace::shown(path), Arc::from(text), span)
+                        }
+                        None => {
+                            let file = kustomize::FILE_NAMES
+                                .iter()
+                                .map(|n| dir.join(n))
+                                .find(|p| p.is_file())
+                                .unwrap_or_else(|| dir.join("kustomization.yaml"));
+                            let text = std::fs::read_to_string(&file).unwrap_or_default();
+                            (source::display_name(&file), Arc::from(text), Span::default())
+                        }
+                    };
+                    BuildRun {
+                        dir: shown,
+                        built: None,
+                        problem: Some((file, text, span, message, note)),
+                    }
+                }
+            }
+        })
+        .collect()
 }
 
 /// A chart found among the linted paths, and what became of rendering it.
@@ -215,6 +345,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                         values: set.files.iter().map(|f| source::display_name(f)).collect(),
                         namespace_set: config.namespace.is_some(),
                         set: set.set.clone(),
+                        build: None,
                     }),
                     Err(message) => run.problems.push((
                         name_span,
@@ -231,13 +362,14 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
 
 /// Lints the given files.
 pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
-    lint_with_charts(texts, Vec::new(), settings)
+    lint_generated(texts, Vec::new(), Vec::new(), settings)
 }
 
-/// Lints the given files and chart renders.
-pub fn lint_with_charts(
+/// Lints the given files, chart renders and Kustomize builds.
+pub fn lint_generated(
     mut texts: Vec<Text>,
     charts: Vec<ChartRun>,
+    builds: Vec<BuildRun>,
     settings: &Settings,
 ) -> Outcome {
     texts.sort_by(|a, b| a.name().cmp(b.name()));
@@ -259,6 +391,7 @@ pub fn lint_with_charts(
                 value_set: r.value_set.clone(),
                 values: r.values.clone(),
                 set: r.set.clone(),
+                build: r.build.is_some(),
             }),
             _ => None,
         })
@@ -341,6 +474,21 @@ pub fn lint_with_charts(
     for chart in &charts {
         report_chart_problems(chart, &mut db, settings, &mut diagnostics);
     }
+    for build in &builds {
+        report_build_problem(build, &mut db, settings, &mut diagnostics);
+    }
+    let built: std::collections::HashMap<FileId, Arc<kustomize::Built>> = renders
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.as_ref().is_some_and(|r| r.build))
+        .filter_map(|(i, _)| {
+            let name = db.file(FileId(i as u32)).name.clone();
+            let build = builds
+                .iter()
+                .find(|b| format!("{}: kustomize build", b.dir) == name)?;
+            Some((FileId(i as u32), build.built.clone()?))
+        })
+        .collect();
     let chart_names: Vec<(String, String)> = charts
         .iter()
         .map(|c| (c.dir.clone(), c.name.clone()))
@@ -352,6 +500,7 @@ pub fn lint_with_charts(
     // template and values lines findings are traced to.
     let diagnostics = suppress(diagnostics, &mut suppressions, &db, |_| Vec::new());
     let diagnostics = tracer.trace_all(diagnostics, &mut db);
+    let diagnostics = kustomize::trace::trace_all(diagnostics, &built, &mut db);
     suppressions.extend(tracer.added_suppressions(&db));
     let diagnostics = suppress(diagnostics, &mut suppressions, &db, |d| {
         tracer.template_places(d)
@@ -367,7 +516,8 @@ pub fn lint_with_charts(
     };
     let unused = unused_suppressions(suppressions, settings, skip_unused);
     let mut diagnostics = diagnostics;
-    diagnostics.extend(tracer.trace_all(unused, &mut db));
+    let unused = tracer.trace_all(unused, &mut db);
+    diagnostics.extend(kustomize::trace::trace_all(unused, &built, &mut db));
     // Only renders and several units can repeat a finding.
     let mut diagnostics = if any_units || tracer.has_renders() {
         merge_duplicates(diagnostics, &renders)
@@ -393,6 +543,48 @@ pub fn lint_with_charts(
         summary,
         index,
     }
+}
+
+/// Why a kustomization was not built, at the line that says so.
+fn report_build_problem(
+    build: &BuildRun,
+    db: &mut SourceDb,
+    settings: &Settings,
+    out: &mut Vec<Diagnostic>,
+) {
+    let rule = "kustomize-build-failed";
+    let Some(index) = CATALOG.iter().position(|m| m.id == rule) else {
+        return;
+    };
+    let Some((file, text, span, message, note)) = &build.problem else {
+        return;
+    };
+    if !settings.enabled[index] {
+        return;
+    }
+    let id = db
+        .find(file)
+        .unwrap_or_else(|| db.push(SourceFile::new(file.clone(), text.clone())));
+    let default = if *note {
+        Severity::Note
+    } else {
+        CATALOG[index].severity
+    };
+    let help = if *note {
+        "Nothing to fix here; findings in these files are reported where they are, without the overlay's changes."
+    } else {
+        "Fix the kustomization at this line; `kubectl kustomize` on the folder shows the same error."
+    };
+    out.push(
+        Diagnostic::new(
+            rule,
+            settings.severity[index].unwrap_or(default),
+            id,
+            *span,
+            message.clone(),
+        )
+        .with_help(help),
+    );
 }
 
 /// A chart's render problems (helm missing, a failed render, missing

@@ -43,6 +43,36 @@ pub struct Settings {
     pub helm: crate::helm::HelmSettings,
     /// The folder of the config file, which its paths are relative to.
     pub config_dir: PathBuf,
+    /// What to lint in Kustomize trees: builds, files, or both.
+    pub kustomize_mode: KustomizeMode,
+}
+
+/// How kslint treats kustomizations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KustomizeMode {
+    /// Build each top-level kustomization and lint the output (the files
+    /// that feed a build are not linted again on their own).
+    #[default]
+    Build,
+    /// Lint every file as it is, building nothing.
+    Files,
+    /// Both.
+    Both,
+}
+
+impl std::str::FromStr for KustomizeMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "build" => Ok(KustomizeMode::Build),
+            "files" => Ok(KustomizeMode::Files),
+            "both" => Ok(KustomizeMode::Both),
+            other => Err(format!(
+                "unknown kustomize mode {other:?}: expected build, files or both"
+            )),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -60,6 +90,7 @@ impl Default for Settings {
             kubernetes_minor: pss::NEWEST_MINOR,
             helm: crate::helm::HelmSettings::default(),
             config_dir: PathBuf::from("."),
+            kustomize_mode: KustomizeMode::Build,
         }
     }
 }
@@ -168,6 +199,10 @@ impl Settings {
                     .apply_pod_spec_paths(value)
                     .map_err(|(span, e)| at(span, e))?,
                 "helm" => self.apply_helm(value).map_err(|(span, e)| at(span, e))?,
+                "kustomize" => {
+                    let mode = value.as_str().unwrap_or("");
+                    self.kustomize_mode = mode.parse().map_err(|e| at(value.span, e))?;
+                }
                 other => {
                     let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
@@ -312,6 +347,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "pod-security",
     "kubernetes-version",
     "helm",
+    "kustomize",
 ];
 
 fn chart_config(

@@ -80,6 +80,8 @@ pub struct Discovery {
     pub problems: Vec<PathProblem>,
     /// Helm chart folders (holding `Chart.yaml`), sorted.
     pub charts: Vec<PathBuf>,
+    /// Kustomization folders (holding `kustomization.yaml`), sorted.
+    pub kustomizations: Vec<PathBuf>,
 }
 
 /// Walks the inputs.
@@ -135,6 +137,14 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
                     // `chart/` and `chart` are one chart.
                     discovery.charts.push(entry.path().components().collect());
                 }
+                if crate::kustomize::FILE_NAMES
+                    .iter()
+                    .any(|name| entry.path().join(name).is_file())
+                {
+                    discovery
+                        .kustomizations
+                        .push(entry.path().components().collect());
+                }
                 continue;
             }
             if !has_manifest_extension(entry.path()) {
@@ -155,6 +165,8 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
     }
     discovery.charts.sort();
     discovery.charts.dedup();
+    discovery.kustomizations.sort();
+    discovery.kustomizations.dedup();
     discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
     discovery.files.dedup_by(|a, b| a.name == b.name);
     Ok(discovery)

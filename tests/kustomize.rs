@@ -179,3 +179,149 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// kslint's JSON findings for a run in the repository root.
+fn lint_json(args: &[&str]) -> Vec<serde_json::Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["--no-config", "--format", "json"])
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["diagnostics"].as_array().unwrap().clone()
+}
+
+fn related(d: &serde_json::Value) -> Vec<(String, u64, String)> {
+    d["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                r["line"].as_u64().unwrap(),
+                r["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn findings_point_at_the_file_that_set_the_value() {
+    let diagnostics = lint_json(&["testdata/kustomize"]);
+    // Set by the prod overlay's patch: at the patch line, naming the base.
+    let privileged: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "privileged-container")
+        .collect();
+    assert_eq!(privileged.len(), 1, "{privileged:?}");
+    assert_eq!(
+        privileged[0]["file"],
+        "testdata/kustomize/overlays/prod/debug-patch.yaml"
+    );
+    assert_eq!(privileged[0]["line"], 11);
+    assert_eq!(privileged[0]["object"]["name"], "prod-web");
+    let labels = related(privileged[0]);
+    assert!(labels.contains(&(
+        "testdata/kustomize/base/deployment.yaml".to_owned(),
+        1,
+        "the base object this build patched".to_owned()
+    )));
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.2 == "in the build of testdata/kustomize/overlays/prod")
+    );
+
+    // From the base: at the base line, once for the overlays that ship it
+    // unchanged.
+    let host_path: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "host-path" && d["related"].as_array().unwrap().len() == 1)
+        .collect();
+    assert_eq!(host_path.len(), 1, "{host_path:?}");
+    assert_eq!(
+        host_path[0]["file"],
+        "testdata/kustomize/base/deployment.yaml"
+    );
+    assert_eq!(host_path[0]["line"], 32);
+    assert_eq!(
+        related(host_path[0])[0].2,
+        "in the builds of testdata/kustomize/json6902, testdata/kustomize/labels, testdata/kustomize/overlays/dev"
+    );
+    // The base folder is built through its overlays, never on its own.
+    assert!(!diagnostics.iter().any(|d| {
+        related(d)
+            .iter()
+            .any(|l| l.2.contains("build of testdata/kustomize/base"))
+    }));
+
+    // A prefixed service account still links to its prefixed RoleBinding.
+    let escalation: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "rbac-workload-escalation")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        escalation.iter().any(|m| m.starts_with(
+            "Deployment shop/prod-web -> ServiceAccount shop/prod-web -> RoleBinding shop/prod-web -> Role shop/prod-web: create pods/exec"
+        )),
+        "{escalation:?}"
+    );
+}
+
+#[test]
+fn broken_kustomizations_are_reported_where_they_break() {
+    let diagnostics = lint_json(&["testdata/kustomize"]);
+    let failed: Vec<(String, u64, String)> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "kustomize-build-failed")
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("bad/cycle-a", "a cycle"),
+        ("bad/cycle-b", "a cycle"),
+        ("bad/escaping-path", "is outside"),
+        ("bad/missing-resource", "cannot be read"),
+        ("bad/remote-base", "never reaches the network"),
+    ];
+    assert_eq!(failed.len(), expect.len(), "{failed:?}");
+    for ((file, line, message), (dir, words)) in failed.iter().zip(expect) {
+        assert_eq!(
+            file,
+            &format!("testdata/kustomize/{dir}/kustomization.yaml")
+        );
+        assert_eq!(*line, 2, "{message}");
+        assert!(message.contains(words), "{message}");
+    }
+    // The run went on: the good builds were linted.
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["rule"] == "privileged-container")
+    );
+}
+
+#[test]
+fn files_mode_lints_files_as_written() {
+    let diagnostics = lint_json(&["--kustomize", "files", "testdata/kustomize"]);
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d["rule"] == "kustomize-build-failed")
+    );
+    // No build: the base Deployment is linted as written, with no prefix.
+    let names: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "host-path")
+        .filter_map(|d| d["object"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["web"]);
+}

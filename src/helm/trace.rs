@@ -25,6 +25,8 @@ pub struct RenderInfo {
     pub values: Vec<String>,
     /// The `--set` expressions helm was given.
     pub set: Vec<String>,
+    /// Whether this is a Kustomize build rather than a chart render.
+    pub build: bool,
 }
 
 struct Context {
@@ -505,12 +507,19 @@ pub fn merge_duplicates(
         sets: Vec<String>,
         // Whether a copy came from outside any value set.
         everywhere: bool,
+        // The Kustomize builds that have it.
+        builds: Vec<String>,
     }
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     let mut seen: Vec<Seen> = Vec::with_capacity(diagnostics.len());
     let mut index: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
     for diagnostic in diagnostics {
-        let set = render_of(&diagnostic).map(|r| r.value_set.clone());
+        let build = render_of(&diagnostic)
+            .filter(|r| r.build)
+            .map(|r| r.chart.clone());
+        let set = render_of(&diagnostic)
+            .filter(|r| !r.build)
+            .map(|r| r.value_set.clone());
         let key = (
             diagnostic.rule,
             diagnostic.primary.file,
@@ -525,10 +534,17 @@ pub fn merge_duplicates(
                 seen.push(Seen {
                     sets: Vec::new(),
                     everywhere: false,
+                    builds: Vec::new(),
                 });
                 out.len() - 1
             }
         };
+        if let Some(build) = build {
+            if !seen[at].builds.contains(&build) {
+                seen[at].builds.push(build);
+            }
+            continue;
+        }
         match set {
             Some(set) if !set.is_empty() => {
                 if !seen[at].sets.contains(&set) {
@@ -554,6 +570,18 @@ pub fn merge_duplicates(
         let partial = !seen.everywhere && !seen.sets.is_empty() && seen.sets.len() < every;
         if partial && diagnostic.rule == "unused-suppression" {
             continue;
+        }
+        if !seen.builds.is_empty() {
+            let noun = if seen.builds.len() == 1 {
+                "build"
+            } else {
+                "builds"
+            };
+            diagnostic.related.push(Label {
+                file: diagnostic.primary.file,
+                span: diagnostic.primary.span,
+                message: format!("in the {noun} of {}", seen.builds.join(", ")),
+            });
         }
         if partial {
             let noun = if seen.sets.len() == 1 {

@@ -8,9 +8,11 @@
 //! transformer that wrote it. Features the engine does not implement are an
 //! [`Error::Unsupported`], so a caller can fall back to the real tool.
 
+pub mod emit;
 mod generate;
 mod patch;
 mod res;
+pub mod trace;
 mod transform;
 
 use crate::yaml::{self, Node, Span, Value};
@@ -57,10 +59,20 @@ impl Error {
 }
 
 /// The files a build read, each at its own offset of one address space.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sources {
     files: Vec<(PathBuf, usize, String)>,
     next: usize,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        // Offset 0 stays unused: an empty span means "made by no file".
+        Sources {
+            files: Vec::new(),
+            next: 1,
+        }
+    }
 }
 
 impl Sources {
@@ -79,8 +91,16 @@ impl Sources {
         Ok((*base, text))
     }
 
+    /// Every file read, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(p, _, _)| p.as_path())
+    }
+
     /// The file and local span of a span.
     pub fn locate(&self, span: Span) -> Option<(&Path, &str, Span)> {
+        if span == Span::default() {
+            return None;
+        }
         let start = span.start as usize;
         self.files.iter().find_map(|(path, base, text)| {
             (start >= *base && start <= base + text.len()).then(|| {
@@ -255,9 +275,9 @@ fn accumulate(
     if let Some(visited) = chain.iter().find(|v| v.starts_with(&canonical)) {
         return Err(Error::invalid(
             format!(
-                "cycle: {} is or contains {}, which is already being built",
-                canonical.display(),
-                visited.display()
+                "a cycle: {} includes {}, which is already being built",
+                trace::shown(&canonical),
+                trace::shown(visited)
             ),
             at,
         ));
@@ -399,7 +419,7 @@ fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
         return Err(Error::invalid(
             format!(
                 "`{entry}` is outside {}; a kustomization may only read files in or below its folder",
-                root.display()
+                trace::shown(root)
             ),
             span,
         ));
@@ -453,4 +473,48 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
         out.push(Res::new(node));
     }
     Ok(out)
+}
+
+/// The folders a kustomization names in `resources`, `bases` and
+/// `components` (canonical paths), to find the top-level ones of a run.
+pub fn referenced_folders(dir: &Path) -> Vec<PathBuf> {
+    let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Vec::new();
+    };
+    let stream = yaml::parse_stream(&text, yaml::Limits::default());
+    let Some(root) = stream.documents.first().map(|d| &d.root) else {
+        return Vec::new();
+    };
+    ["resources", "bases", "components"]
+        .iter()
+        .flat_map(|key| root.get(key).and_then(Node::as_seq).unwrap_or_default())
+        .filter_map(Node::as_str)
+        .filter(|entry| !is_remote(entry))
+        .filter_map(|entry| dir.join(entry).canonicalize().ok())
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// A successful build, written out, with the files it read.
+#[derive(Debug)]
+pub struct Built {
+    /// The output and where each node of it came from.
+    pub emitted: emit::Emitted,
+    /// The files the build read.
+    pub sources: Sources,
+}
+
+/// Builds and writes out the kustomization in `dir`.
+pub fn build_and_emit(dir: &Path) -> Result<Built, (Error, Sources)> {
+    let mut sources = Sources::default();
+    match build(dir, &mut sources) {
+        Ok(objects) => Ok(Built {
+            emitted: emit::emit(&objects),
+            sources,
+        }),
+        Err(error) => Err((error, sources)),
+    }
 }

@@ -30,6 +30,7 @@ pub static RULES: &[&dyn Rule] = &[
     &HostProcess,
     &ImageLatestTag,
     &ImageNotPinned,
+    &KustomizeBuildFailed,
     &MissingNetworkPolicy,
     &NamespaceNoPodSecurity,
     &NetRaw,

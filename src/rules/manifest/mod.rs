@@ -17,6 +17,7 @@ crate::declare_rule!(YamlAmbiguousValue, "yaml-ambiguous-value");
 crate::declare_rule!(UnusedSuppression, "unused-suppression");
 crate::declare_rule!(UnreadableFile, "unreadable-file");
 crate::declare_rule!(HelmChartNotRendered, "helm-chart-not-rendered");
+crate::declare_rule!(KustomizeBuildFailed, "kustomize-build-failed");
 
 impl Rule for YamlSyntax {
     crate::rule_identity!();
@@ -39,5 +40,9 @@ impl Rule for YamlAmbiguousValue {
 }
 
 impl Rule for HelmChartNotRendered {
+    crate::rule_identity!();
+}
+
+impl Rule for KustomizeBuildFailed {
     crate::rule_identity!();
 }

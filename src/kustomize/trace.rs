@@ -1,0 +1,94 @@
+//! Moves findings from a build's output to the files that set each value:
+//! the base, the patch, or the kustomization field of a transformer.
+
+use super::Built;
+use crate::diagnostic::{Diagnostic, Label};
+use crate::source::{FileId, SourceDb, SourceFile, display_name};
+use crate::yaml::Span;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Traces every finding (and label) that is in a build's output.
+pub fn trace_all(
+    diagnostics: Vec<Diagnostic>,
+    builds: &HashMap<FileId, Arc<Built>>,
+    db: &mut SourceDb,
+) -> Vec<Diagnostic> {
+    if builds.is_empty() {
+        return diagnostics;
+    }
+    diagnostics
+        .into_iter()
+        .map(|mut d| {
+            let rendered = d.primary.file;
+            if let Some(built) = builds.get(&rendered) {
+                let base = base_object(built, d.primary.span, db);
+                if let Some(moved) = move_label(&d.primary, built, db) {
+                    d.primary = moved;
+                    d.rendered_from = Some(rendered);
+                    if let Some(base) = base.filter(|b| b.file != d.primary.file) {
+                        d.related.insert(0, base);
+                    }
+                }
+            }
+            for label in &mut d.related {
+                if let Some(built) = builds.get(&label.file)
+                    && let Some(moved) = move_label(label, built, db)
+                {
+                    *label = moved;
+                }
+            }
+            d
+        })
+        .collect()
+}
+
+fn move_label(label: &Label, built: &Built, db: &mut SourceDb) -> Option<Label> {
+    let origin = built.emitted.origin(label.span)?;
+    let (path, text, span) = built.sources.locate(origin)?;
+    let file = file_id(path, text, db);
+    Some(Label {
+        file,
+        span,
+        message: label.message.clone(),
+    })
+}
+
+/// The first line of the object a span is in, where the build read it.
+fn base_object(built: &Built, span: Span, db: &mut SourceDb) -> Option<Label> {
+    let object = built
+        .emitted
+        .origins
+        .iter()
+        .filter(|(out, _)| out.start <= span.start && span.end <= out.end)
+        .max_by_key(|(out, _)| out.end - out.start)?
+        .1;
+    let (path, text, local) = built.sources.locate(object)?;
+    let line_end = text[local.start as usize..]
+        .find('\n')
+        .map_or(text.len(), |i| local.start as usize + i);
+    let file = file_id(path, text, db);
+    Some(Label {
+        file,
+        span: Span::new(local.start as usize, line_end),
+        message: "the base object this build patched".to_owned(),
+    })
+}
+
+/// The run's file for a path the build read (added if the run lacks it).
+fn file_id(path: &Path, text: &str, db: &mut SourceDb) -> FileId {
+    let name = shown(path);
+    db.find(&name)
+        .unwrap_or_else(|| db.push(SourceFile::new(name, Arc::from(text))))
+}
+
+/// A canonical path as the run shows paths: relative to the current folder
+/// when it is below it.
+pub fn shown(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    display_name(relative.as_deref().unwrap_or(path))
+}
