@@ -437,6 +437,16 @@ impl RunIndex {
     /// The files kustomizations of the run use as patches.
     pub fn patch_files(&self) -> Vec<FileId> {
         let mut out = Vec::new();
+        if self.patch_refs.is_empty() {
+            return out;
+        }
+        let by_name: HashMap<String, usize> = self
+            .file_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (normalize(n), i))
+            .rev()
+            .collect();
         for (kustomization, path) in &self.patch_refs {
             let Some(name) = self.file_names.get(kustomization.0 as usize) else {
                 continue;
@@ -447,7 +457,7 @@ impl RunIndex {
             } else {
                 normalize(&format!("{dir}/{path}"))
             };
-            if let Some(i) = self.file_names.iter().position(|n| normalize(n) == joined) {
+            if let Some(&i) = by_name.get(&joined) {
                 out.push(FileId(i as u32));
             }
         }
