@@ -430,6 +430,13 @@ pub fn lint_generated(
         files.push(result.file);
         suppressions.push(result.suppressions);
     }
+    // Files read only through builds count once.
+    summary.files += builds
+        .iter()
+        .filter_map(|b| b.built.as_ref())
+        .flat_map(|b| b.sources.paths())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     let file_names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
     let prepare = |mut index: RunIndex| {
         index.pod_security_default = settings.pod_security;
