@@ -139,7 +139,27 @@ pub fn lint(
     let builds = if settings.kustomize_mode == KustomizeMode::Files {
         Vec::new()
     } else {
-        build_kustomizations(&discovery.kustomizations)
+        // A kustomization whose file the include and exclude globs leave out
+        // is not built.
+        let kept: std::collections::HashSet<&std::path::Path> = texts
+            .iter()
+            .filter_map(|t| match t {
+                Text::Read(c) => c.path.as_deref(),
+                _ => None,
+            })
+            .collect();
+        let wanted: Vec<std::path::PathBuf> = discovery
+            .kustomizations
+            .iter()
+            .filter(|dir| {
+                kustomize::FILE_NAMES.iter().any(|name| {
+                    let file = dir.join(name);
+                    kept.contains(file.as_path()) || (*name == "Kustomization" && file.is_file())
+                })
+            })
+            .cloned()
+            .collect();
+        build_kustomizations(&wanted)
     };
     if settings.kustomize_mode == KustomizeMode::Build {
         // The files that feed a build are linted through it.

@@ -520,11 +520,18 @@ pub fn merge_duplicates(
         let set = render_of(&diagnostic)
             .filter(|r| !r.build)
             .map(|r| r.value_set.clone());
+        // Builds rename objects (a prefix per overlay), so the same line
+        // of a shared base gives messages that differ only by name: one
+        // finding per rule and place.
         let key = (
             diagnostic.rule,
             diagnostic.primary.file,
             diagnostic.primary.span,
-            diagnostic.message.clone(),
+            if build.is_some() {
+                String::new()
+            } else {
+                diagnostic.message.clone()
+            },
         );
         let at = match index.get(&key) {
             Some(&at) => at,

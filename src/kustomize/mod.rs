@@ -162,6 +162,12 @@ const KNOWN_FIELDS: &[&str] = &[
 
 /// Builds the kustomization in `dir`: its output objects, in legacy order.
 pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
+    let dir = &dir.canonicalize().map_err(|e| {
+        Error::invalid(
+            format!("cannot read {}: {e}", dir.display()),
+            Span::default(),
+        )
+    })?;
     let mut chain = Vec::new();
     // A Component may be built on its own, as kustomize allows.
     let top_is_component = read_kustomization(dir, sources, Span::default())
@@ -240,6 +246,9 @@ fn read_kustomization(dir: &Path, sources: &mut Sources, at: Span) -> Result<Kus
                 entry.key_span,
             ));
         }
+        if entry.key == "buildMetadata" && entry.value.as_seq().is_some_and(|s| !s.is_empty()) {
+            return Err(Error::unsupported("`buildMetadata`", entry.key_span));
+        }
     }
     let kind = root
         .get("kind")
@@ -249,6 +258,19 @@ fn read_kustomization(dir: &Path, sources: &mut Sources, at: Span) -> Result<Kus
         return Err(Error::invalid(
             "kind should be Kustomization or Component",
             root.get("kind").map_or(at, |k| k.span),
+        ));
+    }
+    let expected = if kind == "Component" {
+        "kustomize.config.k8s.io/v1alpha1"
+    } else {
+        "kustomize.config.k8s.io/v1beta1"
+    };
+    if let Some(version) = root.get("apiVersion").and_then(Node::as_str)
+        && version != expected
+    {
+        return Err(Error::invalid(
+            format!("the apiVersion of a {kind} must be {expected}"),
+            root.get("apiVersion").map_or(at, |v| v.span),
         ));
     }
     Ok(Kustomization {
@@ -282,6 +304,12 @@ fn accumulate(
             at,
         ));
     }
+    if chain.len() >= 64 {
+        return Err(Error::invalid(
+            "kustomizations include each other more than 64 deep",
+            at,
+        ));
+    }
     let kustomization = read_kustomization(&canonical, sources, at)?;
     if kustomization.is_component != as_component {
         let message = if as_component {
@@ -311,6 +339,12 @@ fn accumulate_in(
                 format!(
                     "`{entry}` is a remote resource; kslint never reaches the network, so it was not built"
                 ),
+                span,
+            ));
+        }
+        if Path::new(entry).is_absolute() {
+            return Err(Error::invalid(
+                format!("`{entry}` is an absolute path; kslint only builds files inside the tree"),
                 span,
             ));
         }
@@ -364,9 +398,10 @@ fn at_entry(error: Error, span: Span) -> Error {
 }
 
 fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Error> {
+    let mut ids: std::collections::HashSet<res::Id> = resources.iter().map(Res::id).collect();
     for res in more {
         let id = res.id();
-        if resources.iter().any(|r| r.id() == id) {
+        if !ids.insert(id.clone()) {
             return Err(Error::invalid(
                 format!("{} {} is defined twice in this build", id.kind, id.name),
                 span,
@@ -440,6 +475,20 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
         return Err(Error::invalid(
             format!("invalid YAML in {}: {}", path.display(), error.message),
             error.span,
+        ));
+    }
+    if let Some((_, repeated)) = stream
+        .documents
+        .iter()
+        .flat_map(|d| &d.duplicate_keys)
+        .next()
+    {
+        return Err(Error::invalid(
+            format!(
+                "a key is written twice in {}; kustomize refuses the file",
+                path.display()
+            ),
+            *repeated,
         ));
     }
     let mut out = Vec::new();

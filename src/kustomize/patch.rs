@@ -14,10 +14,10 @@ pub(super) fn strategic_merge_field(
     resources: &mut [Res],
 ) -> Result<(), Error> {
     for (entry, span) in k.strings("patchesStrategicMerge") {
-        let docs = if entry.contains('\n') || entry.trim_start().starts_with("apiVersion") {
-            inline(entry, span)?
-        } else {
-            load(&k.dir, entry, span, sources)?
+        // Inline YAML first, as kustomize tries; otherwise a file.
+        let docs = match inline(entry, span) {
+            Ok(docs) if docs.iter().any(|d| d.get("kind").is_some()) => docs,
+            _ => load(&k.dir, entry, span, sources)?,
         };
         for doc in docs {
             apply_by_id(resources, &doc, span)?;
@@ -79,6 +79,12 @@ pub(super) fn patches_field(
                         return Err(Error::invalid(
                             "a `patches` entry with a `target` may hold only one strategic merge patch",
                             entry.span,
+                        ));
+                    }
+                    if res::str_at(&docs[0], &["metadata", "name"]).is_none_or(str::is_empty) {
+                        return Err(Error::invalid(
+                            "a strategic merge patch needs metadata.name",
+                            text_span,
                         ));
                     }
                     for r in resources.iter_mut() {
@@ -260,7 +266,8 @@ fn apply_keeping_identity(r: &mut Res, doc: &Node) {
     let namespace = r.node.path(&["metadata", "namespace"]).cloned();
     let kind = r.node.get("kind").cloned();
     let api_version = r.node.get("apiVersion").cloned();
-    let schema = has_schema(r.api_version(), r.kind());
+    let kind_name = r.kind().to_owned();
+    let schema = has_schema(r.api_version(), &kind_name).then_some(kind_name.as_str());
     let name_node = r.node.path(&["metadata", "name"]).cloned();
     match merge(Some(r.node.clone()), doc, &mut Vec::new(), schema) {
         None => {
@@ -271,8 +278,9 @@ fn apply_keeping_identity(r: &mut Res, doc: &Node) {
             }
         }
         Some(mut merged) => {
-            // kyaml's merge drops every null field of the patched object.
-            drop_nulls(&mut merged);
+            // kyaml's merge drops the fields of a patched object whose value
+            // is empty (`key:`); an explicit `null` stays.
+            drop_empty(&mut merged);
             if let Some(kind) = kind {
                 res::set(&mut merged, "kind", kind);
             }
@@ -301,7 +309,7 @@ fn has_schema(api_version: &str, kind: &str) -> bool {
     let (group, version) = res::split_api_version(api_version);
     match group {
         "" => version == "v1",
-        "apps" => version == "v1" || version == "v1beta2" || version == "v1beta1",
+        "apps" => version == "v1",
         "batch" => version == "v1" || (version == "v1beta1" && kind == "CronJob"),
         "admissionregistration.k8s.io"
         | "policy"
@@ -323,12 +331,22 @@ fn has_schema(api_version: &str, kind: &str) -> bool {
 
 /// The merge keys of a list at `path` (keys from the object root, list
 /// items left out), or `None` when the list is replaced.
-fn merge_keys(path: &[String], schema: bool) -> Option<&'static [&'static str]> {
-    if !schema {
-        return None;
-    }
+fn merge_keys(path: &[String], schema: Option<&str>) -> Option<&'static [&'static str]> {
+    let kind = schema?;
     let last = path.last()?.as_str();
     let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
+    let pod_kind = matches!(
+        kind,
+        "Pod"
+            | "PodTemplate"
+            | "Deployment"
+            | "ReplicaSet"
+            | "DaemonSet"
+            | "StatefulSet"
+            | "Job"
+            | "CronJob"
+            | "ReplicationController"
+    );
     let in_container = path.iter().rev().skip(1).any(|k| {
         matches!(
             k.as_str(),
@@ -340,25 +358,44 @@ fn merge_keys(path: &[String], schema: bool) -> Option<&'static [&'static str]> 
         | "initContainers"
         | "ephemeralContainers"
         | "volumes"
-        | "imagePullSecrets" => Some(&["name"]),
-        "hostAliases" => Some(&["ip"]),
-        "topologySpreadConstraints" => Some(&["topologyKey", "whenUnsatisfiable"]),
+        | "imagePullSecrets"
+            if pod_kind =>
+        {
+            Some(&["name"])
+        }
+        "hostAliases" if pod_kind => Some(&["ip"]),
+        "topologySpreadConstraints" if pod_kind => Some(&["topologyKey", "whenUnsatisfiable"]),
         "env" if in_container => Some(&["name"]),
         "ports" if in_container => Some(&["containerPort", "protocol"]),
-        "ports" if parent == Some("spec") && path.len() == 2 => Some(&["port", "protocol"]),
+        "ports" if kind == "Service" && parent == Some("spec") && path.len() == 2 => {
+            Some(&["port", "protocol"])
+        }
         "volumeMounts" if in_container => Some(&["mountPath"]),
         "volumeDevices" if in_container => Some(&["devicePath"]),
-        "secrets" if path.len() == 1 => Some(&["name"]),
+        "secrets" if kind == "ServiceAccount" && path.len() == 1 => Some(&["name"]),
         "finalizers" if parent == Some("metadata") => Some(&[]),
         "ownerReferences" if parent == Some("metadata") => Some(&["uid"]),
-        "webhooks" if path.len() == 1 => Some(&["name"]),
+        "webhooks"
+            if path.len() == 1
+                && matches!(
+                    kind,
+                    "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+                ) =>
+        {
+            Some(&["name"])
+        }
         "conditions" if parent == Some("status") => Some(&["type"]),
         _ => None,
     }
 }
 
 /// Strategic merge of `patch` into `dest`; `None` deletes.
-fn merge(dest: Option<Node>, patch: &Node, path: &mut Vec<String>, schema: bool) -> Option<Node> {
+fn merge(
+    dest: Option<Node>,
+    patch: &Node,
+    path: &mut Vec<String>,
+    schema: Option<&str>,
+) -> Option<Node> {
     match &patch.value {
         Value::Map(patch_entries) => {
             match patch.get("$patch").and_then(Node::as_str) {
@@ -415,7 +452,12 @@ fn merge(dest: Option<Node>, patch: &Node, path: &mut Vec<String>, schema: bool)
     }
 }
 
-fn merge_list(dest: &Node, patch: &Node, path: &mut Vec<String>, schema: bool) -> Option<Node> {
+fn merge_list(
+    dest: &Node,
+    patch: &Node,
+    path: &mut Vec<String>,
+    schema: Option<&str>,
+) -> Option<Node> {
     let patch_items = patch.as_seq().unwrap_or_default();
     let directive = |n: &Node| n.get("$patch").and_then(Node::as_str).map(str::to_owned);
     let only_directive =
@@ -441,8 +483,10 @@ fn merge_list(dest: &Node, patch: &Node, path: &mut Vec<String>, schema: bool) -
             });
         }
     }
+    // A list without merge keys is replaced as written, directives and
+    // all (kyaml does not read them there).
     let Some(keys) = merge_keys(path, schema) else {
-        return Some(without_directives(patch));
+        return Some(patch.clone());
     };
     let dest_items = dest.as_seq().unwrap_or_default();
     let mut used = vec![false; dest_items.len()];
@@ -504,15 +548,15 @@ fn same_keys(dest: &Node, patch: &Node, keys: &[&str]) -> bool {
     any
 }
 
-fn drop_nulls(node: &mut Node) {
+fn drop_empty(node: &mut Node) {
     match &mut node.value {
         Value::Map(entries) => {
-            entries.retain(|e| !e.value.is_null());
+            entries.retain(|e| !(e.value.is_null() && e.value.span.is_empty()));
             for e in entries {
-                drop_nulls(&mut e.value);
+                drop_empty(&mut e.value);
             }
         }
-        Value::Seq(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Seq(items) => items.iter_mut().for_each(drop_empty),
         _ => {}
     }
 }
@@ -675,9 +719,35 @@ fn apply_json(node: &mut Node, ops: &[Node], span: Span) -> Result<(), Error> {
                 ));
             }
         }
+        // `copy` can double an object per operation: stop a blow-up.
+        if name == "copy" && size(node) > 1_000_000 {
+            return Err(Error::invalid(
+                "JSON patch copies make the object too large",
+                at,
+            ));
+        }
     }
     let _ = span;
     Ok(())
+}
+
+/// A list index of a JSON pointer; negative counts from the end, as the
+/// JSON patch library kustomize uses allows.
+fn index(part: &str, len: usize) -> Option<usize> {
+    let i: i64 = part.parse().ok()?;
+    if i < 0 {
+        usize::try_from(len as i64 + i).ok()
+    } else {
+        usize::try_from(i).ok()
+    }
+}
+
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Map(entries) => 1 + entries.iter().map(|e| size(&e.value)).sum::<usize>(),
+        Value::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn pointer(text: &str) -> Vec<String> {
@@ -693,7 +763,7 @@ fn lookup_mut<'n>(node: &'n mut Node, path: &[String]) -> Option<&'n mut Node> {
         current = match &mut current.value {
             Value::Map(entries) => &mut entries.iter_mut().find(|e| &e.key == part)?.value,
             Value::Seq(items) => {
-                let i: usize = part.parse().ok()?;
+                let i = index(part, items.len())?;
                 items.get_mut(i)?
             }
             _ => return None,

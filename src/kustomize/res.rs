@@ -4,7 +4,7 @@
 use crate::yaml::{Entry, Node, Span, Value};
 
 /// A resource identity: group, version, kind, name, effective namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Id {
     pub group: String,
     pub version: String,

@@ -12,11 +12,27 @@ pub(super) fn run(
     resources: &mut Vec<Res>,
 ) -> Result<(), Error> {
     patch::strategic_merge_field(k, sources, resources)?;
+    // An object a patch deleted is gone before the next transformer.
+    resources.retain(|r| !r.node.is_null());
     patch::patches_field(k, sources, resources)?;
+    resources.retain(|r| !r.node.is_null());
     if let Some(node) = k.field("namespace") {
         let namespace = node.as_str().unwrap_or("");
         if !namespace.is_empty() {
             set_namespace(resources, namespace, node.span);
+            let mut seen = std::collections::HashSet::new();
+            for r in resources.iter() {
+                let id = r.id();
+                if !seen.insert(id.clone()) {
+                    return Err(Error::invalid(
+                        format!(
+                            "`namespace` makes two objects {} {} in {}",
+                            id.kind, id.name, namespace
+                        ),
+                        node.span,
+                    ));
+                }
+            }
         }
     }
     if let Some(node) = k.field("namePrefix") {
@@ -51,6 +67,7 @@ pub(super) fn run(
         add_pairs(resources, annotations, COMMON_ANNOTATIONS)?;
     }
     patch::json6902_field(k, sources, resources)?;
+    resources.retain(|r| !r.node.is_null());
     if let Some(replicas) = k.field("replicas") {
         for entry in replicas.as_seq().unwrap_or_default() {
             set_replicas(resources, entry)?;
@@ -363,6 +380,18 @@ const COMMON_ANNOTATIONS: &[FieldSpec] = &[
 /// Sets each `key: value` of `pairs` (as strings, keys sorted) at every
 /// fieldspec that selects a resource.
 fn add_pairs(resources: &mut [Res], pairs: &Node, specs: &[FieldSpec]) -> Result<(), Error> {
+    if let Some(e) = pairs
+        .as_map()
+        .unwrap_or_default()
+        .iter()
+        .find(|e| !matches!(e.value.value, Value::Str(_)))
+    {
+        // Kustomize keeps the YAML text of a number or boolean here.
+        return Err(Error::unsupported(
+            "a label or annotation value that is not a string",
+            e.value.span,
+        ));
+    }
     let mut entries: Vec<(String, String, Span)> = pairs
         .as_map()
         .unwrap_or_default()
@@ -431,9 +460,15 @@ pub(super) fn scalar_text(node: &Node) -> String {
 
 fn set_replicas(resources: &mut [Res], entry: &Node) -> Result<(), Error> {
     let name = res::str_at(entry, &["name"]).unwrap_or("");
-    let Some(count) = entry.get("count") else {
-        return Ok(());
-    };
+    // A missing count is 0, as kustomize reads it.
+    let zero = made(Value::Int(0), entry.span);
+    let count = entry.get("count").unwrap_or(&zero);
+    if !matches!(count.value, Value::Int(_)) {
+        return Err(Error::unsupported(
+            "a `replicas` count that is not a whole number",
+            count.span,
+        ));
+    }
     let mut matched = false;
     for r in resources.iter_mut() {
         let kind = r.kind();
@@ -468,6 +503,17 @@ fn set_images(resources: &mut [Res], entry: &Node) -> Result<(), Error> {
         return Err(Error::unsupported("`images` with `tagSuffix`", entry.span));
     }
     let new_name = res::str_at(entry, &["newName"]);
+    // Kustomize reads the YAML text of a number (`1.10`), which the
+    // parsed value no longer has.
+    if let Some(tag) = entry
+        .get("newTag")
+        .filter(|t| !matches!(t.value, Value::Str(_)))
+    {
+        return Err(Error::unsupported(
+            "an `images` newTag written as a number",
+            tag.span,
+        ));
+    }
     let new_tag = entry.get("newTag").map(scalar_text);
     let digest = res::str_at(entry, &["digest"]);
     let pattern = regex::Regex::new(&format!(
@@ -664,11 +710,41 @@ const REFERRALS: &[Referral] = &[
         referrers: &[("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
     },
     Referral {
+        kind: "ReplicaSet",
+        group: "",
+        referrers: &[("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
+    },
+    Referral {
+        kind: "ReplicationController",
+        group: "",
+        referrers: &[("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
+    },
+    Referral {
+        kind: "ConfigMap",
+        group: "",
+        referrers: &[
+            ("Role", "rules/resourceNames"),
+            ("ClusterRole", "rules/resourceNames"),
+        ],
+    },
+    Referral {
+        kind: "PersistentVolume",
+        group: "",
+        referrers: &[("ClusterRole", "rules/resourceNames")],
+    },
+    Referral {
         kind: "Secret",
         group: "",
         referrers: &[
             ("Ingress", "spec/tls/secretName"),
             ("ServiceAccount", "imagePullSecrets/name"),
+            ("Role", "rules/resourceNames"),
+            ("ClusterRole", "rules/resourceNames"),
+            ("StorageClass", "parameters/secretName"),
+            ("StorageClass", "parameters/adminSecretName"),
+            ("StorageClass", "parameters/userSecretName"),
+            ("StorageClass", "parameters/secretRef"),
+            ("PersistentVolume", "spec/azureFile/secretName"),
         ],
     },
 ];
@@ -703,6 +779,22 @@ pub(super) fn fix_name_references(resources: &mut [Res]) {
                     format!("{prefix}/priorityClassName"),
                 ));
             }
+        }
+        // A ReplicationController's pod spec names service accounts, claims
+        // and priority classes, but kustomize does not follow its ConfigMaps.
+        if kind == "ReplicationController" {
+            let prefix = "spec/template/spec";
+            jobs.push(("ServiceAccount", "", format!("{prefix}/serviceAccountName")));
+            jobs.push((
+                "PersistentVolumeClaim",
+                "",
+                format!("{prefix}/volumes/persistentVolumeClaim/claimName"),
+            ));
+            jobs.push((
+                "PriorityClass",
+                "scheduling.k8s.io",
+                format!("{prefix}/priorityClassName"),
+            ));
         }
         for referral in REFERRALS {
             for (referrer, path) in referral.referrers {
@@ -775,12 +867,9 @@ fn referral(
     let candidates: Vec<&Res> = all
         .iter()
         .filter(|c| !c.previous.is_empty())
-        .filter(|c| {
-            cluster_scoped
-                || c.cluster_scoped()
-                || c.id().namespace == namespace
-                || c.kind() == "ServiceAccount"
-        })
+        // Only objects the referrer can see: cluster-scoped ones, or ones in
+        // its namespace.
+        .filter(|c| cluster_scoped || c.cluster_scoped() || c.id().namespace == namespace)
         .filter(|c| c.previous.iter().any(|p| p.name == old))
         .filter(|c| {
             c.previous
@@ -813,14 +902,13 @@ fn pick<'r>(
         .copied()
         .filter(|c| ends_with(&c.prefixes, prefixes) && ends_with(&c.suffixes, suffixes))
         .collect();
-    match narrowed.len() {
-        1 => narrowed.into_iter().next(),
-        _ => {
-            let first = narrowed.first().or(candidates.first())?;
-            let same = narrowed.iter().all(|c| c.name() == first.name());
-            same.then_some(*first)
-        }
-    }
+    // None left: kustomize changes nothing. Several with different names:
+    // kustomize fails, and kslint leaves the reference as written.
+    let first = *narrowed.first()?;
+    narrowed
+        .iter()
+        .all(|c| c.name() == first.name())
+        .then_some(first)
 }
 
 /// RoleBinding subjects naming a renamed ServiceAccount get its new name
