@@ -73,12 +73,15 @@ pub enum Text {
     Problem(source::PathProblem),
     /// A chart rendered by `helm template`.
     Rendered(Box<Rendered>),
+    /// A file a Kustomize build read: its objects are linted through the
+    /// build, its text (YAML traps, suppression comments) here.
+    Fed(Candidate),
 }
 
 impl Text {
     fn name(&self) -> &str {
         match self {
-            Text::Read(c) => &c.name,
+            Text::Read(c) | Text::Fed(c) => &c.name,
             Text::Given { name, .. } => name,
             Text::Problem(p) => &p.name,
             Text::Rendered(r) => &r.name,
@@ -168,14 +171,20 @@ pub fn lint(
             .filter_map(|b| b.built.as_ref())
             .flat_map(|b| b.sources.paths())
             .collect();
-        texts.retain(|t| match t {
-            Text::Read(c) => c
-                .path
-                .as_ref()
-                .and_then(|p| p.canonicalize().ok())
-                .is_none_or(|p| !fed.contains(p.as_path())),
-            _ => true,
-        });
+        texts = texts
+            .into_iter()
+            .map(|t| match t {
+                Text::Read(c)
+                    if c.path
+                        .as_ref()
+                        .and_then(|p| p.canonicalize().ok())
+                        .is_some_and(|p| fed.contains(p.as_path())) =>
+                {
+                    Text::Fed(c)
+                }
+                other => other,
+            })
+            .collect();
     }
     for build in &builds {
         if let Some(built) = &build.built {
@@ -450,13 +459,6 @@ pub fn lint_generated(
         files.push(result.file);
         suppressions.push(result.suppressions);
     }
-    // Files read only through builds count once.
-    summary.files += builds
-        .iter()
-        .filter_map(|b| b.built.as_ref())
-        .flat_map(|b| b.sources.paths())
-        .collect::<std::collections::HashSet<_>>()
-        .len();
     let file_names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
     let prepare = |mut index: RunIndex| {
         index.pod_security_default = settings.pod_security;
@@ -705,6 +707,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
     // `default`; that is no namespace the user chose, so it must not shape
     // findings (messages, namespace matching).
     let helm_default_namespace = matches!(&text, Text::Rendered(r) if !r.namespace_set);
+    let fed = matches!(text, Text::Fed(_));
     let (content, explicit) = match text {
         Text::Problem(problem) => {
             unreadable(
@@ -715,28 +718,30 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         }
         Text::Given { text, .. } => (text, true),
         Text::Rendered(rendered) => (rendered.text, true),
-        Text::Read(candidate) => match read_file(&candidate, settings.max_file_size) {
-            Ok(content) => (content, candidate.explicit),
-            Err(ReadFailure::Unreadable(message)) => {
-                unreadable(
-                    &mut result,
-                    format!("cannot read {:?}: {message}", candidate.name),
-                );
-                return result;
+        Text::Read(candidate) | Text::Fed(candidate) => {
+            match read_file(&candidate, settings.max_file_size) {
+                Ok(content) => (content, candidate.explicit),
+                Err(ReadFailure::Unreadable(message)) => {
+                    unreadable(
+                        &mut result,
+                        format!("cannot read {:?}: {message}", candidate.name),
+                    );
+                    return result;
+                }
+                Err(ReadFailure::NotUtf8 { lossy, valid_up_to }) => {
+                    result.file = SourceFile::new(candidate.name, Arc::from(lossy));
+                    result.read = true;
+                    let span = Span::new(valid_up_to, valid_up_to + 1);
+                    let message = "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode".to_owned();
+                    result.diagnostics.extend(
+                        engine_diagnostic(settings, "yaml-syntax", id, span, message).map(|d| {
+                            d.with_help("Save the file as UTF-8, or leave it out with --exclude.")
+                        }),
+                    );
+                    return result;
+                }
             }
-            Err(ReadFailure::NotUtf8 { lossy, valid_up_to }) => {
-                result.file = SourceFile::new(candidate.name, Arc::from(lossy));
-                result.read = true;
-                let span = Span::new(valid_up_to, valid_up_to + 1);
-                let message = "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode".to_owned();
-                result.diagnostics.extend(
-                    engine_diagnostic(settings, "yaml-syntax", id, span, message).map(|d| {
-                        d.with_help("Save the file as UTF-8, or leave it out with --exclude.")
-                    }),
-                );
-                return result;
-            }
-        },
+        }
     };
     result.read = true;
     let text: Arc<str> = Arc::from(content);
@@ -797,6 +802,9 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
         "kustomization.yaml" | "kustomization.yml" | "Kustomization"
     ) {
         result.index.patch_refs = kustomization_patches(id, &stream.documents);
+    }
+    if fed {
+        return result;
     }
     result.objects = objects.len();
     for object in &objects {

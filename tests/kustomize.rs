@@ -248,7 +248,7 @@ fn findings_point_at_the_file_that_set_the_value() {
         host_path[0]["file"],
         "testdata/kustomize/base/deployment.yaml"
     );
-    assert_eq!(host_path[0]["line"], 32);
+    assert_eq!(host_path[0]["line"], 33);
     assert!(related(host_path[0]).iter().any(|l| l.2
         == "in the builds of testdata/kustomize/json6902, testdata/kustomize/labels, testdata/kustomize/legacy, testdata/kustomize/overlays/dev, testdata/kustomize/overlays/prod"));
     // The base folder is built through its overlays, never on its own.
@@ -257,6 +257,16 @@ fn findings_point_at_the_file_that_set_the_value() {
             .iter()
             .any(|l| l.2.contains("build of testdata/kustomize/base"))
     }));
+
+    // A `# kslint-ignore` comment in the base hides the finding in every
+    // build, and counts as used.
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d["rule"] == "automount-service-account-token"
+                || d["rule"] == "unused-suppression"),
+        "{diagnostics:?}"
+    );
 
     // A prefixed service account still links to its prefixed RoleBinding
     // (one build, so the message names its objects).
