@@ -578,32 +578,23 @@ pub fn merge_duplicates(
         if partial && diagnostic.rule == "unused-suppression" {
             continue;
         }
-        if !seen.builds.is_empty() {
-            let noun = if seen.builds.len() == 1 {
-                "build"
-            } else {
-                "builds"
-            };
+        let mut name = |names: &[String], one: &str, many: &str| {
+            let noun = if names.len() == 1 { one } else { many };
             diagnostic.related.push(Label {
                 file: diagnostic.primary.file,
                 span: diagnostic.primary.span,
-                message: format!("in the {noun} of {}", seen.builds.join(", ")),
+                message: format!("{noun} {}", names.join(", ")),
             });
+        };
+        if !seen.builds.is_empty() {
+            name(&seen.builds, "in the build of", "in the builds of");
         }
         if partial {
-            let noun = if seen.sets.len() == 1 {
-                "value set"
-            } else {
-                "value sets"
-            };
-            diagnostic.related.push(Label {
-                file: diagnostic.primary.file,
-                span: diagnostic.primary.span,
-                message: format!(
-                    "found when rendering with the {noun} {}",
-                    seen.sets.join(", ")
-                ),
-            });
+            name(
+                &seen.sets,
+                "found when rendering with the value set",
+                "found when rendering with the value sets",
+            );
         }
         kept.push(diagnostic);
     }

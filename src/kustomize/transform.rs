@@ -49,7 +49,7 @@ pub(super) fn run(
             let selectors = entry.get("includeSelectors").and_then(Node::as_bool) == Some(true);
             let templates = entry.get("includeTemplates").and_then(Node::as_bool) == Some(true);
             let specs: Vec<FieldSpec> = if selectors {
-                COMMON_LABELS.to_vec()
+                [METADATA_LABELS, LABEL_SELECTORS].concat()
             } else if templates {
                 METADATA_LABELS.to_vec()
             } else {
@@ -61,7 +61,11 @@ pub(super) fn run(
         }
     }
     if let Some(labels) = k.field("commonLabels") {
-        add_pairs(resources, labels, COMMON_LABELS)?;
+        add_pairs(
+            resources,
+            labels,
+            &[METADATA_LABELS, LABEL_SELECTORS].concat(),
+        )?;
     }
     if let Some(annotations) = k.field("commonAnnotations") {
         add_pairs(resources, annotations, COMMON_ANNOTATIONS)?;
@@ -227,31 +231,9 @@ const METADATA_LABELS: &[FieldSpec] = &[
     ),
 ];
 
-const COMMON_LABELS: &[FieldSpec] = &[
-    FieldSpec::any("metadata/labels", true),
-    FieldSpec::of(
-        "ReplicationController",
-        "spec/template/metadata/labels",
-        true,
-    ),
-    FieldSpec::of("Deployment", "spec/template/metadata/labels", true),
-    FieldSpec::of("ReplicaSet", "spec/template/metadata/labels", true),
-    FieldSpec::of("DaemonSet", "spec/template/metadata/labels", true),
-    FieldSpec::of_group("apps", "StatefulSet", "spec/template/metadata/labels", true),
-    FieldSpec::of_group(
-        "apps",
-        "StatefulSet",
-        "spec/volumeClaimTemplates[]/metadata/labels",
-        true,
-    ),
-    FieldSpec::of_group("batch", "Job", "spec/template/metadata/labels", true),
-    FieldSpec::of_group("batch", "CronJob", "spec/jobTemplate/metadata/labels", true),
-    FieldSpec::of_group(
-        "batch",
-        "CronJob",
-        "spec/jobTemplate/spec/template/metadata/labels",
-        true,
-    ),
+/// Selectors `commonLabels` (and `labels` with includeSelectors) also set,
+/// besides [`METADATA_LABELS`].
+const LABEL_SELECTORS: &[FieldSpec] = &[
     FieldSpec::of("Service", "spec/selector", true),
     FieldSpec::of("ReplicationController", "spec/selector", true),
     FieldSpec::of("Deployment", "spec/selector/matchLabels", true),
