@@ -108,6 +108,10 @@ pub struct Rendered {
     pub set: Vec<String>,
     /// For a Kustomize build: its output's origins and the files it read.
     pub build: Option<Arc<kustomize::Built>>,
+    /// The unit it joins for cross-resource rules: renders and builds
+    /// that are alternatives (value sets of a chart, overlays of a base)
+    /// never share one.
+    pub unit: String,
 }
 
 /// Lints what the settings name: discovery, then [`lint_texts`].
@@ -186,7 +190,8 @@ pub fn lint(
             })
             .collect();
     }
-    for build in &builds {
+    let colors = build_units(&builds);
+    for (build, color) in builds.iter().zip(colors) {
         if let Some(built) = &build.built {
             texts.push(Text::Rendered(Box::new(Rendered {
                 name: format!("{}: kustomize build", build.dir),
@@ -197,6 +202,7 @@ pub fn lint(
                 namespace_set: true,
                 set: Vec::new(),
                 build: Some(built.clone()),
+                unit: format!("kustomize {color}"),
             })));
         }
     }
@@ -210,6 +216,33 @@ pub fn lint(
         );
     }
     Ok(lint_generated(texts, charts, builds, settings))
+}
+
+/// Groups builds into units: builds that read a common file (overlays of
+/// one base: alternatives, such as dev and prod) go to different units;
+/// unrelated builds, parts of one system, share one. Greedy colouring, so
+/// the number of units is about the most overlays any base has.
+fn build_units(builds: &[BuildRun]) -> Vec<usize> {
+    let mut readers: std::collections::HashMap<&std::path::Path, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, build) in builds.iter().enumerate() {
+        for path in build.built.iter().flat_map(|b| b.sources.paths()) {
+            readers.entry(path).or_default().push(i);
+        }
+    }
+    let mut colors: Vec<usize> = Vec::with_capacity(builds.len());
+    for (i, build) in builds.iter().enumerate() {
+        let mut taken = std::collections::HashSet::new();
+        for path in build.built.iter().flat_map(|b| b.sources.paths()) {
+            for &other in &readers[path] {
+                if other < i {
+                    taken.insert(colors[other]);
+                }
+            }
+        }
+        colors.push((0..).find(|c| !taken.contains(c)).expect("a free colour"));
+    }
+    colors
 }
 
 /// A top-level kustomization of the run and what became of building it.
@@ -375,6 +408,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                         namespace_set: config.namespace.is_some(),
                         set: set.set.clone(),
                         build: None,
+                        unit: format!("helm {shown} {}", set.name),
                     }),
                     Err(message) => run.problems.push((
                         name_span,
@@ -421,6 +455,7 @@ pub fn lint_generated(
                 values: r.values.clone(),
                 set: r.set.clone(),
                 build: r.build.is_some(),
+                unit: r.unit.clone(),
             }),
             _ => None,
         })
@@ -434,7 +469,7 @@ pub fn lint_generated(
     // Each chart render is a unit of its own: cross-resource rules see it
     // with the loose files, never with another render.
     let mut units: Vec<RunIndex> = Vec::new();
-    let mut unit_keys: Vec<(String, String)> = Vec::new();
+    let mut unit_keys: Vec<String> = Vec::new();
     let mut loose = RunIndex::default();
     let mut diagnostics = Vec::new();
     let mut files = Vec::with_capacity(results.len());
@@ -445,7 +480,7 @@ pub fn lint_generated(
         summary.objects += result.objects;
         match &renders[i] {
             Some(render) => {
-                let key = (render.chart.clone(), render.value_set.clone());
+                let key = render.unit.clone();
                 let unit = unit_keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                     unit_keys.push(key);
                     units.push(RunIndex::default());

@@ -27,6 +27,8 @@ pub struct RenderInfo {
     pub set: Vec<String>,
     /// Whether this is a Kustomize build rather than a chart render.
     pub build: bool,
+    /// The unit it joins for cross-resource rules.
+    pub unit: String,
 }
 
 struct Context {
