@@ -616,38 +616,28 @@ fn report_build_problem(
     settings: &Settings,
     out: &mut Vec<Diagnostic>,
 ) {
-    let rule = "kustomize-build-failed";
-    let Some(index) = CATALOG.iter().position(|m| m.id == rule) else {
-        return;
-    };
     let Some((file, text, span, message, note)) = &build.problem else {
         return;
-    };
-    if !settings.enabled[index] {
-        return;
-    }
-    let id = db
-        .find(file)
-        .unwrap_or_else(|| db.push(SourceFile::new(file.clone(), text.clone())));
-    let default = if *note {
-        Severity::Note
-    } else {
-        CATALOG[index].severity
     };
     let help = if *note {
         "Nothing to fix here; findings in these files are reported where they are, without the overlay's changes."
     } else {
         "Fix the kustomization at this line; `kubectl kustomize` on the folder shows the same error."
     };
-    out.push(
-        Diagnostic::new(
-            rule,
-            settings.severity[index].unwrap_or(default),
+    let id = db
+        .find(file)
+        .unwrap_or_else(|| db.push(SourceFile::new(file.clone(), text.clone())));
+    let lesser = note.then_some(Severity::Note);
+    out.extend(
+        engine_diagnostic_as(
+            settings,
+            "kustomize-build-failed",
+            lesser,
             id,
             *span,
             message.clone(),
         )
-        .with_help(help),
+        .map(|d| d.with_help(help)),
     );
 }
 
@@ -659,11 +649,7 @@ fn report_chart_problems(
     settings: &Settings,
     out: &mut Vec<Diagnostic>,
 ) {
-    let rule = "helm-chart-not-rendered";
-    let Some(index) = CATALOG.iter().position(|m| m.id == rule) else {
-        return;
-    };
-    if !settings.enabled[index] {
+    if chart.problems.is_empty() || !settings.is_enabled("helm-chart-not-rendered") {
         return;
     }
     // Chart.yaml may be outside the run's files (an exclude glob).
@@ -673,14 +659,17 @@ fn report_chart_problems(
         db.push(SourceFile::new(chart_yaml.clone(), Arc::from(text)))
     });
     for (span, message, help, no_helm) in &chart.problems {
-        let default = if *no_helm {
-            Severity::Note
-        } else {
-            CATALOG[index].severity
-        };
-        let severity = settings.severity[index].unwrap_or(default);
-        out.push(
-            Diagnostic::new(rule, severity, file, *span, message.clone()).with_help(help.clone()),
+        let lesser = no_helm.then_some(Severity::Note);
+        out.extend(
+            engine_diagnostic_as(
+                settings,
+                "helm-chart-not-rendered",
+                lesser,
+                file,
+                *span,
+                message.clone(),
+            )
+            .map(|d| d.with_help(help.clone())),
         );
     }
 }
@@ -708,11 +697,25 @@ fn engine_diagnostic(
     span: Span,
     message: String,
 ) -> Option<Diagnostic> {
+    engine_diagnostic_as(settings, rule, None, file, span, message)
+}
+
+/// An engine diagnostic at `severity` instead of the catalog's (a note for
+/// a tool that is missing), unless the config sets one.
+fn engine_diagnostic_as(
+    settings: &Settings,
+    rule: &'static str,
+    severity: Option<Severity>,
+    file: FileId,
+    span: Span,
+    message: String,
+) -> Option<Diagnostic> {
     let i = CATALOG.iter().position(|m| m.id == rule)?;
     settings.enabled[i].then(|| {
+        let default = severity.unwrap_or(CATALOG[i].severity);
         Diagnostic::new(
             rule,
-            settings.severity[i].unwrap_or(CATALOG[i].severity),
+            settings.severity[i].unwrap_or(default),
             file,
             span,
             message,

@@ -41,22 +41,7 @@ pub(super) fn patches_field(
         if entry.get("options").is_some() {
             return Err(Error::unsupported("`patches` with `options`", entry.span));
         }
-        let (docs, text_span) = match (entry.get("path"), entry.get("patch")) {
-            (Some(path), None) => {
-                let p = path.as_str().unwrap_or("");
-                (load(&k.dir, p, path.span, sources)?, path.span)
-            }
-            (None, Some(patch)) => (
-                inline(patch.as_str().unwrap_or(""), patch.span)?,
-                patch.span,
-            ),
-            _ => {
-                return Err(Error::invalid(
-                    "a patch needs exactly one of `path` and `patch`",
-                    entry.span,
-                ));
-            }
-        };
+        let (docs, text_span) = patch_docs(k, entry, sources)?;
         let target = entry.get("target");
         match classify(&docs) {
             Kind::Json(ops) => {
@@ -131,22 +116,7 @@ pub(super) fn json6902_field(
                 entry.span,
             ));
         };
-        let (docs, span) = match (entry.get("path"), entry.get("patch")) {
-            (Some(path), _) => (
-                load(&k.dir, path.as_str().unwrap_or(""), path.span, sources)?,
-                path.span,
-            ),
-            (None, Some(patch)) => (
-                inline(patch.as_str().unwrap_or(""), patch.span)?,
-                patch.span,
-            ),
-            _ => {
-                return Err(Error::invalid(
-                    "a patch needs `path` or `patch`",
-                    entry.span,
-                ));
-            }
-        };
+        let (docs, span) = patch_docs(k, entry, sources)?;
         let Kind::Json(ops) = classify(&docs) else {
             return Err(Error::invalid(
                 "`patchesJson6902` needs a list of JSON 6902 operations",
@@ -160,6 +130,29 @@ pub(super) fn json6902_field(
         }
     }
     Ok(())
+}
+
+/// A patch entry's documents, from its `path` file or its inline `patch`,
+/// and the span they are attributed to.
+fn patch_docs(
+    k: &Kustomization,
+    entry: &Node,
+    sources: &mut Sources,
+) -> Result<(Vec<Node>, Span), Error> {
+    match (entry.get("path"), entry.get("patch")) {
+        (Some(path), None) => Ok((
+            load(&k.dir, path.as_str().unwrap_or(""), path.span, sources)?,
+            path.span,
+        )),
+        (None, Some(patch)) => Ok((
+            inline(patch.as_str().unwrap_or(""), patch.span)?,
+            patch.span,
+        )),
+        _ => Err(Error::invalid(
+            "a patch needs exactly one of `path` and `patch`",
+            entry.span,
+        )),
+    }
 }
 
 enum Kind<'d> {
