@@ -178,4 +178,7 @@ pub struct LintArgs {
     /// Kustomize trees: lint each top-level build (pointing into the files that set each value), the files as they are, or both [default: build].
     #[arg(long, value_name = "build|files|both")]
     pub kustomize: Option<String>,
+    /// The program that builds kustomizations using features kslint's engine does not build (kustomize or kubectl) [default: kustomize, else kubectl, on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub kustomize_bin: Option<PathBuf>,
 }

@@ -182,6 +182,9 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     if let Some(mode) = &args.kustomize {
         settings.kustomize_mode = mode.parse().map_err(|e| format!("--kustomize: {e}"))?;
     }
+    if let Some(bin) = &args.kustomize_bin {
+        settings.kustomize_bin = Some(bin.clone());
+    }
     Ok(settings)
 }
 

@@ -166,7 +166,7 @@ pub fn lint(
             })
             .cloned()
             .collect();
-        build_kustomizations(&wanted)
+        build_kustomizations(&wanted, settings)
     };
     if settings.kustomize_mode == KustomizeMode::Build {
         // The files that feed a build are linted through it.
@@ -259,7 +259,8 @@ pub struct BuildRun {
 
 /// Builds each top-level kustomization: one no other kustomization of the
 /// run includes.
-fn build_kustomizations(dirs: &[std::path::PathBuf]) -> Vec<BuildRun> {
+fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<BuildRun> {
+    let tool = kustomize::fallback::Tool::find(settings.kustomize_bin.as_deref());
     let canonical: Vec<Option<std::path::PathBuf>> =
         dirs.iter().map(|d| d.canonicalize().ok()).collect();
     let edges: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>> = dirs
@@ -304,13 +305,36 @@ fn build_kustomizations(dirs: &[std::path::PathBuf]) -> Vec<BuildRun> {
                             at,
                             false,
                         ),
-                        kustomize::Error::Unsupported { feature, at } => (
-                            format!(
-                                "{shown} uses {feature}, which kslint's Kustomize engine does not build yet; its files were linted one by one instead"
-                            ),
-                            at,
-                            true,
-                        ),
+                        kustomize::Error::Unsupported { feature, at } => {
+                            let why = match &tool {
+                                Some(tool) => match kustomize::fallback::build(dir, tool) {
+                                    Ok(built) => {
+                                        return BuildRun {
+                                            dir: shown,
+                                            built: Some(Arc::new(built)),
+                                            problem: None,
+                                        };
+                                    }
+                                    Err(kustomize::fallback::Refusal::NotLocal(why)) => {
+                                        format!("kslint did not hand it to `{}` because {why}", tool.command())
+                                    }
+                                    Err(kustomize::fallback::Refusal::Failed(why)) => {
+                                        format!("`{}` failed on it too ({why})", tool.command())
+                                    }
+                                },
+                                None => match &settings.kustomize_bin {
+                                    Some(bin) => format!("--kustomize-bin {} is not a program kslint can find", bin.display()),
+                                    None => "neither kustomize nor kubectl is on PATH to build it (install one, or pass --kustomize-bin)".to_owned(),
+                                },
+                            };
+                            (
+                                format!(
+                                    "{shown} uses {feature}, which kslint's Kustomize engine does not build, and {why}; its files were linted one by one instead"
+                                ),
+                                at,
+                                true,
+                            )
+                        }
                     };
                     let (file, text, span) = match sources.locate(at) {
                         Some((path, text, span)) => {

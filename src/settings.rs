@@ -45,6 +45,9 @@ pub struct Settings {
     pub config_dir: PathBuf,
     /// What to lint in Kustomize trees: builds, files, or both.
     pub kustomize_mode: KustomizeMode,
+    /// The program that builds what the native engine does not (`kustomize`
+    /// or `kubectl`); unset means the first of them on PATH.
+    pub kustomize_bin: Option<PathBuf>,
 }
 
 /// How kslint treats kustomizations.
@@ -91,6 +94,7 @@ impl Default for Settings {
             helm: crate::helm::HelmSettings::default(),
             config_dir: PathBuf::from("."),
             kustomize_mode: KustomizeMode::Build,
+            kustomize_bin: None,
         }
     }
 }
@@ -202,6 +206,20 @@ impl Settings {
                 "kustomize" => {
                     let mode = value.as_str().unwrap_or("");
                     self.kustomize_mode = mode.parse().map_err(|e| at(value.span, e))?;
+                }
+                "kustomize-bin" => {
+                    let bin = value.as_str().ok_or_else(|| {
+                        at(
+                            value.span,
+                            "`kustomize-bin` must be a path or a program name".into(),
+                        )
+                    })?;
+                    // A bare name is looked up on PATH, as a shell would.
+                    self.kustomize_bin = Some(if bin.contains('/') {
+                        self.config_dir.join(bin)
+                    } else {
+                        PathBuf::from(bin)
+                    });
                 }
                 other => {
                     let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
@@ -348,6 +366,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "kubernetes-version",
     "helm",
     "kustomize",
+    "kustomize-bin",
 ];
 
 fn chart_config(

@@ -44,14 +44,24 @@ struct Tally {
     equal: usize,
     both_fail: usize,
     unsupported: BTreeMap<String, usize>,
+    /// Unsupported ones the fallback (kubectl through a wrapper asking for
+    /// origin annotations) built exactly as kubectl does.
+    fallback_equal: usize,
+    /// Unsupported ones kslint would not hand to kubectl: remote trees.
+    fallback_refused: Vec<String>,
     differ: Vec<String>,
 }
 
 enum Verdict {
     Equal,
     BothFail,
-    Unsupported(String),
+    Unsupported(String, Fallback),
     Differ(String),
+}
+
+enum Fallback {
+    Equal,
+    Refused(String),
 }
 
 /// Builds each folder both ways (in parallel: kubectl dominates the time).
@@ -66,7 +76,13 @@ fn compare(kubectl: &Path, dirs: &[PathBuf], shown: impl Fn(&Path) -> String + S
         match verdict {
             Verdict::Equal => tally.equal += 1,
             Verdict::BothFail => tally.both_fail += 1,
-            Verdict::Unsupported(feature) => *tally.unsupported.entry(feature).or_default() += 1,
+            Verdict::Unsupported(feature, fallback) => {
+                *tally.unsupported.entry(feature).or_default() += 1;
+                match fallback {
+                    Fallback::Equal => tally.fallback_equal += 1,
+                    Fallback::Refused(why) => tally.fallback_refused.push(why),
+                }
+            }
             Verdict::Differ(why) => tally.differ.push(why),
         }
     }
@@ -83,13 +99,50 @@ fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
             _ => Verdict::Differ(format!("{name}: a remote base was not refused")),
         };
     }
+    // Nor any tree that names something remote.
+    if let Err(kustomize::fallback::Refusal::NotLocal(why)) = kustomize::fallback::check_local(dir)
+    {
+        return match native {
+            Err(Error::Unsupported { feature, .. }) => {
+                Verdict::Unsupported(feature, Fallback::Refused(format!("{name}: {why}")))
+            }
+            Err(Error::Invalid { .. }) => Verdict::BothFail,
+            Ok(_) => Verdict::Differ(format!("{name}: built, though its tree is remote: {why}")),
+        };
+    }
     let reference = Command::new(kubectl)
         .arg("kustomize")
         .arg(dir)
         .output()
         .unwrap();
     match native {
-        Err(Error::Unsupported { feature, .. }) => Verdict::Unsupported(feature),
+        Err(Error::Unsupported { feature, .. }) => {
+            let tool = kustomize::fallback::Tool::find(Some(kubectl)).unwrap();
+            match kustomize::fallback::build(dir, &tool) {
+                Ok(built) => {
+                    let mine = objects(&built.emitted.text);
+                    let theirs = objects(&String::from_utf8_lossy(&reference.stdout));
+                    if reference.status.success() && mine == theirs {
+                        Verdict::Unsupported(feature, Fallback::Equal)
+                    } else {
+                        Verdict::Differ(format!(
+                            "{name}: the fallback build differs from kubectl's ({} objects vs {})",
+                            mine.len(),
+                            theirs.len()
+                        ))
+                    }
+                }
+                Err(kustomize::fallback::Refusal::NotLocal(why)) => {
+                    Verdict::Unsupported(feature, Fallback::Refused(format!("{name}: {why}")))
+                }
+                Err(kustomize::fallback::Refusal::Failed(why)) if reference.status.success() => {
+                    Verdict::Differ(format!(
+                        "{name}: the fallback failed ({why}), kubectl built it"
+                    ))
+                }
+                Err(kustomize::fallback::Refusal::Failed(_)) => Verdict::BothFail,
+            }
+        }
         Err(Error::Invalid { message, .. }) if reference.status.success() => Verdict::Differ(
             format!("{name}: kslint failed ({message}), kubectl built it"),
         ),
@@ -146,6 +199,16 @@ fn native_build_equals_kubectl_on_the_corpus() {
     assert!(tally.differ.is_empty(), "{}", tally.differ.join("\n"));
     // What the engine builds today; a drop means a regression.
     assert!(tally.equal >= 195, "{tally:?}");
+    // The rest falls back to kubectl, unless its tree is remote.
+    let unsupported: usize = tally.unsupported.values().sum();
+    assert_eq!(
+        tally.fallback_equal + tally.fallback_refused.len(),
+        unsupported,
+        "{tally:?}"
+    );
+    for refused in &tally.fallback_refused {
+        assert!(refused.contains("kustomize would"), "{refused}");
+    }
 }
 
 #[test]
@@ -157,6 +220,7 @@ fn native_build_equals_kubectl_on_the_fixtures() {
     let roots = [
         common::root().join("testdata/kustomize"),
         common::root().join("testdata/kustomize-edge"),
+        common::root().join("testdata/kustomize-fallback"),
     ];
     for entry in roots.iter().flat_map(|root| walk(root)) {
         if kustomize::FILE_NAMES
@@ -169,8 +233,127 @@ fn native_build_equals_kubectl_on_the_fixtures() {
     dirs.sort();
     let tally = compare(&kubectl, &dirs, common::relative);
     assert!(tally.differ.is_empty(), "{}", tally.differ.join("\n"));
-    assert!(tally.unsupported.is_empty(), "{tally:?}");
+    // Only the fallback fixture uses a feature the engine does not build,
+    // and kubectl built it through the fallback exactly as on its own.
+    assert_eq!(tally.unsupported.values().sum::<usize>(), 1, "{tally:?}");
+    assert_eq!(tally.fallback_equal, 1, "{tally:?}");
     assert!(tally.equal >= 10, "{tally:?}");
+}
+
+#[test]
+fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
+    let Some(kubectl) = common::tool("kubectl") else {
+        return;
+    };
+    let kubectl = kubectl.display().to_string();
+    let diagnostics = lint_json(&["--kustomize-bin", &kubectl, "testdata/kustomize-fallback"]);
+    let find = |rule: &str| {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d["rule"] == rule).collect();
+        assert_eq!(found.len(), 1, "{rule}: {diagnostics:#?}");
+        found[0]
+    };
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d["rule"] != "kustomize-build-failed"),
+        "{diagnostics:#?}"
+    );
+    // A strategic merge patch: the line in the patch, naming the base.
+    let privileged = find("privileged-container");
+    assert_eq!(
+        privileged["file"],
+        "testdata/kustomize-fallback/debug-patch.yaml"
+    );
+    assert_eq!(privileged["line"], 12);
+    assert_eq!(privileged["object"]["name"], "legacy-web");
+    assert!(related(privileged).contains(&(
+        "testdata/kustomize-fallback/deployment.yaml".to_owned(),
+        1,
+        "the base object this build patched".to_owned()
+    )));
+    // A JSON 6902 operation file: the operation's value.
+    let host_network = find("host-network");
+    assert_eq!(
+        host_network["file"],
+        "testdata/kustomize-fallback/host-network.yaml"
+    );
+    assert_eq!(host_network["line"], 3);
+    // The base's own value: its line.
+    let host_path = find("host-path");
+    assert_eq!(
+        host_path["file"],
+        "testdata/kustomize-fallback/deployment.yaml"
+    );
+    assert_eq!(host_path["line"], 25);
+    // An inline patch has no line kslint can name: the object, marked.
+    let host_pid = find("host-pid");
+    assert_eq!(
+        host_pid["file"],
+        "testdata/kustomize-fallback/deployment.yaml"
+    );
+    assert_eq!(host_pid["line"], 1);
+    assert!(
+        related(host_pid).iter().any(|l| l
+            .2
+            .starts_with("approximate: `kubectl kustomize` built this")),
+        "{host_pid:#?}"
+    );
+    // Without the tool: a note that says how to enable it, and the files
+    // linted one by one.
+    let diagnostics = lint_json(&[
+        "--kustomize-bin",
+        "/nonexistent/kubectl",
+        "testdata/kustomize-fallback",
+    ]);
+    let note: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "kustomize-build-failed")
+        .collect();
+    assert_eq!(note.len(), 1, "{diagnostics:#?}");
+    assert_eq!(note[0]["severity"], "note");
+    assert_eq!(note[0]["line"], 26);
+    let message = note[0]["message"].as_str().unwrap();
+    assert!(message.contains("uses `vars`"), "{message}");
+    assert!(
+        message.contains("--kustomize-bin /nonexistent/kubectl is not a program"),
+        "{message}"
+    );
+    assert!(diagnostics.iter().any(|d| d["rule"] == "host-path"));
+}
+
+#[test]
+fn a_remote_tree_is_never_handed_to_the_tool() {
+    let Some(kubectl) = common::tool("kubectl") else {
+        return;
+    };
+    // `vars` makes the engine fall back; the remote base must stop it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n  - https://github.com/example/never/fetched?ref=v1\nvars:\n  - name: X\n    objref: {kind: Service, name: x, apiVersion: v1}\n",
+    )
+    .unwrap();
+    let tool = kustomize::fallback::Tool::find(Some(&kubectl)).unwrap();
+    match kustomize::fallback::build(dir.path(), &tool) {
+        Err(kustomize::fallback::Refusal::NotLocal(why)) => {
+            assert!(
+                why.contains("https://github.com/example/never/fetched"),
+                "{why}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // A name that is neither a local folder nor a URL, which kustomize
+    // would read as a git repository.
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n  - gitlab.example.com/team/repo//base?ref=v1\nvars: []\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        kustomize::fallback::build(dir.path(), &tool),
+        Err(kustomize::fallback::Refusal::NotLocal(_))
+    ));
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

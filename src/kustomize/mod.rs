@@ -9,6 +9,7 @@
 //! [`Error::Unsupported`], so a caller can fall back to the real tool.
 
 pub mod emit;
+pub mod fallback;
 mod generate;
 mod patch;
 mod res;
@@ -554,6 +555,8 @@ pub struct Built {
     pub emitted: emit::Emitted,
     /// The files the build read.
     pub sources: Sources,
+    /// Set when the real tool built it, not the native engine.
+    pub fallback: Option<fallback::Fallback>,
 }
 
 /// Builds and writes out the kustomization in `dir`.
@@ -563,6 +566,7 @@ pub fn build_and_emit(dir: &Path) -> Result<Built, (Error, Sources)> {
         Ok(objects) => Ok(Built {
             emitted: emit::emit(&objects),
             sources,
+            fallback: None,
         }),
         Err(error) => Err((error, sources)),
     }

@@ -24,11 +24,23 @@ pub fn trace_all(
             let rendered = d.primary.file;
             if let Some(built) = builds.get(&rendered) {
                 let base = base_object(built, d.primary.span, db);
+                let caveat = approximate(built, d.primary.span);
                 if let Some(moved) = move_label(&d.primary, built, db) {
                     d.primary = moved;
                     d.rendered_from = Some(rendered);
                     if let Some(base) = base.filter(|b| b.file != d.primary.file) {
                         d.related.insert(0, base);
+                    }
+                    if let Some(message) = caveat {
+                        // In a label of its own: every reporter shows it.
+                        d.related.insert(
+                            0,
+                            Label {
+                                file: d.primary.file,
+                                span: d.primary.span,
+                                message,
+                            },
+                        );
                     }
                 }
             }
@@ -52,6 +64,19 @@ fn move_label(label: &Label, built: &Built, db: &mut SourceDb) -> Option<Label> 
         file,
         span,
         message: label.message.clone(),
+    })
+}
+
+/// For a finding the real tool built and kslint could place only at its
+/// object, why the place is approximate.
+fn approximate(built: &Built, span: Span) -> Option<String> {
+    let fallback = built.fallback.as_ref()?;
+    let origin = built.emitted.origin(span)?;
+    fallback.approximate.contains(&origin).then(|| {
+        format!(
+            "approximate: `{}` built this (kslint's engine does not build a feature it uses), and kslint found no line of the tree that writes this value, so it points at the object",
+            fallback.command
+        )
     })
 }
 
