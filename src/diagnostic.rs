@@ -115,6 +115,9 @@ pub struct Diagnostic {
     pub container: Option<String>,
     /// The chart render it was found in, when traced back from one.
     pub rendered_from: Option<FileId>,
+    /// For a finding in a Kustomize build: where its object starts in the
+    /// file the build read it from, the same in every overlay.
+    pub source_object: Option<(FileId, u32)>,
 }
 
 impl Diagnostic {
@@ -141,6 +144,7 @@ impl Diagnostic {
             slot: None,
             container: None,
             rendered_from: None,
+            source_object: None,
         }
     }
 

@@ -524,13 +524,14 @@ pub fn merge_duplicates(
             .map(|r| r.value_set.clone());
         // Builds rename objects (a prefix per overlay), so the same line
         // of a shared base gives messages that differ only by name: one
-        // finding per rule and place.
+        // finding per rule, place, and object and container as the base
+        // file has them (a line can feed several objects of one build).
         let key = (
             diagnostic.rule,
             diagnostic.primary.file,
             diagnostic.primary.span,
             if build.is_some() {
-                String::new()
+                format!("{:?} {:?}", diagnostic.source_object, diagnostic.container)
             } else {
                 diagnostic.message.clone()
             },

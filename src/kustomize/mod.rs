@@ -12,6 +12,7 @@ pub mod emit;
 pub mod fallback;
 mod generate;
 mod patch;
+mod replace;
 mod res;
 pub mod trace;
 mod transform;
@@ -159,6 +160,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "generatorOptions",
     "sortOptions",
     "buildMetadata",
+    "replacements",
 ];
 
 /// Builds the kustomization in `dir`: its output objects, in legacy order.

@@ -171,7 +171,7 @@ fn classify(docs: &[Node]) -> Kind<'_> {
     }
 }
 
-fn load(
+pub(super) fn load(
     dir: &std::path::Path,
     entry: &str,
     span: Span,
@@ -629,7 +629,10 @@ fn selects(target: &Node, r: &Res) -> Result<bool, Error> {
     Ok(true)
 }
 
-fn label_selector_matches(selector: &str, labels: Option<&Node>) -> Result<bool, String> {
+pub(super) fn label_selector_matches(
+    selector: &str,
+    labels: Option<&Node>,
+) -> Result<bool, String> {
     let get = |k: &str| {
         labels
             .and_then(|l| l.get(k))
@@ -679,9 +682,21 @@ fn apply_json(node: &mut Node, ops: &[Node], span: Span) -> Result<(), Error> {
                         add(node, &path, value).ok_or_else(|| fail("the path does not exist"))?
                     }
                     "replace" => {
-                        let target = lookup_mut(node, &path)
-                            .ok_or_else(|| fail("the path does not exist"))?;
-                        *target = value;
+                        // kustomize's json-patch (v4) sets a missing key of a
+                        // map that exists, as `add` would.
+                        let missing_key = path.split_last().is_some_and(|(last, parent)| {
+                            lookup_mut(node, parent).is_some_and(|p| {
+                                matches!(p.value, Value::Map(_)) && p.get(last).is_none()
+                            })
+                        });
+                        if missing_key {
+                            add(node, &path, value)
+                                .ok_or_else(|| fail("the path does not exist"))?;
+                        } else {
+                            let target = lookup_mut(node, &path)
+                                .ok_or_else(|| fail("the path does not exist"))?;
+                            *target = value;
+                        }
                     }
                     _ => {
                         let target = lookup_mut(node, &path)

@@ -28,6 +28,7 @@ pub fn trace_all(
                 if let Some(moved) = move_label(&d.primary, built, db) {
                     d.primary = moved;
                     d.rendered_from = Some(rendered);
+                    d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
                     if let Some(base) = base.filter(|b| b.file != d.primary.file) {
                         d.related.insert(0, base);
                     }

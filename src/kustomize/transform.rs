@@ -83,7 +83,7 @@ pub(super) fn run(
         }
     }
     resources.retain(|r| !r.node.is_null());
-    Ok(())
+    super::replace::run(k, sources, resources)
 }
 
 /// Build bookkeeping kustomize strips from every object.
