@@ -511,6 +511,36 @@ mod tests {
     }
 
     #[test]
+    fn kustomize_keys() {
+        let mut settings = Settings {
+            config_dir: PathBuf::from("repo"),
+            ..Settings::default()
+        };
+        settings
+            .apply_config_text(
+                "c.yaml",
+                "kustomize: both\nkustomize-bin: tools/kustomize\n",
+            )
+            .unwrap();
+        assert_eq!(settings.kustomize_mode, KustomizeMode::Both);
+        // A path is relative to the config file; a bare name is looked up
+        // on PATH when the build runs.
+        assert_eq!(
+            settings.kustomize_bin,
+            Some(PathBuf::from("repo/tools/kustomize"))
+        );
+        settings
+            .apply_config_text("c.yaml", "kustomize-bin: kubectl\n")
+            .unwrap();
+        assert_eq!(settings.kustomize_bin, Some(PathBuf::from("kubectl")));
+        assert!(
+            settings
+                .apply_config_text("c.yaml", "kustomize-bin: [a]\n")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn unknown_keys_suggest_the_nearest() {
         let mut settings = Settings::default();
         let error = settings
