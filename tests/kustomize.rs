@@ -285,19 +285,35 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
         "testdata/kustomize-fallback/deployment.yaml"
     );
     assert_eq!(host_path["line"], 25);
-    // An inline patch has no line kslint can name: the object, marked.
+    // An inline patch: its line inside the kustomization.
     let host_pid = find("host-pid");
     assert_eq!(
         host_pid["file"],
+        "testdata/kustomize-fallback/kustomization.yaml"
+    );
+    assert_eq!(host_pid["line"], 17);
+    // A value the images transformer made has no line of its own: the
+    // object, marked approximate.
+    let latest = find("image-latest-tag");
+    assert_eq!(
+        latest["file"],
         "testdata/kustomize-fallback/deployment.yaml"
     );
-    assert_eq!(host_pid["line"], 1);
+    assert_eq!(latest["line"], 1);
     assert!(
-        related(host_pid).iter().any(|l| l
+        related(latest).iter().any(|l| l
             .2
             .starts_with("approximate: `kubectl kustomize` built this")),
-        "{host_pid:#?}"
+        "{latest:#?}"
     );
+    for exact in [privileged, host_network, host_path, host_pid] {
+        assert!(
+            related(exact)
+                .iter()
+                .all(|l| !l.2.starts_with("approximate")),
+            "{exact:#?}"
+        );
+    }
     // Without the tool: a note that says how to enable it, and the files
     // linted one by one.
     let diagnostics = lint_json(&[
@@ -311,7 +327,7 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
         .collect();
     assert_eq!(note.len(), 1, "{diagnostics:#?}");
     assert_eq!(note[0]["severity"], "note");
-    assert_eq!(note[0]["line"], 26);
+    assert_eq!(note[0]["line"], 30);
     let message = note[0]["message"].as_str().unwrap();
     assert!(message.contains("uses `vars`"), "{message}");
     assert!(
@@ -344,6 +360,26 @@ fn a_value_copied_by_replacements_points_at_its_source() {
             .all(|d| d["rule"] != "kustomize-build-failed"),
         "{diagnostics:#?}"
     );
+}
+
+#[test]
+fn inline_patches_point_at_their_own_lines() {
+    let diagnostics = lint_json(&["testdata/kustomize/inline-patches"]);
+    let at = |rule: &str| {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d["rule"] == rule).collect();
+        assert_eq!(found.len(), 1, "{rule}: {diagnostics:#?}");
+        (
+            found[0]["file"].as_str().unwrap().to_owned(),
+            found[0]["line"].as_u64().unwrap(),
+            found[0]["column"].as_u64().unwrap(),
+        )
+    };
+    let file = "testdata/kustomize/inline-patches/kustomization.yaml".to_owned();
+    // A JSON 6902 operation's value, a strategic merge patch under a blank
+    // line, and a patchesStrategicMerge entry.
+    assert_eq!(at("host-pid"), (file.clone(), 12, 16));
+    assert_eq!(at("host-ipc"), (file.clone(), 22, 22));
+    assert_eq!(at("host-network"), (file, 32, 24));
 }
 
 #[test]

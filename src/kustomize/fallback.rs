@@ -212,12 +212,36 @@ const PATH_FIELDS: &[(&str, Entry)] = &[
     ("replacements", Entry::File),
 ];
 
-/// A patch file of the tree, with the kind and name its entry targets.
+/// A patch of the tree (a file, or inline in a kustomization), with the
+/// kind and name its entry targets.
 #[derive(Clone)]
 struct PatchFile {
-    path: PathBuf,
+    source: PatchSource,
     kind: Option<String>,
     name: Option<String>,
+}
+
+#[derive(Clone)]
+enum PatchSource {
+    File(PathBuf),
+    /// Its documents, placed in the kustomization.
+    Inline(Vec<Node>),
+}
+
+impl PatchFile {
+    fn new(source: PatchSource, target: Option<&Node>) -> Self {
+        let field = |key: &str| {
+            target
+                .and_then(|t| t.get(key))
+                .and_then(Node::as_str)
+                .map(str::to_owned)
+        };
+        PatchFile {
+            source,
+            kind: field("kind"),
+            name: field("name"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -259,6 +283,24 @@ impl Tree {
         for (field, kind) in LIST_FIELDS {
             for item in root.get(field).and_then(Node::as_seq).unwrap_or_default() {
                 entries.extend(item.as_str().map(|s| (s, *kind, None)));
+            }
+        }
+        for item in root
+            .get("patches")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if let Some(patch) = item.get("patch").filter(|p| p.as_str().is_some()) {
+                self.add_inline(patch, item.get("target"), sources);
+            }
+        }
+        for item in root
+            .get("patchesStrategicMerge")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if item.as_str().is_some_and(|s| s.contains('\n')) {
+                self.add_inline(item, None, sources);
             }
         }
         for (field, kind) in PATH_FIELDS {
@@ -312,17 +354,8 @@ impl Tree {
             } else if path.is_file() {
                 let path = path.canonicalize().unwrap_or(path);
                 if kind == Entry::Patch {
-                    let target = |key: &str| {
-                        target
-                            .and_then(|t| t.get(key))
-                            .and_then(Node::as_str)
-                            .map(str::to_owned)
-                    };
-                    self.patch_files.push(PatchFile {
-                        path: path.clone(),
-                        kind: target("kind"),
-                        name: target("name"),
-                    });
+                    self.patch_files
+                        .push(PatchFile::new(PatchSource::File(path.clone()), target));
                 }
                 if let (Ok((_, text)), Entry::Config) = (sources.read(&path), kind) {
                     // A plugin's configuration may itself name URLs.
@@ -343,6 +376,17 @@ impl Tree {
             // fetches nothing: the tool reads it or says what is wrong.
         }
         Ok(())
+    }
+}
+
+impl Tree {
+    /// Keeps an inline patch's documents, placed in its kustomization.
+    fn add_inline(&mut self, patch: &Node, target: Option<&Node>, sources: &Sources) {
+        let text = patch.as_str().unwrap_or("");
+        if let Ok(docs) = super::patch::inline(text, patch.span, sources) {
+            self.patch_files
+                .push(PatchFile::new(PatchSource::Inline(docs), target));
+        }
     }
 }
 
@@ -512,14 +556,19 @@ impl Mapper {
         for patch in self.patch_files.clone() {
             let targeted = patch.kind.as_deref().is_none_or(|k| k == kind)
                 && patch.name.as_deref().is_none_or(|n| name.contains(n));
-            for document in self.objects(&patch.path) {
+            let documents = match &patch.source {
+                PatchSource::File(path) => self.objects(path).to_vec(),
+                PatchSource::Inline(docs) => docs.clone(),
+            };
+            for document in &documents {
                 if document.as_seq().is_some() {
                     // JSON 6902 operations: what they add or replace, as
                     // the object they write.
                     if targeted {
                         patches.extend(operations_as_object(document));
                     }
-                } else if same_object(document, &kind, &name) {
+                } else if same_object(document, &kind, &name) || (targeted && patch.kind.is_some())
+                {
                     patches.push(document.clone());
                 }
             }

@@ -15,7 +15,7 @@ pub(super) fn strategic_merge_field(
 ) -> Result<(), Error> {
     for (entry, span) in k.strings("patchesStrategicMerge") {
         // Inline YAML first, as kustomize tries; otherwise a file.
-        let docs = match inline(entry, span) {
+        let docs = match inline(entry, span, sources) {
             Ok(docs) if docs.iter().any(|d| d.get("kind").is_some()) => docs,
             _ => load(&k.dir, entry, span, sources)?,
         };
@@ -145,7 +145,7 @@ fn patch_docs(
             path.span,
         )),
         (None, Some(patch)) => Ok((
-            inline(patch.as_str().unwrap_or(""), patch.span)?,
+            inline(patch.as_str().unwrap_or(""), patch.span, sources)?,
             patch.span,
         )),
         _ => Err(Error::invalid(
@@ -184,13 +184,104 @@ pub(super) fn load(
     parse(text, base, span)
 }
 
-/// An inline patch: its nodes are attributed to the `patch:` value.
-fn inline(text: &str, span: Span) -> Result<Vec<Node>, Error> {
+/// An inline patch. Written as a literal block (`patch: |-`), each line of
+/// its text is a line of the kustomization, so its nodes keep their own
+/// places there; otherwise they are attributed to the whole value.
+pub(super) fn inline(text: &str, span: Span, sources: &Sources) -> Result<Vec<Node>, Error> {
     let mut docs = parse(text, 0, span)?;
+    let lines = sources
+        .locate(span)
+        .and_then(|(_, file, local)| block_lines(text, file, local, span));
     for doc in &mut docs {
-        respan(doc, span);
+        match &lines {
+            Some(lines) => shift(doc, &|offset| place_in_block(lines, offset)),
+            None => respan(doc, span),
+        }
     }
     Ok(docs)
+}
+
+/// For each line of a literal block scalar's `text`: (offset in `text`,
+/// offset of that line's text in the build's address space). `None` when
+/// the written block is not the text line for line (folded, quoted,
+/// escaped).
+fn block_lines(text: &str, file: &str, local: Span, span: Span) -> Option<Vec<(u32, u32)>> {
+    // The block's text starts on the line after its header.
+    let first_line = file.get(..local.start as usize)?.rfind('\n')? + 1;
+    let header_line = file[..first_line - 1].rfind('\n').map_or(0, |i| i + 1);
+    let header = file[header_line..first_line - 1].trim_end();
+    let indicator = header.rsplit([' ', '\t']).next()?;
+    // A literal block's header: `|`, with chomping and indentation marks.
+    if !indicator.starts_with('|')
+        || indicator[1..].contains(|c: char| !matches!(c, '-' | '+' | '0'..='9'))
+    {
+        return None;
+    }
+    let file_base = span.start - local.start;
+    let mut source_line = first_line;
+    let wanted: Vec<&str> = text.lines().collect();
+    let last = wanted.iter().rposition(|l| !l.is_empty())?;
+    let indent = file[source_line..]
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())?;
+    let mut out = Vec::with_capacity(last + 1);
+    let mut text_offset = 0usize;
+    for line in &wanted[..=last] {
+        let end = file[source_line..]
+            .find('\n')
+            .map_or(file.len(), |i| source_line + i);
+        let written_line = &file[source_line..end];
+        if line.is_empty() {
+            if !written_line.trim().is_empty() {
+                return None;
+            }
+        } else if written_line.len() < indent
+            || !written_line[..indent].bytes().all(|b| b == b' ')
+            || &written_line[indent..] != *line
+        {
+            return None;
+        }
+        out.push((
+            text_offset as u32,
+            file_base + (source_line + indent.min(written_line.len())) as u32,
+        ));
+        text_offset += line.len() + 1;
+        source_line = end + 1;
+    }
+    Some(out)
+}
+
+/// Where an offset of a block's text is in the build's address space.
+fn place_in_block(lines: &[(u32, u32)], offset: u32) -> u32 {
+    let i = lines.partition_point(|(start, _)| *start <= offset).max(1) - 1;
+    let (text_start, source_start) = lines[i];
+    source_start + (offset - text_start)
+}
+
+/// Moves every span of a tree by `place`.
+fn shift(node: &mut Node, place: &dyn Fn(u32) -> u32) {
+    node.span = Span {
+        start: place(node.span.start),
+        end: place(node.span.end),
+    };
+    match &mut node.value {
+        Value::Map(entries) => {
+            for entry in entries {
+                entry.key_span = Span {
+                    start: place(entry.key_span.start),
+                    end: place(entry.key_span.end),
+                };
+                shift(&mut entry.value, place);
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                shift(item, place);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn parse(text: &str, base: usize, span: Span) -> Result<Vec<Node>, Error> {
