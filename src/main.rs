@@ -256,8 +256,10 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
     );
     let accesses = query::who_can(&outcome.index, &question);
     let text = match args.format {
-        QueryFormat::Human => query::render_human(&question, &accesses, &outcome.db),
-        QueryFormat::Json => query::render_json(&question, &accesses, &outcome.db),
+        QueryFormat::Human => {
+            query::render_human(&question, &accesses, &|f, s| outcome.place(f, s))
+        }
+        QueryFormat::Json => query::render_json(&question, &accesses, &|f, s| outcome.place(f, s)),
     };
     print(&text).map(|()| ExitCode::SUCCESS)
 }

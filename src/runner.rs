@@ -48,9 +48,28 @@ pub struct Outcome {
     /// The run's cross-object facts (RBAC, namespaces, workloads), for
     /// queries such as `who-can`.
     pub index: RunIndex,
+    /// Kustomize builds, by the id of their output, so places in the
+    /// output go back to the files the builds read.
+    pub builds: std::collections::HashMap<FileId, Arc<kustomize::Built>>,
 }
 
 impl Outcome {
+    /// A place of the run as users see it: the file's name and the line and
+    /// column. A place in a build's output is the place in the file the
+    /// build read it from.
+    pub fn place(&self, file: FileId, span: Span) -> (String, crate::yaml::line_index::LineCol) {
+        if let Some(built) = self.builds.get(&file)
+            && let Some(origin) = built.emitted.origin(span)
+            && let Some((path, text, local)) = built.sources.locate(origin)
+        {
+            let name = kustomize::trace::shown(path);
+            let at = SourceFile::new(name.clone(), Arc::from(text)).line_col(local.start);
+            return (name, at);
+        }
+        let source = self.db.file(file);
+        (source.name.clone(), source.line_col(span.start))
+    }
+
     /// Whether any finding is at or above the fail level.
     pub fn fails(&self, fail_on: Option<Severity>) -> bool {
         fail_on.is_some_and(|level| self.diagnostics.iter().any(|d| d.severity >= level))
@@ -630,6 +649,7 @@ pub fn lint_generated(
         diagnostics,
         summary,
         index,
+        builds: built,
     }
 }
 

@@ -383,6 +383,29 @@ fn inline_patches_point_at_their_own_lines() {
 }
 
 #[test]
+fn who_can_names_the_files_builds_read_each_access_once() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["who-can", "create", "pods/exec", "testdata/kustomize"])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("kustomize build"), "{text}");
+    // The prod overlay renames the binding; its place is the base's line.
+    assert!(
+        text.contains("binding  RoleBinding shop/prod-web  testdata/kustomize/base/rbac.yaml:27:5"),
+        "{text}"
+    );
+    // Four overlays keep the base's names: one answer, not four.
+    assert_eq!(text.matches("ServiceAccount web (").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("workload Deployment web ").count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
 fn a_remote_tree_is_never_handed_to_the_tool() {
     let Some(kubectl) = common::tool("kubectl") else {
         return;

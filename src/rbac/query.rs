@@ -4,8 +4,9 @@
 use super::authorize::{allows, matching_resource};
 use super::{BindingFact, Granted, Model, RoleFact, Subject, qualified};
 use crate::index::{RunIndex, WorkloadFact};
-use crate::source::{FileId, SourceDb};
+use crate::source::FileId;
 use crate::yaml::Span;
+use crate::yaml::line_index::LineCol;
 use serde_json::{Value, json};
 
 /// The API group of common resources, so `who-can create deployments`
@@ -149,19 +150,20 @@ pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> 
     out
 }
 
-fn place(db: &SourceDb, file: FileId, span: Span) -> String {
-    let source = db.file(file);
-    let at = source.line_col(span.start);
-    format!("{}:{}:{}", source.name, at.line, at.column)
+/// Where a place of the run is, for users: file name, line and column.
+pub type Locate<'a> = &'a dyn Fn(FileId, Span) -> (String, LineCol);
+
+fn place(locate: Locate, file: FileId, span: Span) -> String {
+    let (name, at) = locate(file, span);
+    format!("{name}:{}:{}", at.line, at.column)
 }
 
-fn place_json(db: &SourceDb, file: Option<FileId>, span: Span) -> Value {
+fn place_json(locate: Locate, file: Option<FileId>, span: Span) -> Value {
     match file {
         None => Value::Null,
         Some(file) => {
-            let source = db.file(file);
-            let at = source.line_col(span.start);
-            json!({"file": source.name, "line": at.line, "column": at.column})
+            let (name, at) = locate(file, span);
+            json!({"file": name, "line": at.line, "column": at.column})
         }
     }
 }
@@ -186,7 +188,7 @@ fn scope(binding: &BindingFact) -> String {
 }
 
 /// The human answer.
-pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> String {
+pub fn render_human(question: &Question, accesses: &[Access], locate: Locate) -> String {
     let group = if question.group.is_empty() {
         String::new()
     } else {
@@ -196,15 +198,19 @@ pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> 
         .namespace
         .as_deref()
         .map_or_else(String::new, |ns| format!(" in namespace {ns}"));
-    let mut out = format!(
+    let mut answer = format!(
         "Who can `{} {}`{group}{namespace}:\n",
         question.verb, question.resource
     );
     if accesses.is_empty() {
-        out.push_str("\n  nobody, as far as these manifests say\n");
-        return out;
+        answer.push_str("\n  nobody, as far as these manifests say\n");
+        return answer;
     }
+    // Overlays of one base, and value sets of one chart, repeat an access
+    // at the same places: each is shown once.
+    let mut shown = std::collections::HashSet::new();
     for access in accesses {
+        let mut out = String::new();
         out.push_str(&format!(
             "\n  {} ({})\n",
             subject_name(access),
@@ -213,10 +219,10 @@ pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> 
         out.push_str(&format!(
             "    binding  {}  {}\n",
             access.binding.describe(),
-            place(db, access.binding.file, access.subject.span)
+            place(locate, access.binding.file, access.subject.span)
         ));
         let rule = match access.granted.source.file {
-            Some(file) => format!("  {}", place(db, file, access.entry)),
+            Some(file) => format!("  {}", place(locate, file, access.entry)),
             None => String::new(),
         };
         let mut role = access.role.describe();
@@ -231,30 +237,41 @@ pub fn render_human(question: &Question, accesses: &[Access], db: &SourceDb) -> 
             "    role     {role}{rule}  [{}]\n",
             access.granted.rule.describe()
         ));
+        let mut workloads = std::collections::HashSet::new();
         for (workload, token) in &access.workloads {
             let token = if *token { "" } else { " (no token mounted)" };
-            out.push_str(&format!(
+            let line = format!(
                 "    workload {} {}{token}  {}\n",
                 workload.object.kind,
                 qualified(&workload.object),
                 place(
-                    db,
+                    locate,
                     workload.file,
                     workload
                         .service_account_span
                         .unwrap_or(workload.pod_spec_span)
                 )
-            ));
+            );
+            if workloads.insert(line.clone()) {
+                out.push_str(&line);
+            }
+        }
+        if shown.insert(out.clone()) {
+            answer.push_str(&out);
         }
     }
-    out
+    answer
+}
+
+/// Values in order, each once (overlays and value sets repeat them).
+fn unique(values: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    values.filter(|v| seen.insert(v.to_string())).collect()
 }
 
 /// The JSON answer.
-pub fn render_json(question: &Question, accesses: &[Access], db: &SourceDb) -> String {
-    let subjects: Vec<Value> = accesses
-        .iter()
-        .map(|access| {
+pub fn render_json(question: &Question, accesses: &[Access], locate: Locate) -> String {
+    let subjects = accesses.iter().map(|access| {
             let subject_namespace = match access.subject.kind.as_str() {
                 "ServiceAccount" => access.binding.subject_namespace(access.subject),
                 _ => None,
@@ -268,7 +285,7 @@ pub fn render_json(question: &Question, accesses: &[Access], db: &SourceDb) -> S
                     "kind": if access.binding.cluster { "ClusterRoleBinding" } else { "RoleBinding" },
                     "namespace": access.binding.object.namespace,
                     "name": access.binding.object.name,
-                    "at": place_json(db, Some(access.binding.file), access.subject.span),
+                    "at": place_json(locate, Some(access.binding.file), access.subject.span),
                 },
                 "role": {
                     "kind": if access.role.cluster { "ClusterRole" } else { "Role" },
@@ -276,18 +293,18 @@ pub fn render_json(question: &Question, accesses: &[Access], db: &SourceDb) -> S
                     "name": access.role.object.name,
                     "builtin": access.role.file.is_none(),
                 },
-                "rule": place_json(db, access.granted.source.file, access.entry),
+                "rule": place_json(locate, access.granted.source.file, access.entry),
                 "resourceNames": access.granted.rule.resource_names,
-                "workloads": access.workloads.iter().map(|(w, token)| json!({
+                "workloads": unique(access.workloads.iter().map(|(w, token)| json!({
                     "kind": w.object.kind,
                     "namespace": w.object.namespace,
                     "name": w.object.name,
                     "tokenMounted": token,
-                    "at": place_json(db, Some(w.file), w.service_account_span.unwrap_or(w.pod_spec_span)),
-                })).collect::<Vec<_>>(),
+                    "at": place_json(locate, Some(w.file), w.service_account_span.unwrap_or(w.pod_spec_span)),
+                }))),
             })
-        })
-        .collect();
+        });
+    let subjects = unique(subjects);
     let report = json!({
         "verb": question.verb,
         "apiGroup": question.group,
