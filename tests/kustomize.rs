@@ -39,6 +39,32 @@ fn objects(text: &str) -> Vec<String> {
     out
 }
 
+/// An object's kind, namespace and name.
+fn id(node: &kslint::yaml::Node) -> String {
+    let text = |path: &[&str]| {
+        node.path(path)
+            .and_then(kslint::yaml::Node::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    format!(
+        "{} {}/{}",
+        text(&["kind"]),
+        text(&["metadata", "namespace"]),
+        text(&["metadata", "name"])
+    )
+}
+
+/// The ids of a stream's objects, in order.
+fn ids(text: &str) -> Vec<String> {
+    kslint::yaml::parse_stream(text, kslint::yaml::Limits::default())
+        .documents
+        .iter()
+        .filter(|d| !d.root.is_null())
+        .map(|d| id(&d.root))
+        .collect()
+}
+
 #[derive(Default, Debug)]
 struct Tally {
     equal: usize,
@@ -155,6 +181,14 @@ fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
             ))
         }
         Ok(nodes) => {
+            // The same order too (kustomize's legacy order, or sortOptions).
+            let theirs_in_order = ids(&String::from_utf8_lossy(&reference.stdout));
+            let mine_in_order: Vec<String> = nodes.iter().map(id).collect();
+            if mine_in_order != theirs_in_order {
+                return Verdict::Differ(format!(
+                    "{name}: objects in another order\n  kslint:  {mine_in_order:?}\n  kubectl: {theirs_in_order:?}"
+                ));
+            }
             let mut mine: Vec<String> = nodes
                 .iter()
                 .map(|n| canonical(&n.to_json()).to_string())

@@ -163,7 +163,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "replacements",
 ];
 
-/// Builds the kustomization in `dir`: its output objects, in legacy order.
+/// Builds the kustomization in `dir`: its output objects, in the order
+/// kustomize writes them (`sortOptions`, legacy by default).
 pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
     let dir = &dir.canonicalize().map_err(|e| {
         Error::invalid(
@@ -172,10 +173,13 @@ pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
         )
     })?;
     let mut chain = Vec::new();
+    let top = read_kustomization(dir, sources, Span::default()).ok();
     // A Component may be built on its own, as kustomize allows.
-    let top_is_component = read_kustomization(dir, sources, Span::default())
-        .map(|k| k.is_component)
-        .unwrap_or(false);
+    let top_is_component = top.as_ref().is_some_and(|k| k.is_component);
+    let order = match &top {
+        Some(top) => sort_order(top)?,
+        None => Some(legacy_order(DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST)),
+    };
     let mut resources = accumulate(dir, sources, &mut chain, Vec::new(), top_is_component)?;
     generate::add_hashes(&mut resources);
     transform::fix_name_references(&mut resources);
@@ -188,11 +192,150 @@ pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
             ])
             .is_none_or(|v| v.as_str() == Some("false"))
     });
+    if let Some(order) = &order {
+        resources.sort_by(|a, b| legacy_cmp(a, b, order));
+    }
     let mut out: Vec<Node> = resources.into_iter().map(|r| r.node).collect();
     for node in &mut out {
         transform::strip_build_annotations(node);
     }
     Ok(out)
+}
+
+/// kustomize's legacy order: these kinds first, in this order...
+const DEFAULT_ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// ...and these last.
+const DEFAULT_ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Each kind's rank in a legacy order (0 for kinds in neither list).
+type KindRanks = std::collections::HashMap<String, i64>;
+
+fn legacy_order(first: &[&str], last: &[&str]) -> KindRanks {
+    let mut ranks = KindRanks::new();
+    for (i, kind) in first.iter().enumerate() {
+        ranks.insert((*kind).to_owned(), i as i64 - first.len() as i64);
+    }
+    for (i, kind) in last.iter().enumerate() {
+        ranks.insert((*kind).to_owned(), 1 + i as i64);
+    }
+    ranks
+}
+
+/// The output order `sortOptions` asks for: `None` keeps the order of
+/// accumulation (`fifo`); without `sortOptions`, the legacy order.
+fn sort_order(k: &Kustomization) -> Result<Option<KindRanks>, Error> {
+    let Some(options) = k.field("sortOptions") else {
+        return Ok(Some(legacy_order(DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST)));
+    };
+    let legacy_options = options.get("legacySortOptions").filter(|o| !o.is_null());
+    match options.get("order").and_then(Node::as_str) {
+        Some("fifo") if legacy_options.is_some() => Err(Error::invalid(
+            "`sortOptions.legacySortOptions` is set but the order is fifo, not legacy",
+            options.span,
+        )),
+        Some("fifo") => Ok(None),
+        Some("legacy") => Ok(Some(match legacy_options {
+            None => legacy_order(DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST),
+            Some(o) => {
+                let kinds = |key: &str| -> Vec<&str> {
+                    o.get(key)
+                        .and_then(Node::as_seq)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .collect()
+                };
+                legacy_order(&kinds("orderFirst"), &kinds("orderLast"))
+            }
+        })),
+        _ => Err(Error::invalid(
+            "`sortOptions.order` must be legacy or fifo",
+            options.span,
+        )),
+    }
+}
+
+/// kustomize's legacy comparison: by kind rank, then group, version and
+/// kind, then namespace and name.
+fn legacy_cmp(a: &Res, b: &Res, ranks: &KindRanks) -> std::cmp::Ordering {
+    let ((group_a, version_a), (group_b, version_b)) = (a.group_version(), b.group_version());
+    let gvk = |group: &str, version: &str, kind: &str| {
+        let or = |text: &str, none: &'static str| {
+            if text.is_empty() {
+                none.to_owned()
+            } else {
+                text.to_owned()
+            }
+        };
+        format!(
+            "{}_{}_{}",
+            or(group, "~G"),
+            or(version, "~V"),
+            or(kind, "~K")
+        )
+    };
+    if (group_a, version_a, a.kind()) != (group_b, version_b, b.kind()) {
+        let rank = |r: &Res| ranks.get(r.kind()).copied().unwrap_or(0);
+        let by_rank = rank(a).cmp(&rank(b));
+        if by_rank.is_ne() {
+            return by_rank;
+        }
+        let by_gvk = gvk(group_a, version_a, a.kind()).cmp(&gvk(group_b, version_b, b.kind()));
+        // kustomize orders core Namespaces after grouped ones.
+        if a.kind() == "Namespace"
+            && b.kind() == "Namespace"
+            && (group_a.is_empty() || group_b.is_empty())
+        {
+            return by_gvk.reverse();
+        }
+        return by_gvk;
+    }
+    let id = |r: &Res| {
+        let (group, version) = r.group_version();
+        let or = |text: &str, none: &'static str| {
+            if text.is_empty() {
+                none.to_owned()
+            } else {
+                text.to_owned()
+            }
+        };
+        format!(
+            "{}.{}.{}|{}|{}",
+            or(r.kind(), "[noKind]"),
+            or(version, "[noVer]"),
+            or(group, "[noGrp]"),
+            or(r.namespace(), "~X"),
+            or(r.name(), "~N")
+        )
+    };
+    id(a).cmp(&id(b))
 }
 
 fn read_kustomization(dir: &Path, sources: &mut Sources, at: Span) -> Result<Kustomization, Error> {
