@@ -267,10 +267,15 @@ fn native_build_equals_kubectl_on_the_fixtures() {
     dirs.sort();
     let tally = compare(&kubectl, &dirs, common::relative);
     assert!(tally.differ.is_empty(), "{}", tally.differ.join("\n"));
-    // Only the fallback fixture uses a feature the engine does not build,
-    // and kubectl built it through the fallback exactly as on its own.
-    assert_eq!(tally.unsupported.values().sum::<usize>(), 1, "{tally:?}");
-    assert_eq!(tally.fallback_equal, 1, "{tally:?}");
+    // What the engine does not build (the fallback fixture, and review
+    // cases it refuses rather than guess) kubectl builds through the
+    // fallback exactly as on its own.
+    assert_eq!(
+        tally.fallback_equal,
+        tally.unsupported.values().sum::<usize>(),
+        "{tally:?}"
+    );
+    assert!(tally.unsupported.contains_key("`vars`"), "{tally:?}");
     assert!(tally.equal >= 11, "{tally:?}");
 }
 
@@ -472,6 +477,104 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
         kustomize::fallback::build(dir.path(), &tool),
         Err(kustomize::fallback::Refusal::NotLocal(_))
     ));
+}
+
+/// Trees a review found kubectl would fetch from (or hang on) although
+/// they look local: each is refused before the tool runs. Only
+/// `check_local` runs, so nothing here reaches the tool at all.
+#[test]
+fn trees_that_only_look_local_are_refused() {
+    let refused = |files: &[(&str, &str)], extra: &dyn Fn(&Path), why: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        extra(dir.path());
+        match kustomize::fallback::check_local(&dir.path().join("top")) {
+            Err(kustomize::fallback::Refusal::NotLocal(message)) => {
+                assert!(message.contains(why), "{message}")
+            }
+            other => panic!("{why}: {other:?}"),
+        }
+    };
+    let none = |_: &Path| {};
+    // kustomize reads field names in any case.
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "Resources:\n  - http://127.0.0.1:1/x.yaml\nvars: []\n",
+        )],
+        &none,
+        "the key `Resources`",
+    );
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "patches:\n  - Path: http://127.0.0.1:1/p.yaml\n",
+        )],
+        &none,
+        "the key `Path`",
+    );
+    // A folder of plugin configurations is built before it is read.
+    refused(
+        &[
+            ("top/kustomization.yaml", "transformers:\n  - plugins\n"),
+            ("top/plugins/kustomization.yaml", "resources: []\n"),
+        ],
+        &none,
+        "plugin configurations from the folder",
+    );
+    // git's scp-like form, with any user name.
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "resources:\n  - deploy@127.0.0.1:org/repo\n",
+        )],
+        &none,
+        "deploy@127.0.0.1:org/repo",
+    );
+    // A base kslint cannot read as kustomize would is not passed as clean.
+    refused(
+        &[
+            ("top/kustomization.yaml", "resources:\n  - ../base\n"),
+            ("base/kustomization.yaml", "resources: [a\n"),
+        ],
+        &none,
+        "cannot read",
+    );
+    // `link/..` is the folder itself to kustomize, whatever the link is.
+    refused(
+        &[
+            ("top/kustomization.yaml", "resources:\n  - link/../evil\n"),
+            (
+                "top/evil/kustomization.yaml",
+                "resources:\n  - http://127.0.0.1:1/x.yaml\n",
+            ),
+            ("elsewhere/sub/placeholder", ""),
+            ("elsewhere/evil/kustomization.yaml", "resources: []\n"),
+        ],
+        &|dir: &Path| {
+            std::os::unix::fs::symlink(dir.join("elsewhere/sub"), dir.join("top/link")).unwrap()
+        },
+        "http://127.0.0.1:1/x.yaml",
+    );
+    // A pipe would block the tool.
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "configMapGenerator:\n  - name: x\n    files: [pipe]\n",
+        )],
+        &|dir: &Path| {
+            let status = Command::new("mkfifo")
+                .arg(dir.join("top/pipe"))
+                .status()
+                .unwrap();
+            assert!(status.success());
+        },
+        "neither a file nor a folder",
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

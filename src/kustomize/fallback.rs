@@ -13,7 +13,7 @@
 //! when the value there is the one built; otherwise at the object's first
 //! line, marked approximate.
 
-use super::{Built, FILE_NAMES, Sources, emit, is_remote};
+use super::{Built, FILE_NAMES, Sources, emit, is_remote, lexical_join};
 use crate::yaml::{self, Node, Span, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,9 @@ impl Tool {
             None => crate::helm::find_helm_named("kustomize")
                 .or_else(|| crate::helm::find_helm_named("kubectl"))?,
         };
+        // The tool runs in a temporary folder: a relative path would
+        // resolve there.
+        let program = program.canonicalize().ok()?;
         let kubectl = program
             .file_name()
             .and_then(|n| n.to_str())
@@ -87,6 +90,7 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     let mut sources = Sources::default();
     let mut tree = Tree::default();
     tree.check(&dir, &mut sources, 0)?;
+    let patches = tree.patch_documents(&mut sources);
 
     // A wrapper outside the user's tree asks for origin annotations without
     // writing into it; folders, unlike files, load from anywhere.
@@ -104,27 +108,26 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
         "resources"
     };
     let target = relative(&wrapper_dir, &dir);
+    // Only the top kustomization's sortOptions order the output: the
+    // wrapper, now at the top, carries them.
+    let sort_options = tree
+        .sort_options
+        .as_ref()
+        .map(|o| format!("sortOptions: {o}\n"))
+        .unwrap_or_default();
     let text = format!(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{field}:\n- {}\nbuildMetadata: [originAnnotations]\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{field}:\n- {}\nbuildMetadata: [originAnnotations]\n{sort_options}",
         serde_json::to_string(&target.to_string_lossy()).expect("a string")
     );
     std::fs::write(wrapper_dir.join("kustomization.yaml"), text)
         .map_err(|e| Refusal::Failed(format!("cannot write the temporary kustomization: {e}")))?;
 
     let mut command = Command::new(&tool.program);
-    command.arg(if tool.kubectl { "kustomize" } else { "build" });
-    let output = command
+    command
+        .arg(if tool.kubectl { "kustomize" } else { "build" })
         .arg(&wrapper_dir)
-        .current_dir(&wrapper_dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            Refusal::Failed(format!(
-                "cannot run {}: {}",
-                tool.program.display(),
-                crate::source::io_message(&e)
-            ))
-        })?;
+        .current_dir(&wrapper_dir);
+    let output = run_bounded(command, tool)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let message: Vec<&str> = stderr
@@ -149,7 +152,7 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     let mut mapper = Mapper {
         sources,
         parsed: HashMap::new(),
-        patch_files: tree.patch_files,
+        patches,
         approximate: HashSet::new(),
     };
     let mut objects = Vec::new();
@@ -175,6 +178,81 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     })
 }
 
+/// How long the tool may take, and how much it may print.
+const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+const TOOL_OUTPUT_LIMIT: u64 = 256 << 20;
+
+/// Runs the tool with a time limit and a cap on what it prints.
+fn run_bounded(mut command: Command, tool: &Tool) -> Result<std::process::Output, Refusal> {
+    use std::io::Read;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Refusal::Failed(format!(
+                "cannot run {}: {}",
+                tool.program.display(),
+                crate::source::io_message(&e)
+            ))
+        })?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = pipe {
+                // One byte past the limit tells a full pipe from a capped one.
+                let _ = pipe.take(TOOL_OUTPUT_LIMIT + 1).read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TOOL_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Refusal::Failed(format!(
+                    "{} did not finish within {} seconds",
+                    tool.command(),
+                    TOOL_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if stdout.len() as u64 > TOOL_OUTPUT_LIMIT {
+        return Err(Refusal::Failed(format!(
+            "{} printed more than {} MB",
+            tool.command(),
+            TOOL_OUTPUT_LIMIT >> 20
+        )));
+    }
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Whether everything the kustomization tree in `dir` names is local, so
 /// the real tool can build it without reaching the network.
 pub fn check_local(dir: &Path) -> Result<(), Refusal> {
@@ -188,9 +266,46 @@ pub fn check_local(dir: &Path) -> Result<(), Refusal> {
 #[derive(Default)]
 struct Tree {
     seen: HashSet<PathBuf>,
+    /// Patches in the order kustomize applies them: a base's before its
+    /// overlay's.
     patch_files: Vec<PatchFile>,
     top_is_component: bool,
+    /// The top kustomization's `sortOptions`, as JSON.
+    sort_options: Option<String>,
 }
+
+/// The fields of a kustomization (and of its entries) that name paths.
+/// kustomize reads field names without regard to case, so a key that is
+/// one of these in another case is refused rather than missed.
+const PATH_KEYS: &[&str] = &[
+    "resources",
+    "bases",
+    "components",
+    "generators",
+    "transformers",
+    "validators",
+    "crds",
+    "configurations",
+    "patchesStrategicMerge",
+    "patches",
+    "patchesJson6902",
+    "replacements",
+    "openapi",
+    "path",
+    "patch",
+    "target",
+    "files",
+    "envs",
+    "env",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+    "chartHome",
+    "configHome",
+    "repo",
+    "valuesFile",
+    "additionalValuesFiles",
+];
 
 /// Fields whose entries are paths kustomize loads, and what each is.
 const LIST_FIELDS: &[(&str, Entry)] = &[
@@ -257,50 +372,74 @@ enum Entry {
 }
 
 impl Tree {
+    /// Walks the kustomization in `dir` (a path as kustomize joins it, not
+    /// resolved) and those it includes, refusing anything kustomize could
+    /// fetch or kslint could not read as kustomize does.
     fn check(&mut self, dir: &Path, sources: &mut Sources, depth: usize) -> Result<(), Refusal> {
         if depth > 64 {
             return Err(Refusal::NotLocal(
                 "kustomizations nest more than 64 deep".to_owned(),
             ));
         }
-        if !self.seen.insert(dir.to_path_buf()) {
+        // kustomize resolves a kustomization's folder through links, then
+        // joins its entries to that as text.
+        let dir = &dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        if !self.seen.insert(dir.clone()) {
             return Ok(());
         }
         let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
             return Ok(());
         };
-        let Ok((base, text)) = sources.read(&file) else {
-            return Ok(());
+        let shown = super::trace::shown(&file.canonicalize().unwrap_or_else(|_| file.clone()));
+        let unreadable = |why: String| {
+            Refusal::NotLocal(format!(
+                "kslint cannot read {shown} as kustomize does ({why})"
+            ))
         };
+        let (base, text) = sources
+            .read(&file.canonicalize().unwrap_or_else(|_| file.clone()))
+            .map_err(|e| unreadable(e.to_string()))?;
         let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
-        let Some(root) = stream.documents.into_iter().next().map(|d| d.root) else {
-            return Ok(());
+        if let Some(error) = stream.errors.first() {
+            return Err(unreadable(error.message.clone()));
+        }
+        let [document] = &stream.documents[..] else {
+            return Err(unreadable("it is not one YAML document".to_owned()));
         };
+        if !document.duplicate_keys.is_empty() {
+            return Err(unreadable("a key is written twice".to_owned()));
+        }
+        let root = &document.root;
+        if root.as_map().is_none() {
+            return Err(unreadable("it is not a mapping".to_owned()));
+        }
+        if let Some(key) = odd_key(root) {
+            return Err(Refusal::NotLocal(format!(
+                "{shown} has the key `{key}`, which kustomize reads as a field that names paths"
+            )));
+        }
         if depth == 0 {
             self.top_is_component = root.get("kind").and_then(Node::as_str) == Some("Component");
+            self.sort_options = root
+                .get("sortOptions")
+                .filter(|o| !o.is_null())
+                .map(|o| o.to_json().to_string());
         }
         let mut entries: Vec<(&str, Entry, Option<&Node>)> = Vec::new();
         for (field, kind) in LIST_FIELDS {
             for item in root.get(field).and_then(Node::as_seq).unwrap_or_default() {
-                entries.extend(item.as_str().map(|s| (s, *kind, None)));
-            }
-        }
-        for item in root
-            .get("patches")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-        {
-            if let Some(patch) = item.get("patch").filter(|p| p.as_str().is_some()) {
-                self.add_inline(patch, item.get("target"), sources);
-            }
-        }
-        for item in root
-            .get("patchesStrategicMerge")
-            .and_then(Node::as_seq)
-            .unwrap_or_default()
-        {
-            if item.as_str().is_some_and(|s| s.contains('\n')) {
-                self.add_inline(item, None, sources);
+                match item.as_str() {
+                    Some(s) => entries.push((s, *kind, None)),
+                    // A plugin configuration written inline.
+                    None if *kind == Entry::Config => {
+                        if let Some(remote) = remote_in_node(item) {
+                            return Err(Refusal::NotLocal(format!(
+                                "{shown} names `{remote}`, which kustomize would fetch"
+                            )));
+                        }
+                    }
+                    None => {}
+                }
             }
         }
         for (field, kind) in PATH_FIELDS {
@@ -326,9 +465,11 @@ impl Tree {
                 for key in ["files", "envs"] {
                     for file in item.get(key).and_then(Node::as_seq).unwrap_or_default() {
                         // `key=path` names the key the file's content gets.
-                        entries.extend(file.as_str().map(|s| {
-                            (s.rsplit_once('=').map_or(s, |(_, p)| p), Entry::File, None)
-                        }));
+                        entries.extend(
+                            file.as_str().map(|s| {
+                                (s.split_once('=').map_or(s, |(_, p)| p), Entry::File, None)
+                            }),
+                        );
                     }
                 }
                 entries.extend(
@@ -338,48 +479,88 @@ impl Tree {
                 );
             }
         }
+        // Bases first, so patches are kept in the order they apply.
+        let mut own_patches = Vec::new();
         for (entry, kind, target) in entries {
             // An inline patch is YAML, not a path.
             if kind == Entry::Patch && entry.contains('\n') {
                 continue;
             }
-            if is_remote(entry) || entry.contains("://") {
+            if is_remote(entry) {
                 return Err(Refusal::NotLocal(format!(
                     "its tree names `{entry}`, which kustomize would fetch"
                 )));
             }
-            let path = dir.join(entry);
-            if path.is_dir() {
-                self.check(&path.canonicalize().unwrap_or(path), sources, depth + 1)?;
-            } else if path.is_file() {
-                let path = path.canonicalize().unwrap_or(path);
-                if kind == Entry::Patch {
-                    self.patch_files
-                        .push(PatchFile::new(PatchSource::File(path.clone()), target));
-                }
-                if let (Ok((_, text)), Entry::Config) = (sources.read(&path), kind) {
-                    // A plugin's configuration may itself name URLs.
-                    if let Some(remote) = remote_in(text) {
+            // kustomize joins paths as text (`a/link/..` is `a`), not
+            // through symbolic links.
+            let path = lexical_join(dir, entry);
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {
+                    if kind == Entry::Config {
+                        // A folder of plugin configurations is built before
+                        // it is used: kslint cannot tell what it would name.
                         return Err(Refusal::NotLocal(format!(
-                            "{} names `{remote}`, which kustomize would fetch",
-                            super::trace::shown(&path)
+                            "its tree takes plugin configurations from the folder `{entry}`, which kslint cannot check"
                         )));
                     }
+                    self.check(&path, sources, depth + 1)?;
                 }
-            } else if matches!(kind, Entry::Folder | Entry::Config) {
-                // kustomize reads a missing folder as a git repository.
-                return Err(Refusal::NotLocal(format!(
-                    "its tree names `{entry}`, which is no local file or folder, so kustomize would try to fetch it"
-                )));
+                Ok(meta) if meta.is_file() => {
+                    let real = path.canonicalize().unwrap_or(path);
+                    if kind == Entry::Patch {
+                        own_patches.push(PatchFile::new(PatchSource::File(real.clone()), target));
+                    }
+                    let read = sources.read(&real).map(|(_, text)| text);
+                    if kind == Entry::Config {
+                        // A plugin's configuration may itself name URLs.
+                        let text = read.map_err(|e| unreadable(e.to_string()))?;
+                        if let Some(remote) = remote_in(text).map_err(unreadable)? {
+                            return Err(Refusal::NotLocal(format!(
+                                "{} names `{remote}`, which kustomize would fetch",
+                                super::trace::shown(&real)
+                            )));
+                        }
+                    }
+                }
+                Ok(_) => {
+                    // A pipe or device could block the tool for ever.
+                    return Err(Refusal::NotLocal(format!(
+                        "its tree names `{entry}`, which is neither a file nor a folder"
+                    )));
+                }
+                Err(_) if matches!(kind, Entry::Folder | Entry::Config) => {
+                    // kustomize reads a missing folder as a git repository.
+                    return Err(Refusal::NotLocal(format!(
+                        "its tree names `{entry}`, which is no local file or folder, so kustomize would try to fetch it"
+                    )));
+                }
+                // A missing data file or patch (or a one-line inline patch)
+                // fetches nothing: the tool reads it or says what is wrong.
+                Err(_) => {}
             }
-            // A missing data file or patch (or a one-line inline patch)
-            // fetches nothing: the tool reads it or says what is wrong.
+        }
+        self.patch_files.extend(own_patches);
+        for item in root
+            .get("patches")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if let Some(patch) = item.get("patch").filter(|p| p.as_str().is_some()) {
+                self.add_inline(patch, item.get("target"), sources);
+            }
+        }
+        for field in ["patchesStrategicMerge", "patchesJson6902"] {
+            for item in root.get(field).and_then(Node::as_seq).unwrap_or_default() {
+                if item.as_str().is_some_and(|s| s.contains('\n')) {
+                    self.add_inline(item, None, sources);
+                } else if let Some(patch) = item.get("patch").filter(|p| p.as_str().is_some()) {
+                    self.add_inline(patch, item.get("target"), sources);
+                }
+            }
         }
         Ok(())
     }
-}
 
-impl Tree {
     /// Keeps an inline patch's documents, placed in its kustomization.
     fn add_inline(&mut self, patch: &Node, target: Option<&Node>, sources: &Sources) {
         let text = patch.as_str().unwrap_or("");
@@ -388,22 +569,116 @@ impl Tree {
                 .push(PatchFile::new(PatchSource::Inline(docs), target));
         }
     }
+
+    /// Every patch document, latest first: strategic merge patches as
+    /// they are, JSON 6902 operations as the object they write.
+    fn patch_documents(&self, sources: &mut Sources) -> Vec<PatchDocument> {
+        let mut out = Vec::new();
+        for patch in self.patch_files.iter().rev() {
+            let documents = match &patch.source {
+                PatchSource::File(path) => match sources.read(path) {
+                    Ok((base, text)) => yaml::parse_stream_at(text, base, yaml::Limits::default())
+                        .documents
+                        .into_iter()
+                        .map(|d| d.root)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                },
+                PatchSource::Inline(docs) => docs.clone(),
+            };
+            for document in documents {
+                let operations = document.as_seq().is_some();
+                let node = if operations {
+                    match operations_as_object(&document) {
+                        Some(node) => node,
+                        None => continue,
+                    }
+                } else {
+                    document
+                };
+                let own = |path: &[&str]| node.path(path).and_then(Node::as_str).map(str::to_owned);
+                // A patch names its object, or its entry's target does.
+                let (kind, name) = if operations {
+                    (patch.kind.clone(), patch.name.clone())
+                } else {
+                    (
+                        own(&["kind"]).or_else(|| patch.kind.clone()),
+                        own(&["metadata", "name"]).or_else(|| patch.name.clone()),
+                    )
+                };
+                // A patch with no kind (a label selector alone) could be
+                // meant for anything: it is not used to place values.
+                if let Some(kind) = kind {
+                    out.push(PatchDocument { node, kind, name });
+                }
+            }
+        }
+        out
+    }
 }
 
-/// The first string of a YAML text that names something remote.
-fn remote_in(text: &str) -> Option<String> {
-    fn walk(node: &Node) -> Option<String> {
-        match &node.value {
-            Value::Str(s) if is_remote(s) || s.contains("://") => Some(s.clone()),
-            Value::Seq(items) => items.iter().find_map(walk),
-            Value::Map(entries) => entries.iter().find_map(|e| walk(&e.value)),
-            _ => None,
-        }
+/// A patch document that may have set values of built objects.
+struct PatchDocument {
+    node: Node,
+    kind: String,
+    name: Option<String>,
+}
+
+/// A key anywhere in a kustomization that kustomize would read as a
+/// path-naming field, though kslint's exact reading would not: the field
+/// in another case, or any key that is not ASCII (Go folds some letters,
+/// such as `ſ` to `s`).
+fn odd_key(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Map(entries) => entries.iter().find_map(|e| {
+            let odd = !e.key.is_ascii()
+                || PATH_KEYS
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(&e.key) && *k != e.key);
+            if odd {
+                Some(e.key.clone())
+            } else {
+                odd_key(&e.value)
+            }
+        }),
+        Value::Seq(items) => items.iter().find_map(odd_key),
+        _ => None,
     }
-    yaml::parse_stream(text, yaml::Limits::default())
+}
+
+/// The first string of a YAML text that names something remote; an error
+/// when the text is not YAML kslint reads as kustomize would.
+fn remote_in(text: &str) -> Result<Option<String>, String> {
+    let stream = yaml::parse_stream(text, yaml::Limits::default());
+    if let Some(error) = stream.errors.first() {
+        return Err(error.message.clone());
+    }
+    if stream
         .documents
         .iter()
-        .find_map(|d| walk(&d.root))
+        .any(|d| !d.duplicate_keys.is_empty())
+    {
+        return Err("a key is written twice".to_owned());
+    }
+    Ok(stream
+        .documents
+        .iter()
+        .find_map(|d| remote_in_node(&d.root)))
+}
+
+fn remote_in_node(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Str(s) if is_remote(s) => Some(s.clone()),
+        Value::Seq(items) => items.iter().find_map(remote_in_node),
+        Value::Map(entries) => entries.iter().find_map(|e| {
+            if is_remote(&e.key) {
+                Some(e.key.clone())
+            } else {
+                remote_in_node(&e.value)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// `to` as a path relative to the folder `from` (both canonical).
@@ -474,7 +749,8 @@ struct Mapper {
     sources: Sources,
     /// Each file's objects (a `List`'s items in its place), parsed once.
     parsed: HashMap<PathBuf, Vec<Node>>,
-    patch_files: Vec<PatchFile>,
+    /// The tree's patches, latest first.
+    patches: Vec<PatchDocument>,
     approximate: HashSet<Span>,
 }
 
@@ -524,9 +800,27 @@ impl Mapper {
             .to_owned();
         let (source, whole) = match origin {
             Origin::File(path) => {
-                let source = best_match(self.objects(path), &kind, &name).cloned();
-                let whole = source.as_ref().map(|s| self.first_line(s.span));
-                (source, whole)
+                let objects = self.objects(path);
+                // The longest name wins: `web-api`, not `web`, for `prod-web-api`.
+                let source = objects
+                    .iter()
+                    .filter(|o| same_object(o, &kind, &name))
+                    .max_by_key(|o| {
+                        o.path(&["metadata", "name"])
+                            .and_then(Node::as_str)
+                            .map_or(0, str::len)
+                    })
+                    .cloned();
+                // Without the object itself, its kind's first (or the
+                // file's first) line is a guess: everything is approximate.
+                let guess = source.as_ref().map(|s| s.span).or_else(|| {
+                    objects
+                        .iter()
+                        .find(|o| o.get("kind").and_then(Node::as_str) == Some(kind.as_str()))
+                        .or_else(|| objects.first())
+                        .map(|o| o.span)
+                });
+                (source, guess.map(|s| self.first_line(s)))
             }
             Origin::Generated(path) => {
                 let field = if kind == "Secret" {
@@ -538,44 +832,26 @@ impl Mapper {
                     k.get(field)?
                         .as_seq()?
                         .iter()
-                        .filter_map(|g| Some((g.get("name")?.as_str()?.len(), g)))
-                        .filter(|(_, g)| {
+                        .filter(|g| {
                             g.get("name")
                                 .and_then(Node::as_str)
-                                .is_some_and(|n| name.contains(n))
+                                .is_some_and(|n| derives_from(&name, n))
                         })
-                        .max_by_key(|(len, _)| *len)
-                        .map(|(_, g)| g.span)
+                        .max_by_key(|g| g.get("name").and_then(Node::as_str).map_or(0, str::len))
+                        .map(|g| g.span)
                 });
                 let whole = entry.or_else(|| self.objects(path).first().map(|k| k.span));
                 (None, whole.map(|s| self.first_line(s)))
             }
             Origin::Unknown => (None, None),
         };
-        let mut patches: Vec<Node> = Vec::new();
-        for patch in self.patch_files.clone() {
-            let targeted = patch.kind.as_deref().is_none_or(|k| k == kind)
-                && patch.name.as_deref().is_none_or(|n| name.contains(n));
-            let documents = match &patch.source {
-                PatchSource::File(path) => self.objects(path).to_vec(),
-                PatchSource::Inline(docs) => docs.clone(),
-            };
-            for document in &documents {
-                if document.as_seq().is_some() {
-                    // JSON 6902 operations: what they add or replace, as
-                    // the object they write.
-                    if targeted {
-                        patches.extend(operations_as_object(document));
-                    }
-                } else if same_object(document, &kind, &name) || (targeted && patch.kind.is_some())
-                {
-                    patches.push(document.clone());
-                }
-            }
-        }
         let whole = whole.unwrap_or_default();
-        // Patches first: what an overlay sets wins over its base.
-        let mut candidates: Vec<Option<&Node>> = patches.iter().map(Some).collect();
+        let mut candidates: Vec<Option<&Node>> = self
+            .patches
+            .iter()
+            .filter(|p| p.kind == kind && p.name.as_deref().is_none_or(|n| derives_from(&name, n)))
+            .map(|p| Some(&p.node))
+            .collect();
         candidates.push(source.as_ref());
         place_node(object, &candidates, whole, &mut self.approximate);
         if let Some(source) = &source {
@@ -584,33 +860,29 @@ impl Mapper {
     }
 }
 
-/// Whether a source object is the built one: the same kind, and a name the
-/// built one contains (prefixes, suffixes and hashes only add to it).
+/// Whether a built name comes from a source name: the same, or with a
+/// prefix, suffix or hash joined by `-` or `.` (`web` gives `prod-web`,
+/// not `myweb`).
+fn derives_from(built: &str, source: &str) -> bool {
+    if source.is_empty() {
+        return false;
+    }
+    built.match_indices(source).any(|(at, _)| {
+        let before = built[..at].chars().next_back();
+        let after = built[at + source.len()..].chars().next();
+        before.is_none_or(|c| matches!(c, '-' | '.'))
+            && after.is_none_or(|c| matches!(c, '-' | '.'))
+    })
+}
+
+/// Whether a source object is the built one: the same kind, and a name
+/// the built one derives from.
 fn same_object(candidate: &Node, kind: &str, name: &str) -> bool {
     candidate.get("kind").and_then(Node::as_str) == Some(kind)
         && candidate
             .path(&["metadata", "name"])
             .and_then(Node::as_str)
-            .is_some_and(|n| name.contains(n))
-}
-
-/// The object of a file the built one came from: the same kind with the
-/// longest name the built one contains, else the first of its kind.
-fn best_match<'a>(objects: &'a [Node], kind: &str, name: &str) -> Option<&'a Node> {
-    objects
-        .iter()
-        .filter(|o| same_object(o, kind, name))
-        .max_by_key(|o| {
-            o.path(&["metadata", "name"])
-                .and_then(Node::as_str)
-                .map_or(0, str::len)
-        })
-        .or_else(|| {
-            objects
-                .iter()
-                .find(|o| o.get("kind").and_then(Node::as_str) == Some(kind))
-        })
-        .or_else(|| objects.first())
+            .is_some_and(|n| derives_from(name, n))
 }
 
 /// The values JSON 6902 `add` and `replace` operations write, as one

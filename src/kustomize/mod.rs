@@ -494,7 +494,7 @@ fn accumulate_in(
                 span,
             ));
         }
-        let path = k.dir.join(entry);
+        let path = lexical_join(&k.dir, entry);
         if path.is_dir() {
             let built = accumulate(&path, sources, chain, Vec::new(), false)
                 .map_err(|e| at_entry(e, span))?;
@@ -515,7 +515,7 @@ fn accumulate_in(
                 span,
             ));
         }
-        let path = k.dir.join(entry);
+        let path = lexical_join(&k.dir, entry);
         if !path.is_dir() {
             return Err(Error::invalid(
                 format!("the component `{entry}` is not a folder"),
@@ -558,21 +558,69 @@ fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Er
     Ok(())
 }
 
-/// What kustomize treats as a remote base (a URL or a git repository).
+/// What kustomize may treat as a remote base or file (a URL or a git
+/// repository, as its repo spec parser reads them). Generous on purpose: a
+/// local path that merely looks remote is refused, never fetched.
 fn is_remote(entry: &str) -> bool {
-    let lower = entry.to_ascii_lowercase();
-    let lower = lower.strip_prefix("git::").unwrap_or(&lower);
-    [
-        "http://",
-        "https://",
-        "ssh://",
-        "file://",
-        "github.com/",
-        "github.com:",
-        "git@",
-    ]
-    .iter()
-    .any(|p| lower.starts_with(p))
+    let lower = entry.trim().to_ascii_lowercase();
+    let scheme = |p: &str| lower.starts_with(p);
+    // `user@host:org/repo`, the scp-like form git accepts.
+    let user_at = lower.split_once('@').is_some_and(|(user, _)| {
+        user.starts_with(|c: char| c.is_ascii_alphabetic())
+            && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    lower.contains("://")
+        || [
+            "http:",
+            "https:",
+            "ssh:",
+            "file:",
+            "git:",
+            "git::",
+            "gh:",
+            "github.com",
+        ]
+        .iter()
+        .any(|p| scheme(p))
+        || user_at
+        || [
+            "?ref=",
+            "?version=",
+            "?timeout=",
+            "?submodules=",
+            "_git/",
+            ".git/",
+            ".git?",
+            "//",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
+        || lower.ends_with(".git")
+}
+
+/// `dir` joined with `entry` and cleaned as text, as Go's `filepath.Join`
+/// does: `..` removes the part before it, whatever links are on disk.
+pub(super) fn lexical_join(dir: &Path, entry: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for part in dir.components().chain(Path::new(entry).components()) {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(part),
+            },
+            Component::RootDir | Component::Prefix(_) => {
+                out.clear();
+                out.push(part);
+            }
+            Component::Normal(_) => out.push(part),
+        }
+    }
+    out.iter().collect()
 }
 
 /// A file path inside the kustomization's folder (kustomize's default load
@@ -586,7 +634,7 @@ fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
             span,
         ));
     }
-    let path = root.join(entry);
+    let path = lexical_join(root, entry);
     let resolved = path.canonicalize().map_err(|e| {
         Error::invalid(
             format!(
@@ -688,7 +736,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<PathBuf> {
         .flat_map(|key| root.get(key).and_then(Node::as_seq).unwrap_or_default())
         .filter_map(Node::as_str)
         .filter(|entry| !is_remote(entry))
-        .filter_map(|entry| dir.join(entry).canonicalize().ok())
+        .filter_map(|entry| lexical_join(dir, entry).canonicalize().ok())
         .filter(|p| p.is_dir())
         .collect()
 }

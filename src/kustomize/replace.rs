@@ -10,6 +10,7 @@
 use super::res::{self, Id, Res};
 use super::{Error, Kustomization, Sources, patch};
 use crate::yaml::{Entry, Node, Span, Value};
+use std::collections::HashSet;
 
 /// Runs a kustomization's `replacements` on its resources.
 pub(super) fn run(
@@ -31,6 +32,12 @@ pub(super) fn run(
                     ));
                 }
                 let docs = patch::load(&k.dir, path.as_str().unwrap_or(""), path.span, sources)?;
+                if docs.is_empty() {
+                    return Err(Error::invalid(
+                        "a replacements file must hold a replacement or a list of them",
+                        path.span,
+                    ));
+                }
                 // A file holds one replacement or a list of them.
                 for doc in docs.into_iter().take(1) {
                     match &doc.value {
@@ -48,13 +55,24 @@ pub(super) fn run(
             None => replacements.push(item.clone()),
         }
     }
+    // Fields a replacement created carry no YAML tag: each later write
+    // takes its type from its text again.
+    let mut created = HashSet::new();
     for replacement in &replacements {
-        apply(replacement, sources, resources)?;
+        apply(replacement, sources, resources, &mut created)?;
     }
     Ok(())
 }
 
-fn apply(replacement: &Node, sources: &Sources, resources: &mut [Res]) -> Result<(), Error> {
+/// A field a replacement created: the resource's index and the field's path.
+type Created = HashSet<(usize, Vec<String>)>;
+
+fn apply(
+    replacement: &Node,
+    sources: &Sources,
+    resources: &mut [Res],
+    created: &mut Created,
+) -> Result<(), Error> {
     let at = replacement.span;
     let (Some(source), Some(targets)) = (replacement.get("source"), replacement.get("targets"))
     else {
@@ -63,6 +81,7 @@ fn apply(replacement: &Node, sources: &Sources, resources: &mut [Res]) -> Result
             at,
         ));
     };
+    check_selector(source)?;
     let value = source_value(source, sources, resources)?;
     for target in targets.as_seq().unwrap_or_default() {
         let Some(select) = target.get("select").filter(|s| !s.is_null()) else {
@@ -71,8 +90,15 @@ fn apply(replacement: &Node, sources: &Sources, resources: &mut [Res]) -> Result
                 target.span,
             ));
         };
+        check_selector(select)?;
         let field_paths: Vec<&str> = match target.get("fieldPaths").and_then(Node::as_seq) {
-            Some(paths) if !paths.is_empty() => paths.iter().filter_map(Node::as_str).collect(),
+            Some(paths) if !paths.is_empty() => paths
+                .iter()
+                .map(|p| {
+                    p.as_str()
+                        .ok_or_else(|| Error::invalid("a field path must be a string", p.span))
+                })
+                .collect::<Result<_, _>>()?,
             _ => vec!["metadata.name"],
         };
         let options = Options::read(target.get("options"), target.span)?;
@@ -80,14 +106,18 @@ fn apply(replacement: &Node, sources: &Sources, resources: &mut [Res]) -> Result
             .get("reject")
             .and_then(Node::as_seq)
             .unwrap_or_default();
-        for r in resources.iter_mut() {
+        for reject in rejects {
+            check_selector(reject)?;
+        }
+        for (index, r) in resources.iter_mut().enumerate() {
             if !labels_match(select, r)? {
                 continue;
             }
             let mut rejected = false;
             for reject in rejects {
-                let by_labels = (reject.get("labelSelector").is_some()
-                    || reject.get("annotationSelector").is_some())
+                // A reject with no selector of a kind is no reject of it.
+                let by_labels = (has_text(reject, "labelSelector")
+                    || has_text(reject, "annotationSelector"))
                     && labels_match(reject, r)?;
                 let by_id = !selector_is_empty(reject) && r.ids().any(|id| selected(&id, reject));
                 rejected |= by_labels || by_id;
@@ -96,8 +126,48 @@ fn apply(replacement: &Node, sources: &Sources, resources: &mut [Res]) -> Result
                 continue;
             }
             for path in &field_paths {
-                copy_to(&mut r.node, path, &value, &options, target.span)?;
+                let mut writer = Writer {
+                    value: &value,
+                    options: &options,
+                    span: target.span,
+                    sources,
+                    created: &mut *created,
+                    resource: index,
+                    trail: Vec::new(),
+                    places: 0,
+                };
+                writer.copy_to(&mut r.node, path)?;
             }
+        }
+    }
+    Ok(())
+}
+
+fn has_text(node: &Node, key: &str) -> bool {
+    res::str_at(node, &[key]).is_some_and(|t| !t.is_empty())
+}
+
+/// kustomize decodes selectors strictly: a field that is not a string
+/// fails the build.
+fn check_selector(selector: &Node) -> Result<(), Error> {
+    for key in [
+        "group",
+        "version",
+        "kind",
+        "name",
+        "namespace",
+        "fieldPath",
+        "labelSelector",
+        "annotationSelector",
+    ] {
+        if let Some(value) = selector.get(key)
+            && !value.is_null()
+            && value.as_str().is_none()
+        {
+            return Err(Error::invalid(
+                format!("`{key}` of a replacement selector must be a string"),
+                value.span,
+            ));
         }
     }
     Ok(())
@@ -133,11 +203,13 @@ fn source_value(source: &Node, sources: &Sources, resources: &[Res]) -> Result<C
     let path = res::str_at(source, &["fieldPath"])
         .filter(|p| !p.is_empty())
         .unwrap_or("metadata.name");
+    // kyaml's path reader trims each part and drops empty ones.
     let parts: Vec<String> = split_path(path)
-        .into_iter()
-        .filter(|p| !p.trim().is_empty())
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
         .collect();
-    let value = lookup(&found.node, &parts, source.span)?
+    let value = lookup(&found.node, &parts, source.span, sources)?
         .filter(|v| !is_nil_or_empty(v))
         .ok_or_else(|| {
             Error::invalid(
@@ -198,30 +270,29 @@ fn is_nil_or_empty(node: &Node) -> bool {
 }
 
 /// A scalar's text as kustomize holds it: strings as they are, other
-/// scalars as written in their file.
+/// scalars as written in their file (when that text is still this value).
 fn scalar_text(node: &Node, sources: &Sources) -> Result<String, Error> {
-    match &node.value {
-        Value::Str(s) => Ok(s.clone()),
-        Value::Map(_) | Value::Seq(_) => Err(Error::unsupported(
+    if let Value::Str(s) = &node.value {
+        return Ok(s.clone());
+    }
+    if matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+        return Err(Error::unsupported(
             "a replacement that joins a map or list into a string",
             node.span,
+        ));
+    }
+    let written = sources
+        .locate(node.span)
+        .map(|(_, text, local)| text[local.start as usize..local.end as usize].to_owned())
+        .filter(|text| node.plain && crate::yaml::resolve::resolve_plain(text) == node.value);
+    match (written, &node.value) {
+        (Some(text), _) => Ok(text),
+        (None, Value::Int(i)) => Ok(i.to_string()),
+        (None, Value::Bool(b)) => Ok(b.to_string()),
+        _ => Err(Error::unsupported(
+            "a replacement of a value kslint cannot write as kustomize does",
+            node.span,
         )),
-        _ => {
-            let written = sources
-                .locate(node.span)
-                .map(|(_, text, local)| text[local.start as usize..local.end as usize].to_owned())
-                .filter(|_| node.plain);
-            match (written, &node.value) {
-                (Some(text), _) => Ok(text),
-                (None, Value::Int(i)) => Ok(i.to_string()),
-                (None, Value::Bool(b)) => Ok(b.to_string()),
-                (None, Value::Float(f)) => Ok(f.to_string()),
-                _ => Err(Error::unsupported(
-                    "a replacement of a value kslint cannot write as kustomize does",
-                    node.span,
-                )),
-            }
-        }
     }
 }
 
@@ -259,17 +330,15 @@ impl Options {
 fn selected(id: &Id, selector: &Node) -> bool {
     let field = |key: &str| res::str_at(selector, &[key]).unwrap_or("");
     let namespace = field("namespace");
+    // kustomize compares namespaces here without cluster scope: an unset
+    // one is `default` on either side.
+    let id_namespace = if id.namespace.is_empty() {
+        "default"
+    } else {
+        id.namespace.as_str()
+    };
     (field("name").is_empty() || field("name") == id.name)
-        && (namespace.is_empty() || {
-            let (group, version) = (field("group"), field("version"));
-            let api_version = if group.is_empty() {
-                version.to_owned()
-            } else {
-                format!("{group}/{version}")
-            };
-            let scoped = res::is_cluster_scoped(&api_version, field("kind"));
-            res::effective_namespace(namespace, scoped) == id.namespace
-        })
+        && (namespace.is_empty() || namespace == id_namespace)
         && (field("group").is_empty() || field("group") == id.group)
         && (field("version").is_empty() || field("version") == id.version)
         && (field("kind").is_empty() || field("kind") == id.kind)
@@ -350,19 +419,21 @@ fn is_list_index(part: &str) -> bool {
 
 /// `[name=value]` as (name, value).
 fn name_value(part: &str, span: Span) -> Result<(&str, &str), Error> {
-    part[1..part.len() - 1]
-        .split_once('=')
-        .filter(|(_, v)| !v.contains('='))
-        .ok_or_else(|| {
-            Error::invalid(
-                format!("`{part}` must be [name=value] to match a list item"),
-                span,
-            )
-        })
+    part[1..part.len() - 1].split_once('=').ok_or_else(|| {
+        Error::invalid(
+            format!("`{part}` must be [name=value] to match a list item"),
+            span,
+        )
+    })
 }
 
 /// kyaml's `Lookup` (the source reader): exact matches, no wildcards.
-fn lookup<'n>(node: &'n Node, parts: &[String], span: Span) -> Result<Option<&'n Node>, Error> {
+fn lookup<'n>(
+    node: &'n Node,
+    parts: &[String],
+    span: Span,
+    sources: &Sources,
+) -> Result<Option<&'n Node>, Error> {
     let mut current = node;
     for part in parts {
         let next = if let Ok(index) = part.parse::<i64>() {
@@ -386,10 +457,13 @@ fn lookup<'n>(node: &'n Node, parts: &[String], span: Span) -> Result<Option<&'n
                     span,
                 ));
             }
+            // The field's text as written, with no quotes.
             current.as_seq().and_then(|items| {
                 items.iter().find(|item| {
-                    item.get(name)
-                        .is_some_and(|v| matches!(&v.value, Value::Str(s) if s == value))
+                    item.get(name).is_some_and(|v| {
+                        !matches!(v.value, Value::Map(_) | Value::Seq(_))
+                            && scalar_text(v, sources).is_ok_and(|t| t == value)
+                    })
                 })
             })
         } else {
@@ -406,198 +480,247 @@ fn lookup<'n>(node: &'n Node, parts: &[String], span: Span) -> Result<Option<&'n
     Ok(Some(current))
 }
 
-/// Writes `value` at every place a target field path matches in `object`
-/// (kyaml's `PathMatcher`), creating missing maps and the last field when
-/// the `create` option is set.
-fn copy_to(
-    object: &mut Node,
-    path: &str,
-    value: &Copied,
-    options: &Options,
+/// Writes a replacement's value into one object.
+struct Writer<'a> {
+    value: &'a Copied,
+    options: &'a Options,
     span: Span,
-) -> Result<(), Error> {
-    let parts = split_path(path);
-    let mut places = 0;
-    write_matches(object, &parts, value, options, span, &mut places)?;
-    if places == 0 {
-        let what = if options.create {
-            "find or create"
-        } else {
-            "find"
+    sources: &'a Sources,
+    created: &'a mut Created,
+    resource: usize,
+    /// The path from the object to the node being visited.
+    trail: Vec<String>,
+    places: usize,
+}
+
+impl Writer<'_> {
+    /// Writes at every place a target field path matches (kyaml's
+    /// `PathMatcher`), creating missing maps and the last field when the
+    /// `create` option is set.
+    fn copy_to(&mut self, object: &mut Node, path: &str) -> Result<(), Error> {
+        let parts = split_path(path);
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(Error::unsupported(
+                format!("the target field path `{path}` with an empty part"),
+                self.span,
+            ));
+        }
+        self.write_matches(object, &parts)?;
+        if self.places == 0 {
+            let what = if self.options.create {
+                "find or create"
+            } else {
+                "find"
+            };
+            return Err(Error::invalid(
+                format!("unable to {what} field \"{path}\" in replacement target"),
+                self.span,
+            ));
+        }
+        Ok(())
+    }
+
+    fn unsupported(&self, what: &str) -> Error {
+        Error::unsupported(what.to_owned(), self.span)
+    }
+
+    fn visit(&mut self, node: &mut Node, step: String, rest: &[String]) -> Result<(), Error> {
+        self.trail.push(step);
+        let result = self.write_matches(node, rest);
+        self.trail.pop();
+        result
+    }
+
+    fn write_matches(&mut self, node: &mut Node, parts: &[String]) -> Result<(), Error> {
+        let Some((part, rest)) = parts.split_first() else {
+            self.places += 1;
+            return self.set_value(node);
         };
-        return Err(Error::invalid(
-            format!("unable to {what} field \"{path}\" in replacement target"),
+        if let Ok(index) = part.parse::<usize>() {
+            let Value::Seq(items) = &mut node.value else {
+                return Err(self.unsupported("a replacement field path indexing a non-list"));
+            };
+            if index == items.len() && self.options.create {
+                return Err(self.unsupported("a replacement that creates a list item"));
+            }
+            let count = items.len();
+            let Some(item) = items.get_mut(index) else {
+                return Err(Error::invalid(
+                    format!("index {index} specified but only {count} elements found"),
+                    self.span,
+                ));
+            };
+            return self.visit(item, index.to_string(), rest);
+        }
+        if is_list_index(part) || part == "*" {
+            let Value::Seq(items) = &mut node.value else {
+                return Err(
+                    self.unsupported("a replacement field path matching items of a non-list")
+                );
+            };
+            let before = self.places;
+            if part == "*" {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.visit(item, i.to_string(), rest)?;
+                }
+            } else {
+                let (name, pattern) = name_value(part, self.span)?;
+                let regex = go_regex(pattern, self.span)?;
+                for (i, item) in items.iter_mut().enumerate() {
+                    let compared = if name.is_empty() {
+                        Some(&*item)
+                    } else {
+                        item.get(name)
+                    };
+                    let Some(compared) = compared else {
+                        continue;
+                    };
+                    // kyaml matches the field as YAML writes it, anywhere.
+                    let text = self.match_text(compared)?;
+                    if regex.is_match(text.trim()) {
+                        self.visit(item, i.to_string(), rest)?;
+                    }
+                }
+            }
+            if self.places == before && self.options.create {
+                return Err(self.unsupported("a replacement that creates a list item"));
+            }
+            return Ok(());
+        }
+        match &mut node.value {
+            Value::Map(entries) => {
+                if let Some(entry) = entries.iter_mut().find(|e| e.key == *part) {
+                    return self.visit(&mut entry.value, part.clone(), rest);
+                }
+                if !self.options.create {
+                    return Ok(());
+                }
+                if rest
+                    .first()
+                    .is_some_and(|next| is_list_index(next) || next.parse::<usize>().is_ok())
+                {
+                    return Err(self.unsupported("a replacement that creates a list"));
+                }
+                let made = if rest.is_empty() {
+                    let mut path = self.trail.clone();
+                    path.push(part.clone());
+                    self.created.insert((self.resource, path));
+                    Node {
+                        value: Value::Null,
+                        span: self.span,
+                        plain: true,
+                    }
+                } else {
+                    res::empty_map(self.span)
+                };
+                entries.push(Entry {
+                    key: part.clone(),
+                    key_span: self.span,
+                    value: made,
+                });
+                let entry = entries.last_mut().expect("just pushed");
+                self.visit(&mut entry.value, part.clone(), rest)
+            }
+            Value::Null if !self.options.create => Ok(()),
+            _ => Err(self.unsupported("a replacement field path through a scalar")),
+        }
+    }
+
+    /// A list item's field as kyaml's matcher sees it: its YAML text.
+    fn match_text(&self, node: &Node) -> Result<String, Error> {
+        if matches!(
+            node.value,
+            Value::Map(_) | Value::Seq(_) | Value::Null | Value::Float(_)
+        ) || !node.plain
+        {
+            return Err(self.unsupported(
+                "a replacement matching list items by a field that is quoted, null, a number with a point, a map or a list",
+            ));
+        }
+        scalar_text(node, self.sources)
+    }
+
+    /// kyaml's `setFieldValue`: a scalar target keeps its type and takes
+    /// the value's text; a map or list target becomes the value.
+    fn set_value(&mut self, target: &mut Node) -> Result<(), Error> {
+        let created = self.created.contains(&(self.resource, self.trail.clone()));
+        let mut text = self.value.text.clone();
+        if let Some(delimiter) = &self.options.delimiter {
+            let current = match &target.value {
+                Value::Str(current) => current.clone(),
+                Value::Null if created => String::new(),
+                _ => {
+                    return Err(
+                        self.unsupported("a delimited replacement of a value that is not a string")
+                    );
+                }
+            };
+            let Some(part) = &text else {
+                return Err(self.unsupported("a delimited replacement of a map or list"));
+            };
+            let mut pieces: Vec<&str> = current.split(delimiter.as_str()).collect();
+            match usize::try_from(self.options.index) {
+                Err(_) => pieces.insert(0, part),
+                Ok(i) if i >= pieces.len() => pieces.push(part),
+                Ok(i) => pieces[i] = part,
+            }
+            text = Some(pieces.join(delimiter));
+        }
+        let written_as_bool = |node: &Node| {
+            self.sources
+                .locate(node.span)
+                .map(|(_, file, local)| &file[local.start as usize..local.end as usize])
+                .is_some_and(|t| {
+                    matches!(t, "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
+                })
+        };
+        match (&target.value, text) {
+            (Value::Map(_) | Value::Seq(_), _) => target.value = self.value.node.value.clone(),
+            (_, None) => {
+                return Err(self.unsupported("a replacement of a map or list into a scalar"));
+            }
+            // Untagged (made by a replacement): YAML reads the text's type.
+            (_, Some(text)) if created => {
+                target.value = crate::yaml::resolve::resolve_plain(&text);
+            }
+            (Value::Str(_), Some(text)) => target.value = Value::Str(text),
+            (Value::Int(_), Some(text)) => match text.parse::<i64>() {
+                Ok(i) => target.value = Value::Int(i),
+                Err(_) => return Err(self.unsupported("a replacement writing text into a number")),
+            },
+            // `yes` and `on` are strings to kustomize's YAML 1.2 reader.
+            (Value::Bool(_), Some(text)) if target.plain && !written_as_bool(target) => {
+                target.value = Value::Str(text);
+                target.plain = false;
+            }
+            (Value::Bool(_), Some(text)) if matches!(text.as_str(), "true" | "false") => {
+                target.value = Value::Bool(text == "true");
+            }
+            _ => return Err(self.unsupported("a replacement between values of these types")),
+        }
+        target.span = self.value.node.span;
+        Ok(())
+    }
+}
+
+/// A Go regular expression, where Rust's reads the same: Rust's `\d`, `\w`,
+/// `\s` and `\b` match Unicode, Go's only ASCII.
+fn go_regex(pattern: &str, span: Span) -> Result<regex::Regex, Error> {
+    let unicode_classes = [
+        "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b", "\\B", "\\p", "\\P",
+    ];
+    if unicode_classes.iter().any(|c| pattern.contains(c)) {
+        return Err(Error::unsupported(
+            format!("the pattern `{pattern}`, whose classes Go and Rust read differently"),
             span,
         ));
     }
-    Ok(())
-}
-
-fn write_matches(
-    node: &mut Node,
-    parts: &[String],
-    value: &Copied,
-    options: &Options,
-    span: Span,
-    places: &mut usize,
-) -> Result<(), Error> {
-    let Some((part, rest)) = parts.split_first() else {
-        *places += 1;
-        return set_value(node, value, options, span);
-    };
-    if let Ok(index) = part.parse::<usize>() {
-        let Value::Seq(items) = &mut node.value else {
-            return Err(Error::unsupported(
-                "a replacement field path indexing a non-list",
-                span,
-            ));
-        };
-        if index == items.len() && options.create {
-            return Err(Error::unsupported(
-                "a replacement that creates a list item",
-                span,
-            ));
-        }
-        let Some(item) = items.get_mut(index) else {
-            return Err(Error::invalid(
-                format!(
-                    "index {index} specified but only {} elements found",
-                    items.len()
-                ),
-                span,
-            ));
-        };
-        return write_matches(item, rest, value, options, span, places);
-    }
-    if is_list_index(part) || part == "*" {
-        let Value::Seq(items) = &mut node.value else {
-            return Err(Error::unsupported(
-                "a replacement field path matching items of a non-list",
-                span,
-            ));
-        };
-        let before = *places;
-        if part == "*" {
-            for item in items.iter_mut() {
-                write_matches(item, rest, value, options, span, places)?;
-            }
-        } else {
-            let (name, pattern) = name_value(part, span)?;
-            // kyaml matches the pattern anywhere in the value.
-            let regex = regex::Regex::new(pattern)
-                .map_err(|_| Error::invalid(format!("`{pattern}` is not a valid pattern"), span))?;
-            for item in items.iter_mut() {
-                let text = if name.is_empty() {
-                    plain_text(item)
-                } else {
-                    item.get(name).and_then(plain_text)
-                };
-                if text.is_some_and(|t| regex.is_match(t.trim())) {
-                    write_matches(item, rest, value, options, span, places)?;
-                }
-            }
-        }
-        if *places == before && options.create {
-            return Err(Error::unsupported(
-                "a replacement that creates a list item",
-                span,
-            ));
-        }
-        return Ok(());
-    }
-    match &mut node.value {
-        Value::Map(entries) => {
-            if let Some(entry) = entries.iter_mut().find(|e| e.key == *part) {
-                return write_matches(&mut entry.value, rest, value, options, span, places);
-            }
-            if !options.create {
-                return Ok(());
-            }
-            if rest
-                .first()
-                .is_some_and(|next| is_list_index(next) || next.parse::<usize>().is_ok())
-            {
-                return Err(Error::unsupported(
-                    "a replacement that creates a list",
-                    span,
-                ));
-            }
-            let made = if rest.is_empty() {
-                // A new scalar is written untagged: YAML reads its type.
-                Node {
-                    value: Value::Null,
-                    span,
-                    plain: true,
-                }
-            } else {
-                res::empty_map(span)
-            };
-            entries.push(Entry {
-                key: part.clone(),
-                key_span: span,
-                value: made,
-            });
-            let entry = entries.last_mut().expect("just pushed");
-            write_matches(&mut entry.value, rest, value, options, span, places)
-        }
-        Value::Null if !options.create => Ok(()),
-        _ => Err(Error::unsupported(
-            "a replacement field path through a scalar",
+    regex::Regex::new(pattern).map_err(|_| {
+        Error::unsupported(
+            format!("the pattern `{pattern}`, which kslint's regular expressions cannot read"),
             span,
-        )),
-    }
-}
-
-/// A scalar's text, as the target matcher compares it.
-fn plain_text(node: &Node) -> Option<&str> {
-    match &node.value {
-        Value::Str(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// kyaml's `setFieldValue`: a scalar target keeps its type and takes the
-/// value's text; a map or list target becomes the value.
-fn set_value(
-    target: &mut Node,
-    value: &Copied,
-    options: &Options,
-    span: Span,
-) -> Result<(), Error> {
-    let unsupported = |what: &str| Err(Error::unsupported(what.to_owned(), span));
-    let mut text = value.text.clone();
-    if let Some(delimiter) = &options.delimiter {
-        let (Value::Str(current), Some(part)) = (&target.value, &text) else {
-            return unsupported("a delimited replacement of a value that is not a string");
-        };
-        let mut pieces: Vec<&str> = current.split(delimiter.as_str()).collect();
-        match usize::try_from(options.index) {
-            Err(_) => pieces.insert(0, part),
-            Ok(i) if i >= pieces.len() => pieces.push(part),
-            Ok(i) => pieces[i] = part,
-        }
-        text = Some(pieces.join(delimiter));
-    }
-    let created = target.is_null() && target.plain && target.span == span;
-    match (&target.value, text) {
-        (Value::Map(_) | Value::Seq(_), _) => target.value = value.node.value.clone(),
-        (_, None) => return unsupported("a replacement of a map or list into a scalar"),
-        (Value::Str(_), Some(text)) => target.value = Value::Str(text),
-        // Created, hence untagged: YAML reads the text's own type.
-        (Value::Null, Some(text)) if created => {
-            target.value = crate::yaml::resolve::resolve_plain(&text);
-        }
-        (Value::Int(_), Some(text)) => match text.parse::<i64>() {
-            Ok(i) => target.value = Value::Int(i),
-            Err(_) => return unsupported("a replacement writing text into a number"),
-        },
-        (Value::Bool(_), Some(text)) if matches!(text.as_str(), "true" | "false") => {
-            target.value = Value::Bool(text == "true");
-        }
-        _ => return unsupported("a replacement between values of these types"),
-    }
-    target.span = value.node.span;
-    Ok(())
+        )
+    })
 }
 
 #[cfg(test)]
