@@ -639,6 +639,14 @@ const SECRET_IN_POD: &[&str] = &[
 ];
 
 const REFERRALS: &[Referral] = &[
+    // kustomize's table names IngressClass with the group
+    // `networking.k8s.io/v1`, which no object has: Ingress class names are
+    // never updated, and are not here either.
+    Referral {
+        kind: "ValidatingAdmissionPolicy",
+        group: "admissionregistration.k8s.io",
+        referrers: &[("ValidatingAdmissionPolicyBinding", "spec/policyName")],
+    },
     Referral {
         kind: "Service",
         group: "",
@@ -707,6 +715,10 @@ const REFERRALS: &[Referral] = &[
         referrers: &[
             ("Role", "rules/resourceNames"),
             ("ClusterRole", "rules/resourceNames"),
+            (
+                "Ingress",
+                "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+            ),
         ],
     },
     Referral {
@@ -727,9 +739,54 @@ const REFERRALS: &[Referral] = &[
             ("StorageClass", "parameters/userSecretName"),
             ("StorageClass", "parameters/secretRef"),
             ("PersistentVolume", "spec/azureFile/secretName"),
+            (
+                "Ingress",
+                "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
+            ),
+            (
+                "Ingress",
+                "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
+            ),
+            (
+                "Ingress",
+                "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+            ),
         ],
     },
 ];
+
+/// References written as a map with `name` and `namespace`: the referrer
+/// kind, the path to the map, and the kind it names.
+const MAP_REFERRALS: &[(&str, &str, &str)] = &[
+    (
+        "MutatingWebhookConfiguration",
+        "webhooks/clientConfig/service",
+        "Service",
+    ),
+    (
+        "ValidatingWebhookConfiguration",
+        "webhooks/clientConfig/service",
+        "Service",
+    ),
+    ("Node", "spec/configSource/configMap", "ConfigMap"),
+];
+
+/// A field path's parts: `/` separates them, `\/` is a slash in a key.
+fn path_parts(path: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                chars.next();
+                parts.last_mut().expect("one part").push('/');
+            }
+            '/' => parts.push(String::new()),
+            other => parts.last_mut().expect("one part").push(other),
+        }
+    }
+    parts
+}
 
 /// Updates references to renamed objects (after prefix, suffix, hash), as
 /// kustomize's name-reference transformer does for its common fields.
@@ -790,7 +847,8 @@ pub(super) fn fix_name_references(resources: &mut [Res]) {
         let referrer_prefixes = r.prefixes.clone();
         let referrer_suffixes = r.suffixes.clone();
         for (target_kind, target_group, path) in jobs {
-            let parts: Vec<&str> = path.split('/').collect();
+            let parts = path_parts(&path);
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             let is_role_ref = path.ends_with("roleRef/name");
             let role_ref = is_role_ref.then(|| {
                 (
@@ -830,6 +888,11 @@ pub(super) fn fix_name_references(resources: &mut [Res]) {
         }
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
             fix_subjects(r, &snapshot);
+        }
+        for (referrer, path, target) in MAP_REFERRALS {
+            if *referrer == kind {
+                fix_map_references(r, &snapshot, path, target);
+            }
         }
     }
 }
@@ -895,6 +958,62 @@ fn pick<'r>(
 
 /// RoleBinding subjects naming a renamed ServiceAccount get its new name
 /// and namespace.
+/// A reference written as a map (`name`, `namespace`) to a renamed
+/// object: both are updated, as kustomize does; the candidates are those
+/// first (or now) in the map's namespace.
+fn fix_map_references(r: &mut Res, all: &[Res], path: &str, target: &str) {
+    let affixes = (r.prefixes.clone(), r.suffixes.clone());
+    let namespace = r.id().namespace;
+    let cluster_scoped = r.cluster_scoped();
+    let parts: Vec<&str> = path.split('/').collect();
+    let mut update = |map: &mut Node| {
+        let Some(name) = res::str_at(map, &["name"]).map(str::to_owned) else {
+            return;
+        };
+        let wanted = res::str_at(map, &["namespace"]).map(str::to_owned);
+        let of_kind: Vec<&Res> = all
+            .iter()
+            .filter(|c| !c.previous.is_empty())
+            .filter(|c| {
+                c.previous
+                    .iter()
+                    .any(|p| p.name == name && p.kind == target)
+            })
+            .filter(|c| cluster_scoped || c.cluster_scoped() || c.id().namespace == namespace)
+            .collect();
+        let candidates: Vec<&Res> = match &wanted {
+            None => of_kind,
+            Some(ns) => {
+                let original: Vec<&Res> = of_kind
+                    .iter()
+                    .copied()
+                    .filter(|c| c.original_id().namespace == *ns)
+                    .collect();
+                if original.is_empty() {
+                    of_kind
+                        .into_iter()
+                        .filter(|c| c.id().namespace == *ns)
+                        .collect()
+                } else {
+                    original
+                }
+            }
+        };
+        let Some(found) = pick(candidates, (&affixes.0, &affixes.1)) else {
+            return;
+        };
+        let span = map.span;
+        if found.name() == name && found.namespace().is_empty() {
+            return;
+        }
+        res::set(map, "name", string(found.name(), span));
+        if !found.namespace().is_empty() {
+            res::set(map, "namespace", string(found.namespace(), span));
+        }
+    };
+    res::walk_path(&mut r.node, &parts, None, &mut update);
+}
+
 fn fix_subjects(r: &mut Res, all: &[Res]) {
     let Some(Value::Seq(subjects)) = res::get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
     else {
