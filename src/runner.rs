@@ -325,6 +325,10 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                             false,
                         ),
                         kustomize::Error::Unsupported { feature, at } => {
+                            // A kustomization the real tool rejects too is
+                            // broken, unless only a flag kslint never
+                            // passes (plugins, Helm) would build it.
+                            let mut broken = false;
                             let why = match &tool {
                                 Some(tool) => match kustomize::fallback::build(dir, tool) {
                                     Ok(built) => {
@@ -338,6 +342,7 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                                         format!("kslint did not hand it to `{}` because {why}", tool.command())
                                     }
                                     Err(kustomize::fallback::Refusal::Failed(why)) => {
+                                        broken = !why.contains("--enable-");
                                         format!("`{}` failed on it too ({why})", tool.command())
                                     }
                                 },
@@ -351,7 +356,7 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                                     "{shown} uses {feature}, which kslint's Kustomize engine does not build, and {why}; its files were linted one by one instead"
                                 ),
                                 at,
-                                true,
+                                !broken,
                             )
                         }
                     };

@@ -374,6 +374,27 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
         "{message}"
     );
     assert!(diagnostics.iter().any(|d| d["rule"] == "host-path"));
+    // A kustomization kubectl rejects too is broken: a warning in
+    // kustomize's words.
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(
+        broken.path().join("kustomization.yaml"),
+        "patches:\n  - path: missing-patch.yaml\nvars: []\n",
+    )
+    .unwrap();
+    let diagnostics = lint_json(&["--kustomize-bin", &kubectl, broken.path().to_str().unwrap()]);
+    let failed: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "kustomize-build-failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{diagnostics:#?}");
+    assert_eq!(failed[0]["severity"], "warning");
+    let message = failed[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`kubectl kustomize` failed on it too (accumulating resources"),
+        "{message}"
+    );
+    assert!(!message.contains("run.go"), "{message}");
 }
 
 #[test]

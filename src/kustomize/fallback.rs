@@ -129,13 +129,9 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
         .current_dir(&wrapper_dir);
     let output = run_bounded(command, tool)?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let message: Vec<&str> = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("# Warning:"))
-            .collect();
-        return Err(Refusal::Failed(message.join(" ")));
+        return Err(Refusal::Failed(tool_error(&String::from_utf8_lossy(
+            &output.stderr,
+        ))));
     }
     let stdout = String::from_utf8(output.stdout).map_err(|_| {
         Refusal::Failed(format!("{} printed text that is not UTF-8", tool.command()))
@@ -176,6 +172,32 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
             approximate: mapper.approximate,
         }),
     })
+}
+
+/// The tool's error in one line: kustomize's own words, without kubectl's
+/// log prefix (`E1128 17:20:30.236127 960 run.go:72] "command failed"
+/// err="..."`) or deprecation warnings.
+fn tool_error(stderr: &str) -> String {
+    let text: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("# Warning:"))
+        .collect();
+    let text = text.join("\n");
+    // klog writes `err="..."`, or `err=<` ... `>` over several lines.
+    let body = if let Some(at) = text.find("err=<") {
+        let rest = &text[at + 5..];
+        rest.rfind('>').map_or(rest, |end| &rest[..end])
+    } else if let Some(at) = text.find("err=\"") {
+        let rest = &text[at + 5..];
+        rest.rfind('"').map_or(rest, |end| &rest[..end])
+    } else {
+        &text
+    };
+    body.replace("\\\"", "\"")
+        .replace("\\n", " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How long the tool may take, and how much it may print.
@@ -1061,6 +1083,18 @@ fn place_node(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_errors_lose_the_log_prefix() {
+        let stderr = "# Warning: 'vars' is deprecated.\nE1128 17:20:30.236127     960 run.go:72] \"command failed\" err=\"accumulating resources: 'x' must resolve to a file\"\n";
+        assert_eq!(
+            tool_error(stderr),
+            "accumulating resources: 'x' must resolve to a file"
+        );
+        assert_eq!(tool_error("Error: no such file\n"), "Error: no such file");
+        let stderr = "E1128 17:22:29.741419 2829 run.go:72] \"command failed\" err=<\n\taccumulating resources:\n\tmissing\n >\n";
+        assert_eq!(tool_error(stderr), "accumulating resources: missing");
+    }
 
     #[test]
     fn relative_paths_climb_to_the_common_folder() {
