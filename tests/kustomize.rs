@@ -98,11 +98,17 @@ fn compare(kubectl: &Path, dirs: &[PathBuf], shown: impl Fn(&Path) -> String + S
         .map(|dir| verdict(kubectl, dir, &shown(dir)))
         .collect();
     let mut tally = Tally::default();
-    for verdict in verdicts {
+    for (dir, verdict) in dirs.iter().zip(verdicts) {
         match verdict {
             Verdict::Equal => tally.equal += 1,
             Verdict::BothFail => tally.both_fail += 1,
             Verdict::Unsupported(feature, fallback) => {
+                // The list the closing note of issue 4 gives.
+                let how = match &fallback {
+                    Fallback::Equal => "built by the fallback, equal to kubectl",
+                    Fallback::Refused(_) => "refused by the fallback: its tree is remote",
+                };
+                eprintln!("unsupported\t{}\t{feature}\t{how}", shown(dir));
                 *tally.unsupported.entry(feature).or_default() += 1;
                 match fallback {
                     Fallback::Equal => tally.fallback_equal += 1,
