@@ -509,6 +509,39 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
 /// Trees a review found kubectl would fetch from (or hang on) although
 /// they look local: each is refused before the tool runs. Only
 /// `check_local` runs, so nothing here reaches the tool at all.
+/// The tool runs with no `git` to clone with, an unreachable proxy, and
+/// (where the system allows) no network at all.
+#[test]
+fn the_tool_runs_walled_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let tool = dir.path().join("kustomize");
+    std::fs::write(
+        &tool,
+        // Shell builtins only: the tool's PATH has nothing on it.
+        "#!/bin/sh\nnet=0\nwhile IFS= read -r line; do case \"$line\" in *:*) net=$((net+1));; esac; done < /proc/net/dev\ngit=none\ncommand -v git >/dev/null 2>&1 && git=found\necho 'apiVersion: v1'\necho 'kind: ConfigMap'\necho 'metadata: {name: env}'\necho 'data:'\necho \"  path: '$PATH'\"\necho \"  proxy: '$HTTPS_PROXY'\"\necho \"  git: '$git'\"\necho \"  interfaces: '$net'\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("kustomization.yaml"), "vars: []\n").unwrap();
+    let tool = kustomize::fallback::Tool::find(Some(&tool)).unwrap();
+    let built = kustomize::fallback::build(&tree, &tool).unwrap();
+    let text = &built.emitted.text;
+    assert!(text.contains("git: \"none\""), "{text}");
+    assert!(text.contains("proxy: \"http://127.0.0.1:1\""), "{text}");
+    assert!(text.contains("/empty\""), "{text}");
+    // In a network namespace of its own the tool sees loopback alone.
+    let isolated = Command::new("unshare")
+        .args(["-rn", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if isolated {
+        assert!(text.contains("interfaces: \"1\""), "{text}");
+    }
+}
+
 #[test]
 fn trees_that_only_look_local_are_refused() {
     let refused = |files: &[(&str, &str)], extra: &dyn Fn(&Path), why: &str| {
@@ -586,6 +619,54 @@ fn trees_that_only_look_local_are_refused() {
             std::os::unix::fs::symlink(dir.join("elsewhere/sub"), dir.join("top/link")).unwrap()
         },
         "http://127.0.0.1:1/x.yaml",
+    );
+    // YAML kustomize reads otherwise: a tag that decodes to a URL, a merge
+    // key that overrides the field written before it.
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "crds: [!!binary aHR0cDovLzEyNy4wLjAuMToxL3g=]\nvars: []\n",
+        )],
+        &none,
+        "a YAML tag",
+    );
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "resources: []\n<<: {resources: [\"http://127.0.0.1:1/x\"]}\n",
+        )],
+        &none,
+        "a merge key",
+    );
+    // Two kustomization files: kslint must not read the harmless one.
+    refused(
+        &[
+            ("top/kustomization.yaml", "resources: []\nvars: []\n"),
+            (
+                "top/Kustomization",
+                "resources: [\"http://127.0.0.1:1/x\"]\n",
+            ),
+        ],
+        &none,
+        "more than one kustomization file",
+    );
+    // A plugin configuration written inline is YAML to kustomize.
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "generators:\n  - \"kind: ConfigMapGenerator\\nfiles: [x]\"\n",
+        )],
+        &none,
+        "written inline",
+    );
+    // A field kslint does not know (here a generator in another case).
+    refused(
+        &[(
+            "top/kustomization.yaml",
+            "ConfigMapGenerator:\n  - name: x\n    files: [\"http://127.0.0.1:1/x\"]\n",
+        )],
+        &none,
+        "the key `ConfigMapGenerator`",
     );
     // A pipe would block the tool.
     refused(

@@ -94,12 +94,18 @@ pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
     find_helm_named("helm")
 }
 
-/// A program on PATH.
+/// A program on PATH. Empty and relative entries are skipped: they name
+/// the current folder, which may be the repository being linted.
 pub fn find_helm_named(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// A chart's name and declared dependencies, read from `Chart.yaml`.

@@ -122,7 +122,7 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     std::fs::write(wrapper_dir.join("kustomization.yaml"), text)
         .map_err(|e| Refusal::Failed(format!("cannot write the temporary kustomization: {e}")))?;
 
-    let mut command = Command::new(&tool.program);
+    let mut command = sandboxed(tool, &wrapper_dir)?;
     command
         .arg(if tool.kubectl { "kustomize" } else { "build" })
         .arg(&wrapper_dir)
@@ -200,6 +200,66 @@ fn tool_error(stderr: &str) -> String {
         .join(" ")
 }
 
+/// The tool's command, walled off as far as the system allows: in a network
+/// namespace of its own when `unshare` works (no network, not even
+/// loopback), and always with an environment that has no `git` to run
+/// (kustomize clones remote bases with it), an unreachable HTTP proxy, no
+/// kubeconfig and no plugin home. The tree check is the first wall; this
+/// is the second, for what a check of YAML cannot foresee.
+fn sandboxed(tool: &Tool, wrapper_dir: &Path) -> Result<Command, Refusal> {
+    static UNSHARE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let unshare = UNSHARE.get_or_init(|| {
+        let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())?;
+        let works = Command::new(&unshare)
+            .args(["-rn", "--", "/bin/sh", "-c", "exit 0"])
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        works.then_some(unshare)
+    });
+    let empty = wrapper_dir.join("empty");
+    std::fs::create_dir(&empty)
+        .map_err(|e| Refusal::Failed(format!("cannot make a temporary folder: {e}")))?;
+    let mut command = match unshare {
+        Some(unshare) => {
+            let mut command = Command::new(unshare);
+            command.args(["-rn", "--"]).arg(&tool.program);
+            command
+        }
+        None => Command::new(&tool.program),
+    };
+    let nowhere = "http://127.0.0.1:1";
+    command
+        .env_clear()
+        .env("PATH", &empty)
+        .env("HOME", wrapper_dir)
+        .env("XDG_CONFIG_HOME", wrapper_dir)
+        .env("KUSTOMIZE_PLUGIN_HOME", &empty)
+        .env("KUBECONFIG", "/dev/null")
+        .env("GIT_ALLOW_PROTOCOL", "none")
+        .env("NO_PROXY", "")
+        .env("no_proxy", "");
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ] {
+        command.env(proxy, nowhere);
+    }
+    Ok(command)
+}
+
+/// Files larger than this are not read to place findings.
+const READ_LIMIT: u64 = 16 << 20;
+
 /// How long the tool may take, and how much it may print.
 const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 const TOOL_OUTPUT_LIMIT: u64 = 256 << 20;
@@ -259,8 +319,20 @@ fn run_bounded(mut command: Command, tool: &Tool) -> Result<std::process::Output
             }
         }
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    // A child of the tool may hold the pipes open: wait for them only
+    // within the time left.
+    let collect = |reader: std::thread::JoinHandle<Vec<u8>>| {
+        while !reader.is_finished() && started.elapsed() < TOOL_TIMEOUT {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if reader.is_finished() {
+            reader.join().unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    };
+    let stdout = collect(stdout);
+    let stderr = collect(stderr);
     if stdout.len() as u64 > TOOL_OUTPUT_LIMIT {
         return Err(Refusal::Failed(format!(
             "{} printed more than {} MB",
@@ -296,10 +368,75 @@ struct Tree {
     sort_options: Option<String>,
 }
 
+/// Every field of a kustomization (Kustomize v5.5.0): kustomize rejects
+/// others, or reads them as one of these in another case.
+const KUSTOMIZATION_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "imageTags",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "replacements",
+    "vars",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+    "openapi",
+    "buildMetadata",
+    "sortOptions",
+];
+
+/// YAML that kustomize's reader and kslint's may read differently: tags
+/// (`!!binary` decodes to other text) and merge keys (`<<`, applied in
+/// another order).
+fn yaml_trap(text: &str) -> Option<&'static str> {
+    // Whole-line comments are skipped; anything else counts, even inside
+    // quotes, as a quote can end before a tag.
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if line.contains("<<") {
+            return Some("a merge key (`<<`)");
+        }
+        let tagged = line.char_indices().any(|(at, c)| {
+            c == '!'
+                && line[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|before| before.is_whitespace() || "[{,:-?".contains(before))
+        });
+        if tagged {
+            return Some("a YAML tag (`!`)");
+        }
+    }
+    None
+}
+
 /// The fields of a kustomization (and of its entries) that name paths.
 /// kustomize reads field names without regard to case, so a key that is
 /// one of these in another case is refused rather than missed.
 const PATH_KEYS: &[&str] = &[
+    "configMapGenerator",
+    "secretGenerator",
     "resources",
     "bases",
     "components",
@@ -409,10 +546,30 @@ impl Tree {
         if !self.seen.insert(dir.clone()) {
             return Ok(());
         }
-        let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
-            return Ok(());
+        // kustomize tries every name; any that is present must be the one
+        // plain file kslint reads.
+        let present: Vec<PathBuf> = FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .collect();
+        let file = match &present[..] {
+            [] => return Ok(()),
+            [one] if std::fs::symlink_metadata(one).is_ok_and(|m| m.is_file()) => one.clone(),
+            [one] => {
+                return Err(Refusal::NotLocal(format!(
+                    "{} is a link or a special file",
+                    super::trace::shown(one)
+                )));
+            }
+            _ => {
+                return Err(Refusal::NotLocal(format!(
+                    "{} holds more than one kustomization file",
+                    super::trace::shown(dir)
+                )));
+            }
         };
-        let shown = super::trace::shown(&file.canonicalize().unwrap_or_else(|_| file.clone()));
+        let shown = super::trace::shown(&file);
         let unreadable = |why: String| {
             Refusal::NotLocal(format!(
                 "kslint cannot read {shown} as kustomize does ({why})"
@@ -421,6 +578,9 @@ impl Tree {
         let (base, text) = sources
             .read(&file.canonicalize().unwrap_or_else(|_| file.clone()))
             .map_err(|e| unreadable(e.to_string()))?;
+        if let Some(trap) = yaml_trap(text) {
+            return Err(unreadable(format!("it uses {trap}")));
+        }
         let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
         if let Some(error) = stream.errors.first() {
             return Err(unreadable(error.message.clone()));
@@ -434,6 +594,17 @@ impl Tree {
         let root = &document.root;
         if root.as_map().is_none() {
             return Err(unreadable("it is not a mapping".to_owned()));
+        }
+        if let Some(entry) = root
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .find(|e| !KUSTOMIZATION_FIELDS.contains(&e.key.as_str()))
+        {
+            return Err(Refusal::NotLocal(format!(
+                "{shown} has the key `{}`, which is no kustomization field kslint knows",
+                entry.key
+            )));
         }
         if let Some(key) = odd_key(root) {
             return Err(Refusal::NotLocal(format!(
@@ -451,6 +622,12 @@ impl Tree {
         for (field, kind) in LIST_FIELDS {
             for item in root.get(field).and_then(Node::as_seq).unwrap_or_default() {
                 match item.as_str() {
+                    // kustomize reads such a string as YAML first.
+                    Some(s) if *kind == Entry::Config && s.contains(['\n', ':', '{']) => {
+                        return Err(Refusal::NotLocal(format!(
+                            "{shown} has a plugin configuration written inline, which kslint cannot check"
+                        )));
+                    }
                     Some(s) => entries.push((s, *kind, None)),
                     // A plugin configuration written inline.
                     None if *kind == Entry::Config => {
@@ -532,11 +709,25 @@ impl Tree {
                     if kind == Entry::Patch {
                         own_patches.push(PatchFile::new(PatchSource::File(real.clone()), target));
                     }
+                    // Data files are the tool's to read; manifests, patches
+                    // and plugin configurations are kslint's too.
+                    if kind == Entry::File || meta.len() > READ_LIMIT {
+                        continue;
+                    }
                     let read = sources.read(&real).map(|(_, text)| text);
                     if kind == Entry::Config {
                         // A plugin's configuration may itself name URLs.
-                        let text = read.map_err(|e| unreadable(e.to_string()))?;
-                        if let Some(remote) = remote_in(text).map_err(unreadable)? {
+                        let config = super::trace::shown(&real);
+                        let unreadable_config = |why: String| {
+                            Refusal::NotLocal(format!(
+                                "kslint cannot read {config} as kustomize does ({why})"
+                            ))
+                        };
+                        let text = read.map_err(|e| unreadable_config(e.to_string()))?;
+                        if let Some(trap) = yaml_trap(text) {
+                            return Err(unreadable_config(format!("it uses {trap}")));
+                        }
+                        if let Some(remote) = remote_in(text).map_err(unreadable_config)? {
                             return Err(Refusal::NotLocal(format!(
                                 "{} names `{remote}`, which kustomize would fetch",
                                 super::trace::shown(&real)
@@ -934,7 +1125,13 @@ fn operations_as_object(operations: &Node) -> Option<Node> {
             .split('/')
             .map(|s| s.replace("~1", "/").replace("~0", "~"))
             .collect();
-        if segments.iter().any(|s| s == "-") {
+        // Appends have no known place; deep or far paths are not worth the
+        // memory their padding would take.
+        if segments.len() > 64
+            || segments
+                .iter()
+                .any(|s| s == "-" || s.parse::<usize>().is_ok_and(|i| i > 1000))
+        {
             continue;
         }
         write_at(&mut object, &segments, value.clone(), path.span);
@@ -974,10 +1171,6 @@ fn write_at(node: &mut Node, segments: &[String], value: Node, at: Span) {
             let Ok(i) = first.parse::<usize>() else {
                 return;
             };
-            // Bounded by the document, which bounds the index written.
-            if i > 10_000 {
-                return;
-            }
             while items.len() <= i {
                 items.push(Node {
                     value: Value::Null,
@@ -1031,10 +1224,20 @@ fn place_node(
     };
     match &mut node.value {
         Value::Map(entries) => {
+            let by_key: Vec<HashMap<&str, &yaml::Entry>> = candidates
+                .iter()
+                .map(|c| {
+                    c.and_then(Node::as_map)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|e| (e.key.as_str(), e))
+                        .collect()
+                })
+                .collect();
             for entry in entries {
-                let below: Vec<Option<&yaml::Entry>> = candidates
+                let below: Vec<Option<&yaml::Entry>> = by_key
                     .iter()
-                    .map(|c| c.and_then(|c| c.entry(&entry.key)))
+                    .map(|keys| keys.get(entry.key.as_str()).copied())
                     .collect();
                 let values: Vec<Option<&Node>> =
                     below.iter().map(|e| e.map(|e| &e.value)).collect();
@@ -1055,21 +1258,33 @@ fn place_node(
             }
         }
         Value::Seq(items) => {
+            // Each candidate list's items by name, once: long lists stay
+            // linear.
+            let by_name: Vec<HashMap<&str, &Node>> = candidates
+                .iter()
+                .map(|c| {
+                    let mut names = HashMap::new();
+                    for x in c.and_then(Node::as_seq).unwrap_or_default() {
+                        if let Some(name) = x.get("name").and_then(Node::as_str) {
+                            names.entry(name).or_insert(x);
+                        }
+                    }
+                    names
+                })
+                .collect();
             for (i, item) in items.iter_mut().enumerate() {
                 let name = item.get("name").and_then(Node::as_str).map(str::to_owned);
                 let aligned: Vec<Option<&Node>> = candidates
                     .iter()
-                    .map(|c| {
+                    .zip(&by_name)
+                    .map(|(c, names)| {
                         let list = (*c)?.as_seq()?;
                         // List items with names (containers, volumes,
                         // ports) are matched by name, as merges do; else,
                         // or against a nameless item (an operation's), by
                         // place.
                         name.as_deref()
-                            .and_then(|name| {
-                                list.iter()
-                                    .find(|x| x.get("name").and_then(Node::as_str) == Some(name))
-                            })
+                            .and_then(|name| names.get(name).copied())
                             .or_else(|| list.get(i).filter(|x| x.get("name").is_none()))
                     })
                     .collect();
