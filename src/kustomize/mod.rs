@@ -282,23 +282,21 @@ fn sort_order(k: &Kustomization) -> Result<Option<KindRanks>, Error> {
     }
 }
 
+/// `text`, or kustomize's marker for an empty field in sort keys.
+fn or_marker<'t>(text: &'t str, none: &'static str) -> &'t str {
+    if text.is_empty() { none } else { text }
+}
+
 /// kustomize's legacy comparison: by kind rank, then group, version and
 /// kind, then namespace and name.
 fn legacy_cmp(a: &Res, b: &Res, ranks: &KindRanks) -> std::cmp::Ordering {
     let ((group_a, version_a), (group_b, version_b)) = (a.group_version(), b.group_version());
     let gvk = |group: &str, version: &str, kind: &str| {
-        let or = |text: &str, none: &'static str| {
-            if text.is_empty() {
-                none.to_owned()
-            } else {
-                text.to_owned()
-            }
-        };
         format!(
             "{}_{}_{}",
-            or(group, "~G"),
-            or(version, "~V"),
-            or(kind, "~K")
+            or_marker(group, "~G"),
+            or_marker(version, "~V"),
+            or_marker(kind, "~K")
         )
     };
     if (group_a, version_a, a.kind()) != (group_b, version_b, b.kind()) {
@@ -319,13 +317,7 @@ fn legacy_cmp(a: &Res, b: &Res, ranks: &KindRanks) -> std::cmp::Ordering {
     }
     let id = |r: &Res| {
         let (group, version) = r.group_version();
-        let or = |text: &str, none: &'static str| {
-            if text.is_empty() {
-                none.to_owned()
-            } else {
-                text.to_owned()
-            }
-        };
+        let or = or_marker;
         format!(
             "{}.{}.{}|{}|{}",
             or(r.kind(), "[noKind]"),
