@@ -302,7 +302,7 @@ impl Settings {
                     self.helm.bin = Some(if bin.contains('/') {
                         base.join(bin)
                     } else {
-                        crate::helm::find_helm_named(bin).unwrap_or_else(|| PathBuf::from(bin))
+                        crate::source::find_program(bin).unwrap_or_else(|| PathBuf::from(bin))
                     });
                 }
                 "charts" => {

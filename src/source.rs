@@ -319,3 +319,17 @@ impl SourceDb {
         self.files.is_empty()
     }
 }
+
+/// A program on PATH. Empty and relative entries are skipped: they name
+/// the current folder, which may be the repository being linted.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}

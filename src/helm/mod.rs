@@ -91,21 +91,7 @@ pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = configured {
         return path.is_file().then(|| path.to_path_buf());
     }
-    find_helm_named("helm")
-}
-
-/// A program on PATH. Empty and relative entries are skipped: they name
-/// the current folder, which may be the repository being linted.
-pub fn find_helm_named(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    crate::source::find_program("helm")
 }
 
 /// A chart's name and declared dependencies, read from `Chart.yaml`.

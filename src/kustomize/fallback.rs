@@ -36,11 +36,11 @@ impl Tool {
         let program = match configured {
             Some(path) if path.is_file() => path.to_path_buf(),
             Some(path) if path.components().count() == 1 => {
-                crate::helm::find_helm_named(path.to_str()?)?
+                crate::source::find_program(path.to_str()?)?
             }
             Some(_) => return None,
-            None => crate::helm::find_helm_named("kustomize")
-                .or_else(|| crate::helm::find_helm_named("kubectl"))?,
+            None => crate::source::find_program("kustomize")
+                .or_else(|| crate::source::find_program("kubectl"))?,
         };
         // The tool runs in a temporary folder: a relative path would
         // resolve there.
