@@ -7,8 +7,9 @@ script instead. It renders charts offline with the PyPI package
 and prints the result the way `helm template` does. It never touches the
 network. Supported:
 
-  helm template RELEASE CHART_DIR [--namespace NS] [--values FILE]...
-                [-f FILE]... [--set K=V]... [--kube-version V] [--include-crds]
+  helm template [--namespace[=]NS] [--values[=]FILE]... [-f FILE]...
+                [--set[=]K=V]... [--kube-version[=]V] [--include-crds]
+                [--] RELEASE CHART_DIR
   helm version
 """
 
@@ -37,6 +38,10 @@ def parse_template_args(args):
     while i < len(args):
         arg = args[i]
         i += 1
+        # `--` ends the flags, as in helm (cobra): the rest is positional.
+        if arg == "--":
+            positionals.extend(args[i:])
+            break
         if not arg.startswith("-"):
             positionals.append(arg)
             continue

@@ -31,12 +31,19 @@ fi
 formats+=(--format sarif --format markdown)
 outputs+=(--output "$sarif_file" --output "$work/summary.md")
 
-"$kslint_bin" "${args[@]}" "${formats[@]}" "${outputs[@]}" -- "${paths[@]}"
+"$kslint_bin" "${args[@]}" "${formats[@]}" "${outputs[@]}" -- "${paths[@]}" 2>"$work/stderr"
 status=$?
 
+# The log and kslint's errors quote the linted tree (file and object
+# names), which a pull request controls: between ::stop-commands:: and a
+# random token the runner reads no line as a workflow command.
+token="kslint-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+echo "::stop-commands::$token"
 if [ -f "$work/log" ]; then
   cat "$work/log"
 fi
+cat "$work/stderr" >&2
+echo "::$token::"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$work/summary.md" ]; then
   cat "$work/summary.md" >>"$GITHUB_STEP_SUMMARY"
 fi

@@ -167,7 +167,7 @@ pub struct LintArgs {
     #[arg(long, value_name = "LEVEL[:VERSION]")]
     pub pod_security: Option<String>,
     /// The helm binary that renders charts [default: helm on PATH].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "KSLINT_HELM_BIN")]
     pub helm_bin: Option<PathBuf>,
     /// A values file for every chart rendered, after its configured ones (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -179,6 +179,12 @@ pub struct LintArgs {
     #[arg(long, value_name = "build|files|both")]
     pub kustomize: Option<String>,
     /// The program that builds kustomizations using features kslint's engine does not build (kustomize or kubectl) [default: kustomize, else kubectl, on PATH].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "KSLINT_KUSTOMIZE_BIN")]
     pub kustomize_bin: Option<PathBuf>,
+    /// Run helm and kustomize even where kslint cannot wall them off (no user or network namespaces); only for trees you trust.
+    #[arg(long)]
+    pub allow_unsandboxed_tools: bool,
+    /// Stop helm or kustomize after this many seconds [default: 120].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tool_timeout: Option<u64>,
 }

@@ -46,7 +46,9 @@ fn main() -> ExitCode {
         None => lint(cli.lint),
     };
     result.unwrap_or_else(|message| {
-        eprintln!("error: {message}");
+        // The message may quote the linted tree (a file name, a config
+        // value): no control characters reach the terminal or CI log.
+        eprintln!("error: {}", kslint::text::clean_line(&message));
         ExitCode::from(2)
     })
 }
@@ -72,15 +74,19 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
         let color = !args.no_color && !no_color && target.is_none() && (to_terminal || forced);
         let width = if to_terminal { terminal_width() } else { 100 };
         let options = HumanOptions { color, width };
-        let text = match format {
+        let mut text = match format {
             Format::Human if args.statistics => report::human::statistics(&outcome),
             Format::Human if args.quiet => report::human::render_with(&outcome, options, false),
             _ => report::render(format, &outcome, options),
         };
         match target {
-            None => print(&text)?,
-            Some(path) => std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+            None => {
+                if format == Format::Human && in_github_actions() {
+                    text = without_workflow_commands(&text);
+                }
+                print(&text)?
+            }
+            Some(path) => write_report(&path, &text)?,
         }
     }
     Ok(if outcome.fails(settings.fail_on) {
@@ -88,6 +94,77 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether this runs as a GitHub Actions step, whose log reads lines
+/// starting with `::` as commands.
+fn in_github_actions() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// Human output for a GitHub Actions log: between `::stop-commands::` and
+/// its end marker, a random token no linted file can guess, the runner
+/// takes no line as a command, whatever names the tree holds.
+fn without_workflow_commands(text: &str) -> String {
+    let token = random_token();
+    format!("::stop-commands::{token}\n{text}::{token}::\n")
+}
+
+/// 128 random bits as hex, from the operating system's randomness (through
+/// the standard library's randomly keyed hasher).
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut token = String::from("kslint-");
+    for _ in 0..2 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(std::process::id().into());
+        token.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    token
+}
+
+/// Writes a report file without following a symbolic link: a link in the
+/// linted tree (a pull request can commit `kslint.sarif -> ~/.bashrc`) is
+/// refused, and the text goes to a new file beside the target that then
+/// replaces it, so a reader never sees half a report.
+fn write_report(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let shown = kslint::text::clean_line(&path.display().to_string()).into_owned();
+    let refuse = |why: &str| format!("cannot write {shown}: {why}");
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(
+            "it is a symbolic link, and kslint does not write through links (remove it first)",
+        ));
+    }
+    // A relative path's folders are the tree's: none may be a link.
+    if path.is_relative() {
+        let mut folder = std::path::PathBuf::new();
+        for part in path.parent().into_iter().flat_map(|p| p.components()) {
+            folder.push(part);
+            if std::fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse(&format!(
+                    "its folder {} is a symbolic link, and kslint does not write through links",
+                    folder.display()
+                )));
+            }
+        }
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".kslint-report-")
+        .tempfile_in(folder)
+        .map_err(|e| refuse(&e.to_string()))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| refuse(&e.to_string()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = file
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644));
+    file.persist(path)
+        .map_err(|e| refuse(&e.error.to_string()))?;
+    Ok(())
 }
 
 /// Pairs formats with outputs: outputs take the last formats in order, and
@@ -121,14 +198,16 @@ fn pair_outputs(args: &LintArgs) -> Result<Vec<(Format, Option<std::path::PathBu
 fn resolve(args: &LintArgs) -> Result<Settings, String> {
     let mut settings = Settings::default();
     if !args.no_config {
-        let config = match &args.config {
-            Some(path) => Some(path.clone()),
-            None => std::env::current_dir()
-                .ok()
-                .and_then(|dir| settings::find_config(&dir)),
-        };
-        if let Some(config) = config {
-            settings.apply_config(&config)?;
+        match &args.config {
+            Some(path) => settings.apply_config(path)?,
+            None => {
+                let found = std::env::current_dir()
+                    .ok()
+                    .and_then(|dir| settings::find_config(&dir));
+                if let Some(config) = found {
+                    settings.apply_found_config(&config)?;
+                }
+            }
         }
     }
     if !args.paths.is_empty() {
@@ -184,6 +263,10 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     }
     if let Some(bin) = &args.kustomize_bin {
         settings.kustomize_bin = Some(bin.clone());
+    }
+    settings.tools.allow_unsandboxed = args.allow_unsandboxed_tools;
+    if let Some(seconds) = args.tool_timeout {
+        settings.tools.limits.time = std::time::Duration::from_secs(seconds);
     }
     Ok(settings)
 }

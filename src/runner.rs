@@ -14,9 +14,11 @@ use crate::k8s::node_access::{NodeEscape, node_escape};
 use crate::kustomize;
 use crate::registry::{Rule, RuleContext};
 use crate::rules::RULES;
+use crate::sandbox;
 use crate::settings::{KustomizeMode, Settings};
 use crate::source::{self, Candidate, FileId, SourceDb, SourceFile};
 use crate::suppress::Suppressions;
+use crate::tree::Tree;
 use crate::yaml::{self, Span};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -138,7 +140,8 @@ pub fn lint(
     settings: &Settings,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<Outcome, String> {
-    let discovery = source::discover(&settings.inputs, &settings.filters)
+    let tree = Arc::new(Tree::of(&settings.inputs));
+    let discovery = source::discover(&settings.inputs, &settings.filters, &tree)
         .map_err(|e| format!("invalid glob: {e}"))?;
     let mut stdin = Some(stdin);
     let mut texts = Vec::with_capacity(discovery.files.len() + discovery.problems.len());
@@ -185,7 +188,7 @@ pub fn lint(
             })
             .cloned()
             .collect();
-        build_kustomizations(&wanted, settings)
+        build_kustomizations(&wanted, settings, &tree)
     };
     if settings.kustomize_mode == KustomizeMode::Build {
         // The files that feed a build are linted through it.
@@ -225,7 +228,7 @@ pub fn lint(
             })));
         }
     }
-    let charts = render_charts(&discovery.charts, settings);
+    let charts = render_charts(&discovery.charts, settings, &tree);
     for chart in &charts {
         texts.extend(
             chart
@@ -234,7 +237,7 @@ pub fn lint(
                 .map(|r| Text::Rendered(Box::new(r.clone()))),
         );
     }
-    Ok(lint_generated(texts, charts, builds, settings))
+    Ok(lint_generated(texts, charts, builds, settings, &tree))
 }
 
 /// Groups builds into units: builds that read a common file (overlays of
@@ -278,14 +281,23 @@ pub struct BuildRun {
 
 /// Builds each top-level kustomization: one no other kustomization of the
 /// run includes.
-fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<BuildRun> {
-    let tool = kustomize::fallback::Tool::find(settings.kustomize_bin.as_deref());
+fn build_kustomizations(
+    dirs: &[std::path::PathBuf],
+    settings: &Settings,
+    tree: &Arc<Tree>,
+) -> Vec<BuildRun> {
+    let tool = kustomize::fallback::Tool::find(settings.kustomize_bin.as_deref(), tree);
     let canonical: Vec<Option<std::path::PathBuf>> =
         dirs.iter().map(|d| d.canonicalize().ok()).collect();
     let edges: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>> = dirs
         .par_iter()
         .zip(canonical.par_iter())
-        .filter_map(|(d, c)| Some((c.clone()?, kustomize::referenced_folders(d))))
+        .filter_map(|(d, c)| {
+            Some((
+                c.clone()?,
+                kustomize::referenced_folders(d, tree, settings.max_file_size),
+            ))
+        })
         .collect();
     let referenced: std::collections::HashSet<&std::path::PathBuf> = edges
         .iter()
@@ -311,7 +323,7 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
         .filter(|(_, c)| c.as_ref().is_none_or(|c| !referenced.contains(c) || in_cycle(c)))
         .map(|(dir, _)| {
             let shown = source::display_name(dir);
-            match kustomize::build_and_emit(dir) {
+            match kustomize::build_and_emit(dir, tree.clone(), settings.max_file_size) {
                 Ok(built) => BuildRun {
                     dir: shown,
                     built: Some(Arc::new(built)),
@@ -330,7 +342,13 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                             // passes (plugins, Helm) would build it.
                             let mut broken = false;
                             let why = match &tool {
-                                Some(tool) => match kustomize::fallback::build(dir, tool) {
+                                Some(tool) => match kustomize::fallback::build(
+                                    dir,
+                                    tool,
+                                    tree.clone(),
+                                    settings.max_file_size,
+                                    settings.tools,
+                                ) {
                                     Ok(built) => {
                                         return BuildRun {
                                             dir: shown,
@@ -338,7 +356,10 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                                             problem: None,
                                         };
                                     }
-                                    Err(kustomize::fallback::Refusal::NotLocal(why)) => {
+                                    Err(
+                                        kustomize::fallback::Refusal::NotLocal(why)
+                                        | kustomize::fallback::Refusal::NoSandbox(why),
+                                    ) => {
                                         format!("kslint did not hand it to `{}` because {why}", tool.command())
                                     }
                                     Err(kustomize::fallback::Refusal::Failed(why)) => {
@@ -370,7 +391,9 @@ fn build_kustomizations(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec
                                 .map(|n| dir.join(n))
                                 .find(|p| p.is_file())
                                 .unwrap_or_else(|| dir.join("kustomization.yaml"));
-                            let text = std::fs::read_to_string(&file).unwrap_or_default();
+                            let text = tree
+                                .read_text(&file, settings.max_file_size)
+                                .unwrap_or_default();
                             (source::display_name(&file), Arc::from(text), Span::default())
                         }
                     };
@@ -400,12 +423,14 @@ pub struct ChartRun {
 }
 
 /// Renders each chart with each of its value sets, when helm is there.
-fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartRun> {
-    let helm_bin = helm::find_helm(settings.helm.bin.as_deref());
+fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings, tree: &Tree) -> Vec<ChartRun> {
+    let helm_bin = helm::find_helm(settings.helm.bin.as_deref(), tree);
     dirs.par_iter()
         .map(|dir| {
             let shown = source::display_name(dir);
-            let text = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
+            let text = tree
+                .read_text(&dir.join("Chart.yaml"), settings.max_file_size)
+                .unwrap_or_default();
             let chart = helm::chart_file(&text);
             let mut run = ChartRun {
                 dir: shown.clone(),
@@ -414,7 +439,7 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                 renders: Vec::new(),
             };
             let name_span = chart.name_span;
-            let missing = helm::missing_dependencies(dir, &chart);
+            let missing = helm::missing_dependencies(dir, &chart, tree);
             for (name, version, span) in &missing {
                 run.problems.push((
                     *span,
@@ -430,23 +455,63 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
                 return run;
             }
             let Some(helm_bin) = &helm_bin else {
+                let skipped = source::skipped_program("helm", tree)
+                    .filter(|_| settings.helm.bin.is_none())
+                    .map(|p| format!(" (the helm at {} is inside the repository under review, and kslint runs no program from it; pass --helm-bin to use it)", source::display_name(&p)))
+                    .unwrap_or_default();
                 run.problems.push((
                     name_span,
-                    format!("{}; the chart {shown} was not rendered, so its templates were not linted", helm::HELM_NOT_FOUND),
+                    format!("{}{skipped}; the chart {shown} was not rendered, so its templates were not linted", helm::HELM_NOT_FOUND),
                     format!("Install helm (or pass --helm-bin), or lint rendered output: `helm template {shown} | kslint -`."),
                     true,
                 ));
                 return run;
             };
+            if let Some(why) = sandbox::unavailable().filter(|_| !settings.tools.allow_unsandboxed) {
+                run.problems.push((
+                    name_span,
+                    format!("the chart {shown} was not rendered, so its templates were not linted: kslint runs helm only walled off from the machine, and {why}"),
+                    format!("Lint rendered output instead (`helm template {shown} | kslint -`), or pass --allow-unsandboxed-tools on a tree you trust."),
+                    true,
+                ));
+                return run;
+            }
+            let refuse = |why: String| {
+                (
+                    name_span,
+                    format!("kslint did not hand the chart {shown} to helm, so its templates were not linted: {why}"),
+                    "Keep every file the chart and its values use inside the repository: replace a link with the file it points to, or remove it.".to_owned(),
+                    false,
+                )
+            };
+            if let Err(why) = helm::check_chart(dir, tree) {
+                run.problems.push(refuse(why));
+                return run;
+            }
             let config = settings.helm.for_chart(dir);
             for set in &config.value_sets {
+                // Values files from the command line are the user's own;
+                // those from the config file must be the tree's.
+                let escaping = set
+                    .files
+                    .iter()
+                    .filter(|f| !settings.helm.values.contains(f))
+                    .find_map(|f| {
+                        tree.resolve(f).err().map(|outside| {
+                            format!("the values file {} cannot be used: {}", source::display_name(f), outside.why())
+                        })
+                    });
+                if let Some(why) = escaping {
+                    run.problems.push(refuse(why));
+                    continue;
+                }
                 let args = helm::template_args(&config, set, settings.kubernetes_minor);
                 let label = if set.name.is_empty() {
                     String::new()
                 } else {
                     format!(" (value set {})", set.name)
                 };
-                match helm::render(helm_bin, &args) {
+                match helm::render(helm_bin, args, settings.tools) {
                     Ok(text) => run.renders.push(Rendered {
                         name: format!("{shown}: helm template{label}"),
                         text,
@@ -473,7 +538,8 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings) -> Vec<ChartR
 
 /// Lints the given files.
 pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
-    lint_generated(texts, Vec::new(), Vec::new(), settings)
+    let tree = Tree::of(&settings.inputs);
+    lint_generated(texts, Vec::new(), Vec::new(), settings, &tree)
 }
 
 /// Lints the given files, chart renders and Kustomize builds.
@@ -482,6 +548,7 @@ pub fn lint_generated(
     charts: Vec<ChartRun>,
     builds: Vec<BuildRun>,
     settings: &Settings,
+    tree: &Tree,
 ) -> Outcome {
     texts.sort_by(|a, b| a.name().cmp(b.name()));
     let active: Vec<ActiveRule> = RULES
@@ -508,10 +575,15 @@ pub fn lint_generated(
             _ => None,
         })
         .collect();
+    // One alias budget for every file of the run.
+    let limits = yaml::Limits {
+        run_aliases: Some(yaml::AliasBudget::new(yaml::RUN_ALIAS_NODES)),
+        ..settings.limits.clone()
+    };
     let results: Vec<FileResult> = texts
         .into_par_iter()
         .enumerate()
-        .map(|(i, text)| process_file(FileId(i as u32), text, settings, &active))
+        .map(|(i, text)| process_file(FileId(i as u32), text, settings, tree, &limits, &active))
         .collect();
 
     // Each chart render is a unit of its own: cross-resource rules see it
@@ -584,7 +656,7 @@ pub fn lint_generated(
 
     let mut db = SourceDb::new(files);
     for chart in &charts {
-        report_chart_problems(chart, &mut db, settings, &mut diagnostics);
+        report_chart_problems(chart, &mut db, settings, tree, &mut diagnostics);
     }
     for build in &builds {
         report_build_problem(build, &mut db, settings, &mut diagnostics);
@@ -606,7 +678,7 @@ pub fn lint_generated(
         .map(|c| (c.dir.clone(), c.name.clone()))
         .collect();
     suppressions.resize_with(db.len(), Suppressions::default);
-    let mut tracer = Tracer::new(&db, &renders, &chart_names);
+    let mut tracer = Tracer::new(&db, &renders, &chart_names, tree);
     tracer.drop_rendered_comment_suppressions(&mut suppressions);
     // Annotation suppressions act on rendered objects; comment ones on the
     // template and values lines findings are traced to.
@@ -696,6 +768,7 @@ fn report_chart_problems(
     chart: &ChartRun,
     db: &mut SourceDb,
     settings: &Settings,
+    tree: &Tree,
     out: &mut Vec<Diagnostic>,
 ) {
     if chart.problems.is_empty() || !settings.is_enabled("helm-chart-not-rendered") {
@@ -704,7 +777,9 @@ fn report_chart_problems(
     // Chart.yaml may be outside the run's files (an exclude glob).
     let chart_yaml = source::display_name(&std::path::Path::new(&chart.dir).join("Chart.yaml"));
     let file = db.find(&chart_yaml).unwrap_or_else(|| {
-        let text = std::fs::read_to_string(&chart_yaml).unwrap_or_default();
+        let text = tree
+            .read_text(std::path::Path::new(&chart_yaml), settings.max_file_size)
+            .unwrap_or_default();
         db.push(SourceFile::new(chart_yaml.clone(), Arc::from(text)))
     });
     for (span, message, help, no_helm) in &chart.problems {
@@ -772,7 +847,14 @@ fn engine_diagnostic_as(
     })
 }
 
-fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRule]) -> FileResult {
+fn process_file(
+    id: FileId,
+    text: Text,
+    settings: &Settings,
+    tree: &Tree,
+    limits: &yaml::Limits,
+    active: &[ActiveRule],
+) -> FileResult {
     let mut result = FileResult {
         file: SourceFile::new(text.name().to_owned(), Arc::from("")),
         read: false,
@@ -803,10 +885,10 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
             );
             return result;
         }
-        Text::Given { text, .. } => (text, true),
-        Text::Rendered(rendered) => (rendered.text, true),
+        Text::Given { text, .. } => (source::text_of(text.into_bytes()).0, true),
+        Text::Rendered(rendered) => (source::text_of(rendered.text.into_bytes()).0, true),
         Text::Read(candidate) | Text::Fed(candidate) => {
-            match read_file(&candidate, settings.max_file_size) {
+            match read_file(&candidate, settings.max_file_size, tree) {
                 Ok(content) => (content, candidate.explicit),
                 Err(ReadFailure::Unreadable(message)) => {
                     unreadable(
@@ -834,7 +916,7 @@ fn process_file(id: FileId, text: Text, settings: &Settings, active: &[ActiveRul
     let text: Arc<str> = Arc::from(content);
     result.file = SourceFile::new(result.file.name.clone(), text.clone());
 
-    let stream = yaml::parse_stream(&text, settings.limits);
+    let stream = yaml::parse_stream(&text, limits.clone());
     // Go templates (Helm charts without their Chart.yaml, other generators)
     // are not manifests until rendered: skip them quietly unless named.
     let in_templates_dir = result
@@ -1070,31 +1152,18 @@ enum ReadFailure {
     NotUtf8 { lossy: String, valid_up_to: usize },
 }
 
-fn read_file(candidate: &Candidate, max_size: u64) -> Result<String, ReadFailure> {
+fn read_file(candidate: &Candidate, max_size: u64, tree: &Tree) -> Result<String, ReadFailure> {
     let path = candidate
         .path
         .as_deref()
         .ok_or_else(|| ReadFailure::Unreadable("no path".into()))?;
-    let meta =
-        std::fs::metadata(path).map_err(|e| ReadFailure::Unreadable(source::io_message(&e)))?;
-    if !meta.is_file() {
-        // Reading a FIFO or a device could block forever or never end.
-        return Err(ReadFailure::Unreadable("not a regular file".into()));
+    let bytes = tree
+        .read(path, max_size)
+        .map_err(|e| ReadFailure::Unreadable(e.why()))?;
+    match source::text_of(bytes) {
+        (text, None) => Ok(text),
+        (lossy, Some(valid_up_to)) => Err(ReadFailure::NotUtf8 { lossy, valid_up_to }),
     }
-    if meta.len() > max_size {
-        return Err(ReadFailure::Unreadable(format!(
-            "the file is {} bytes, over the limit of {max_size} bytes (raise it with --max-file-size)",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| ReadFailure::Unreadable(source::io_message(&e)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid_up_to = e.utf8_error().valid_up_to();
-        ReadFailure::NotUtf8 {
-            lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            valid_up_to,
-        }
-    })
 }
 
 /// Drops the findings a suppression covers, marking it used.

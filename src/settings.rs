@@ -46,8 +46,13 @@ pub struct Settings {
     /// What to lint in Kustomize trees: builds, files, or both.
     pub kustomize_mode: KustomizeMode,
     /// The program that builds what the native engine does not (`kustomize`
-    /// or `kubectl`); unset means the first of them on PATH.
+    /// or `kubectl`); unset means the first of them on PATH. Only the
+    /// command line and the environment set it, never the linted tree.
     pub kustomize_bin: Option<PathBuf>,
+    /// How helm and kustomize run: their limits, and whether they may run
+    /// where they cannot be walled off (the user's choice, for trees they
+    /// trust). Only the command line sets it.
+    pub tools: crate::sandbox::Policy,
 }
 
 /// How kslint treats kustomizations.
@@ -95,6 +100,7 @@ impl Default for Settings {
             config_dir: PathBuf::from("."),
             kustomize_mode: KustomizeMode::Build,
             kustomize_bin: None,
+            tools: crate::sandbox::Policy::default(),
         }
     }
 }
@@ -127,10 +133,23 @@ impl Settings {
             .is_some_and(|i| self.enabled[i])
     }
 
-    /// Applies a config file.
+    /// Applies a config file the user named.
     pub fn apply_config(&mut self, config: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(config)
             .map_err(|e| format!("{}: {}", config.display(), crate::source::io_message(&e)))?;
+        self.apply_config_file(config, text)
+    }
+
+    /// Applies a config file found in the tree: it is read only if it is a
+    /// regular file of its repository (not a link to a file elsewhere).
+    pub fn apply_found_config(&mut self, config: &Path) -> Result<(), String> {
+        let text = crate::tree::Tree::around(config)
+            .read_text(config, MAX_CONFIG_SIZE)
+            .map_err(|e| format!("{}: {}", config.display(), e.why()))?;
+        self.apply_config_file(config, text)
+    }
+
+    fn apply_config_file(&mut self, config: &Path, text: String) -> Result<(), String> {
         self.config_dir = config
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -144,7 +163,7 @@ impl Settings {
             let lc = yaml::line_index::LineIndex::new(text).line_col(text, span.start);
             format!("{name}:{}:{}: {message}", lc.line, lc.column)
         };
-        let stream = yaml::parse_stream(text, self.limits);
+        let stream = yaml::parse_stream(text, self.limits.clone());
         if let Some(error) = stream.errors.first() {
             return Err(at(error.span, error.message.clone()));
         }
@@ -208,18 +227,10 @@ impl Settings {
                     self.kustomize_mode = mode.parse().map_err(|e| at(value.span, e))?;
                 }
                 "kustomize-bin" => {
-                    let bin = value.as_str().ok_or_else(|| {
-                        at(
-                            value.span,
-                            "`kustomize-bin` must be a path or a program name".into(),
-                        )
-                    })?;
-                    // A bare name is looked up on PATH, as a shell would.
-                    self.kustomize_bin = Some(if bin.contains('/') {
-                        self.config_dir.join(bin)
-                    } else {
-                        PathBuf::from(bin)
-                    });
+                    return Err(at(
+                        entry.key_span,
+                        program_refused("kustomize-bin", "--kustomize-bin", "KSLINT_KUSTOMIZE_BIN"),
+                    ));
                 }
                 other => {
                     let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
@@ -288,22 +299,16 @@ impl Settings {
     fn apply_helm(&mut self, value: &Node) -> Result<(), (yaml::Span, String)> {
         let entries = value.as_map().ok_or((
             value.span,
-            "`helm` must be a mapping with `bin` and `charts`".to_owned(),
+            "`helm` must be a mapping with `charts`".to_owned(),
         ))?;
         let base = self.config_dir.clone();
         for entry in entries {
             match entry.key.as_str() {
                 "bin" => {
-                    let bin = entry
-                        .value
-                        .as_str()
-                        .ok_or((entry.value.span, "`helm.bin` must be a path".to_owned()))?;
-                    // A bare name is looked up on PATH, as a shell would.
-                    self.helm.bin = Some(if bin.contains('/') {
-                        base.join(bin)
-                    } else {
-                        crate::source::find_program(bin).unwrap_or_else(|| PathBuf::from(bin))
-                    });
+                    return Err((
+                        entry.key_span,
+                        program_refused("helm.bin", "--helm-bin", "KSLINT_HELM_BIN"),
+                    ));
                 }
                 "charts" => {
                     let items = entry.value.as_seq().ok_or((
@@ -318,7 +323,7 @@ impl Settings {
                 other => {
                     return Err((
                         entry.key_span,
-                        format!("unknown key `helm.{other}` (known: bin, charts)"),
+                        format!("unknown key `helm.{other}` (known: charts)"),
                     ));
                 }
             }
@@ -354,6 +359,14 @@ impl Settings {
     }
 }
 
+/// Why a config file may not name a program: the file is part of the tree
+/// under review, and a pull request could point it at a script of its own.
+fn program_refused(key: &str, flag: &str, variable: &str) -> String {
+    format!(
+        "`{key}` is not read from a config file: the repository under review must not choose the programs kslint runs; pass {flag} PATH or set {variable}, or put the program on PATH"
+    )
+}
+
 /// Every key the config file accepts.
 pub const CONFIG_KEYS: &[&str] = &[
     "fail-on",
@@ -366,7 +379,6 @@ pub const CONFIG_KEYS: &[&str] = &[
     "kubernetes-version",
     "helm",
     "kustomize",
-    "kustomize-bin",
 ];
 
 fn chart_config(
@@ -404,11 +416,34 @@ fn chart_config(
         item.span,
         "each chart needs a `path`, its folder".to_owned(),
     ))?;
-    let dir = clean_join(base, &path);
+    let path_span = item.get("path").map_or(item.span, |n| n.span);
+    let dir = inside(base, base, &path).map_err(|e| (path_span, e))?;
+    let release = text("release")?;
+    if let Some(release) = &release
+        && !is_release_name(release)
+    {
+        return Err((
+            item.get("release").map_or(item.span, |n| n.span),
+            format!(
+                "{release:?} is not a valid Helm release name: lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 53 characters"
+            ),
+        ));
+    }
+    let namespace = text("namespace")?;
+    if let Some(namespace) = &namespace
+        && !is_namespace_name(namespace)
+    {
+        return Err((
+            item.get("namespace").map_or(item.span, |n| n.span),
+            format!(
+                "{namespace:?} is not a valid namespace name: lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters"
+            ),
+        ));
+    }
     let mut config = crate::helm::ChartConfig {
         path: dir.clone(),
-        release: text("release")?,
-        namespace: text("namespace")?,
+        release,
+        namespace,
         value_sets: Vec::new(),
     };
     let sets = match item.get("value-sets") {
@@ -423,11 +458,18 @@ fn chart_config(
             set.span,
             "each value set needs a `name`, such as dev or prod".to_owned(),
         ))?;
-        let files = match set.get("values") {
-            Some(node) => strings(node)
-                .map_err(|e| (node.span, e.replace("glob strings", "values file paths")))?,
-            None => Vec::new(),
-        };
+        let mut files = Vec::new();
+        if let Some(node) = set.get("values") {
+            let names = strings(node)
+                .map_err(|e| (node.span, e.replace("glob strings", "values file paths")))?;
+            let spans: Vec<yaml::Span> = match node.as_seq() {
+                Some(items) => items.iter().map(|i| i.span).collect(),
+                None => vec![node.span],
+            };
+            for (name, span) in names.iter().zip(spans) {
+                files.push(inside(base, &dir, name).map_err(|e| (span, e))?);
+            }
+        }
         let sets = match set.get("set") {
             Some(node) => strings(node)
                 .map_err(|e| (node.span, e.replace("glob strings", "KEY=VALUE strings")))?,
@@ -435,20 +477,77 @@ fn chart_config(
         };
         config.value_sets.push(crate::helm::ValueSet {
             name: name.to_owned(),
-            files: files.iter().map(|f| clean_join(&dir, f)).collect(),
+            files,
             set: sets,
         });
     }
     Ok(config)
 }
 
-/// `base/relative` without a leading `./`, so paths match the run's names.
-fn clean_join(base: &Path, relative: &str) -> PathBuf {
-    let joined = base.join(relative);
-    joined
-        .strip_prefix(".")
-        .map(Path::to_path_buf)
-        .unwrap_or(joined)
+/// `from/relative`, which must stay inside `root` (the config file's
+/// folder) as text: no absolute path, no `..` above it. Links are checked
+/// when the file is read. Without a leading `./`, so paths match the
+/// run's names.
+fn inside(root: &Path, from: &Path, relative: &str) -> Result<PathBuf, String> {
+    use std::path::Component;
+    let refused = || {
+        format!(
+            "{relative:?} is outside the folder of this config file; a config may only name files in its repository"
+        )
+    };
+    if Path::new(relative).is_absolute() {
+        return Err(refused());
+    }
+    let start: Vec<Component> = root
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let mut parts: Vec<Component> = from
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    if !parts.starts_with(&start) {
+        return Err(refused());
+    }
+    for part in Path::new(relative).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.len() <= start.len() {
+                    return Err(refused());
+                }
+                parts.pop();
+            }
+            Component::Normal(_) => parts.push(part),
+            Component::RootDir | Component::Prefix(_) => return Err(refused()),
+        }
+    }
+    let joined: PathBuf = parts.iter().collect();
+    Ok(if joined.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        joined
+    })
+}
+
+/// A Helm release name, as `helm template` accepts it (and so never a flag).
+fn is_release_name(name: &str) -> bool {
+    name.len() <= 53 && name.split('.').all(is_dns_label)
+}
+
+/// A Kubernetes namespace name (a DNS-1123 label).
+fn is_namespace_name(name: &str) -> bool {
+    name.len() <= 63 && is_dns_label(name)
+}
+
+fn is_dns_label(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
 }
 
 /// `1.30`, `v1.30` or `1.30.2` to the minor version 30.
@@ -486,13 +585,29 @@ fn strings(value: &Node) -> Result<Vec<String>, String> {
     }
 }
 
-/// The config file for a folder: the nearest `.kslint.yaml` upwards.
+/// The config file for a folder: the nearest `.kslint.yaml` upwards, up to
+/// the repository's root (the folder holding `.git`); outside a repository,
+/// only in the folder itself. A config above the repository (in a shared
+/// parent such as `/tmp`) is someone else's.
 pub fn find_config(start: &Path) -> Option<PathBuf> {
-    start
+    let in_repository = start
         .ancestors()
+        .any(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok());
+    let mut folders = Vec::new();
+    for dir in start.ancestors() {
+        folders.push(dir);
+        if !in_repository || std::fs::symlink_metadata(dir.join(".git")).is_ok() {
+            break;
+        }
+    }
+    folders
+        .into_iter()
         .flat_map(|dir| CONFIG_NAMES.iter().map(move |name| dir.join(name)))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
+
+/// The largest config file read.
+const MAX_CONFIG_SIZE: u64 = 1 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -517,27 +632,72 @@ mod tests {
             ..Settings::default()
         };
         settings
-            .apply_config_text(
-                "c.yaml",
-                "kustomize: both\nkustomize-bin: tools/kustomize\n",
-            )
+            .apply_config_text("c.yaml", "kustomize: both\n")
             .unwrap();
         assert_eq!(settings.kustomize_mode, KustomizeMode::Both);
-        // A path is relative to the config file; a bare name is looked up
-        // on PATH when the build runs.
-        assert_eq!(
-            settings.kustomize_bin,
-            Some(PathBuf::from("repo/tools/kustomize"))
-        );
-        settings
-            .apply_config_text("c.yaml", "kustomize-bin: kubectl\n")
-            .unwrap();
-        assert_eq!(settings.kustomize_bin, Some(PathBuf::from("kubectl")));
-        assert!(
+    }
+
+    #[test]
+    fn a_config_cannot_name_programs() {
+        let mut settings = Settings::default();
+        for text in ["kustomize-bin: ./evil.sh\n", "helm:\n  bin: ./evil.sh\n"] {
+            let error = settings.apply_config_text("c.yaml", text).unwrap_err();
+            assert!(
+                error.contains("must not choose the programs kslint runs"),
+                "{error}"
+            );
+        }
+        assert_eq!(settings.kustomize_bin, None);
+        assert_eq!(settings.helm.bin, None);
+    }
+
+    #[test]
+    fn chart_paths_stay_inside_and_names_are_not_flags() {
+        let config = |text: &str| {
+            let mut settings = Settings {
+                config_dir: PathBuf::from("repo"),
+                ..Settings::default()
+            };
             settings
-                .apply_config_text("c.yaml", "kustomize-bin: [a]\n")
-                .is_err()
+                .apply_config_text("c.yaml", text)
+                .map(|()| settings)
+        };
+        let ok = config(
+            "helm:\n  charts:\n  - path: charts/shop\n    release: shop\n    namespace: shop\n    value-sets:\n    - {name: prod, values: [../common.yaml, prod.yaml]}\n",
+        )
+        .unwrap();
+        let chart = &ok.helm.charts[0];
+        assert_eq!(chart.path, PathBuf::from("repo/charts/shop"));
+        assert_eq!(
+            chart.value_sets[0].files,
+            [
+                PathBuf::from("repo/charts/common.yaml"),
+                PathBuf::from("repo/charts/shop/prod.yaml")
+            ]
         );
+        for (text, at) in [
+            ("helm:\n  charts:\n  - path: /etc\n", "c.yaml:3:11"),
+            ("helm:\n  charts:\n  - path: ../..\n", "c.yaml:3:11"),
+            (
+                "helm:\n  charts:\n  - path: c\n    value-sets:\n    - {name: a, values: [/proc/self/environ]}\n",
+                "c.yaml:5:26",
+            ),
+            (
+                "helm:\n  charts:\n  - path: c\n    value-sets:\n    - {name: a, values: [../../../../etc/passwd]}\n",
+                "c.yaml:5:26",
+            ),
+            (
+                "helm:\n  charts:\n  - path: c\n    release: --post-renderer=./evil.sh\n",
+                "c.yaml:4:14",
+            ),
+            (
+                "helm:\n  charts:\n  - path: c\n    namespace: \"-n\"\n",
+                "c.yaml:4:16",
+            ),
+        ] {
+            let error = config(text).unwrap_err();
+            assert!(error.starts_with(at), "{text}: {error}");
+        }
     }
 
     #[test]

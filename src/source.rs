@@ -6,10 +6,11 @@
 //! templates. Problems with a path (a symlink loop, a missing file) are
 //! returned beside the files, never raised: the run goes on.
 
+use crate::tree::{Outside, Tree};
 use crate::yaml::line_index::LineIndex;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Index of a file in the run's [`SourceDb`], in path order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,11 +85,17 @@ pub struct Discovery {
     pub kustomizations: Vec<PathBuf>,
 }
 
-/// Walks the inputs.
-pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globset::Error> {
+/// Walks the inputs. Links are followed only inside `tree`: one that
+/// leads out of it, or into a kernel file system, is a problem, not a walk.
+pub fn discover(
+    inputs: &[Input],
+    filters: &Filters,
+    tree: &Tree,
+) -> Result<Discovery, globset::Error> {
     let include = glob_set(&filters.include)?;
     let exclude = glob_set(&filters.exclude)?;
     let mut discovery = Discovery::default();
+    let refused: Arc<Mutex<Vec<PathProblem>>> = Arc::default();
     for input in inputs {
         let root = match input {
             Input::Stdin => {
@@ -102,6 +109,14 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
             Input::Path(root) => root,
         };
         match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() && tree.resolve(root).is_err() => {
+                let outside = tree.resolve(root).err();
+                discovery.problems.push(PathProblem {
+                    name: display_name(root),
+                    message: outside.map_or_else(String::new, |o| o.why()),
+                });
+                continue;
+            }
             Ok(meta) if !meta.is_dir() => {
                 discovery.files.push(Candidate {
                     name: display_name(root),
@@ -119,10 +134,26 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
                 continue;
             }
         }
+        let walk_tree = tree.clone();
+        let walk_refused = refused.clone();
         let walker = ignore::WalkBuilder::new(root)
             .follow_links(true)
             .require_git(false)
-            .filter_entry(|entry| !is_chart_template_dir(entry.path()))
+            .filter_entry(move |entry| {
+                // A dangling link is the reader's to report.
+                if (entry.path_is_symlink() || entry.depth() == 0)
+                    && let Err(outside) = walk_tree.resolve(entry.path())
+                    && !matches!(outside, Outside::Unresolved(_))
+                {
+                    let name = display_name(entry.path());
+                    let message = outside.why();
+                    if let Ok(mut refused) = walk_refused.lock() {
+                        refused.push(PathProblem { name, message });
+                    }
+                    return false;
+                }
+                !is_chart_template_dir(entry.path())
+            })
             .build();
         for entry in walker {
             let entry = match entry {
@@ -167,8 +198,15 @@ pub fn discover(inputs: &[Input], filters: &Filters) -> Result<Discovery, globse
     discovery.charts.dedup();
     discovery.kustomizations.sort();
     discovery.kustomizations.dedup();
-    discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
-    discovery.files.dedup_by(|a, b| a.name == b.name);
+    // The same file named twice (`kslint a a/x.yaml`) is read once; two
+    // files are never merged because their names look alike.
+    discovery
+        .files
+        .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
+    discovery.files.dedup_by(|a, b| a.path == b.path);
+    if let Ok(mut refused) = refused.lock() {
+        discovery.problems.append(&mut refused);
+    }
     Ok(discovery)
 }
 
@@ -192,9 +230,17 @@ fn is_chart_template_dir(path: &Path) -> bool {
             .is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
-/// A path as shown to users: no leading `./`.
+/// A path as shown to users: no leading `./`, and bytes that are not
+/// UTF-8 written as `\xNN`, so two different names never look the same.
 pub fn display_name(path: &Path) -> String {
-    let text = path.to_string_lossy();
+    use std::os::unix::ffi::OsStrExt;
+    let mut text = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
     let trimmed = text.strip_prefix("./").unwrap_or(&text);
     if trimmed.is_empty() {
         ".".into()
@@ -321,15 +367,57 @@ impl SourceDb {
 }
 
 /// A program on PATH. Empty and relative entries are skipped: they name
-/// the current folder, which may be the repository being linted.
-pub fn find_program(name: &str) -> Option<PathBuf> {
+/// the current folder, which may be the repository being linted; so is a
+/// program inside `tree`, which the change under review may have put there.
+pub fn find_program(name: &str, tree: &Tree) -> Option<PathBuf> {
+    programs_on_path(name).find(|candidate| !in_tree(candidate, tree))
+}
+
+/// A program on PATH that [`find_program`] skipped because it lies inside
+/// the tree, to name in a note.
+pub fn skipped_program(name: &str, tree: &Tree) -> Option<PathBuf> {
+    programs_on_path(name).find(|candidate| in_tree(candidate, tree))
+}
+
+fn in_tree(path: &Path, tree: &Tree) -> bool {
+    path.canonicalize().is_ok_and(|real| tree.holds(&real))
+}
+
+fn programs_on_path(name: &str) -> impl Iterator<Item = PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))
-        .find(|candidate| {
+        .filter(|candidate| {
             std::fs::metadata(candidate)
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A file's text from its bytes: UTF-8, or lossy text and the offset of
+/// the first byte that is not UTF-8. A lone carriage return ends a line,
+/// as in Kubernetes' YAML reader; it becomes a line feed, which keeps
+/// every byte offset.
+pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
+    let mut bytes = bytes;
+    if let Some(first) = bytes.iter().position(|b| *b == b'\r') {
+        for i in first..bytes.len() {
+            if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                bytes[i] = b'\n';
+            }
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            (
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                Some(valid_up_to),
+            )
+        }
+    }
 }

@@ -174,6 +174,8 @@ fn stdin_is_named_dash() {
 #[test]
 fn config_file_is_found_upwards_and_validated() {
     let dir = tempfile::tempdir().unwrap();
+    // Upwards means up to the repository's root.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
     std::fs::create_dir(dir.path().join("deploy")).unwrap();
     std::fs::write(dir.path().join("deploy/pod.yaml"), PRIVILEGED).unwrap();
     std::fs::write(

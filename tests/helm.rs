@@ -382,19 +382,24 @@ fn real_charts_render_and_trace() {
         );
         assert_ne!(d["rule"], "yaml-syntax");
     }
-    // ingress-nginx's chart in the corpus lacks its helpers: one warning,
-    // no template parsed as YAML.
+    // ingress-nginx's chart renders with its defaults too, and its findings
+    // land in its templates and values, never in a template read as YAML.
     let chart = real.join("kubernetes__ingress-nginx/charts/ingress-nginx");
     let diagnostics = lint(
         &real,
         &["--no-config", "--format", "json", chart.to_str().unwrap()],
     );
-    let failed: Vec<_> = diagnostics
-        .iter()
-        .filter(|d| d["rule"] == "helm-chart-not-rendered")
-        .collect();
-    assert_eq!(failed.len(), 1, "{}", brief(&diagnostics));
-    assert!(diagnostics.iter().all(|d| d["rule"] != "yaml-syntax"));
+    let prefix = chart.to_string_lossy().into_owned();
+    assert!(!diagnostics.is_empty());
+    for d in &diagnostics {
+        assert!(
+            d["rule"] != "helm-chart-not-rendered" && d["rule"] != "yaml-syntax",
+            "{}",
+            brief(&diagnostics)
+        );
+        let file = d["file"].as_str().unwrap();
+        assert!(file.starts_with(&format!("{prefix}/")), "{file}");
+    }
 }
 
 #[test]

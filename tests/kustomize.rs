@@ -8,6 +8,7 @@
 mod common;
 
 use kslint::kustomize::{self, Error, Sources};
+use kslint::tree::Tree;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,11 +92,17 @@ enum Fallback {
 }
 
 /// Builds each folder both ways (in parallel: kubectl dominates the time).
-fn compare(kubectl: &Path, dirs: &[PathBuf], shown: impl Fn(&Path) -> String + Sync) -> Tally {
+/// `root` gives the repository a folder belongs to: what its build may read.
+fn compare(
+    kubectl: &Path,
+    dirs: &[PathBuf],
+    shown: impl Fn(&Path) -> String + Sync,
+    root: impl Fn(&Path) -> PathBuf + Sync,
+) -> Tally {
     use rayon::prelude::*;
     let verdicts: Vec<Verdict> = dirs
         .par_iter()
-        .map(|dir| verdict(kubectl, dir, &shown(dir)))
+        .map(|dir| verdict(kubectl, dir, &shown(dir), &root(dir)))
         .collect();
     let mut tally = Tally::default();
     for (dir, verdict) in dirs.iter().zip(verdicts) {
@@ -121,8 +128,22 @@ fn compare(kubectl: &Path, dirs: &[PathBuf], shown: impl Fn(&Path) -> String + S
     tally
 }
 
-fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
-    let native = kustomize::build(dir, &mut Sources::default());
+/// The tree a test's kustomization may read: its repository, or its folder.
+fn tree_of(dir: &Path) -> std::sync::Arc<Tree> {
+    std::sync::Arc::new(Tree::around(dir))
+}
+
+/// A fallback build as a run makes it: inside the tree, walled off.
+fn fallback_build(
+    dir: &Path,
+    tool: &kustomize::fallback::Tool,
+) -> Result<kustomize::Built, kustomize::fallback::Refusal> {
+    kustomize::fallback::build(dir, tool, tree_of(dir), 64 << 20, Default::default())
+}
+
+fn verdict(kubectl: &Path, dir: &Path, name: &str, root: &Path) -> Verdict {
+    let tree = tree_of(root);
+    let native = kustomize::build(dir, &mut Sources::within(tree.clone(), 64 << 20));
     // A remote base would send kubectl to the network; kslint must refuse
     // it on its own.
     if dir.ends_with("bad/remote-base") {
@@ -132,7 +153,8 @@ fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
         };
     }
     // Nor any tree that names something remote.
-    if let Err(kustomize::fallback::Refusal::NotLocal(why)) = kustomize::fallback::check_local(dir)
+    if let Err(kustomize::fallback::Refusal::NotLocal(why)) =
+        kustomize::fallback::check_local(dir, tree.clone())
     {
         return match native {
             Err(Error::Unsupported { feature, .. }) => {
@@ -149,8 +171,8 @@ fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
         .unwrap();
     match native {
         Err(Error::Unsupported { feature, .. }) => {
-            let tool = kustomize::fallback::Tool::find(Some(kubectl)).unwrap();
-            match kustomize::fallback::build(dir, &tool) {
+            let tool = kustomize::fallback::Tool::find(Some(kubectl), &Tree::default()).unwrap();
+            match kustomize::fallback::build(dir, &tool, tree, 64 << 20, Default::default()) {
                 Ok(built) => {
                     let mine = objects(&built.emitted.text);
                     let theirs = objects(&String::from_utf8_lossy(&reference.stdout));
@@ -173,6 +195,9 @@ fn verdict(kubectl: &Path, dir: &Path, name: &str) -> Verdict {
                     ))
                 }
                 Err(kustomize::fallback::Refusal::Failed(_)) => Verdict::BothFail,
+                Err(kustomize::fallback::Refusal::NoSandbox(why)) => {
+                    Verdict::Differ(format!("{name}: {why}"))
+                }
             }
         }
         Err(Error::Invalid { message, .. }) if reference.status.success() => Verdict::Differ(
@@ -232,9 +257,22 @@ fn native_build_equals_kubectl_on_the_corpus() {
         .filter_map(|l| l.split('\t').next())
         .map(|d| corpus.join(d))
         .collect();
-    let tally = compare(&kubectl, &dirs, |d| {
-        d.strip_prefix(&corpus).unwrap_or(d).display().to_string()
-    });
+    // Each project of the corpus is a repository of its own.
+    let project = |d: &Path| {
+        let inside = d.strip_prefix(&corpus).unwrap_or(d);
+        corpus.join(
+            inside
+                .components()
+                .next()
+                .map_or(Path::new(""), |c| Path::new(c.as_os_str())),
+        )
+    };
+    let tally = compare(
+        &kubectl,
+        &dirs,
+        |d| d.strip_prefix(&corpus).unwrap_or(d).display().to_string(),
+        project,
+    );
     eprintln!("{} kustomizations: {tally:?}", dirs.len());
     assert!(tally.differ.is_empty(), "{}", tally.differ.join("\n"));
     // What the engine builds today; a drop means a regression.
@@ -271,7 +309,9 @@ fn native_build_equals_kubectl_on_the_fixtures() {
         }
     }
     dirs.sort();
-    let tally = compare(&kubectl, &dirs, common::relative);
+    let tally = compare(&kubectl, &dirs, common::relative, |_| {
+        common::root().to_path_buf()
+    });
     assert!(tally.differ.is_empty(), "{}", tally.differ.join("\n"));
     // What the engine does not build (the fallback fixture, and review
     // cases it refuses rather than guess) kubectl builds through the
@@ -483,8 +523,8 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
         "resources:\n  - https://github.com/example/never/fetched?ref=v1\nvars:\n  - name: X\n    objref: {kind: Service, name: x, apiVersion: v1}\n",
     )
     .unwrap();
-    let tool = kustomize::fallback::Tool::find(Some(&kubectl)).unwrap();
-    match kustomize::fallback::build(dir.path(), &tool) {
+    let tool = kustomize::fallback::Tool::find(Some(&kubectl), &Tree::default()).unwrap();
+    match fallback_build(dir.path(), &tool) {
         Err(kustomize::fallback::Refusal::NotLocal(why)) => {
             assert!(
                 why.contains("https://github.com/example/never/fetched"),
@@ -501,7 +541,7 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
     )
     .unwrap();
     assert!(matches!(
-        kustomize::fallback::build(dir.path(), &tool),
+        fallback_build(dir.path(), &tool),
         Err(kustomize::fallback::Refusal::NotLocal(_))
     ));
 }
@@ -526,11 +566,11 @@ fn the_tool_runs_walled_off() {
     let tree = dir.path().join("tree");
     std::fs::create_dir(&tree).unwrap();
     std::fs::write(tree.join("kustomization.yaml"), "vars: []\n").unwrap();
-    let tool = kustomize::fallback::Tool::find(Some(&tool)).unwrap();
-    let built = kustomize::fallback::build(&tree, &tool).unwrap();
+    let tool = kustomize::fallback::Tool::find(Some(&tool), &Tree::default()).unwrap();
+    let built = fallback_build(&tree, &tool).unwrap();
     let text = &built.emitted.text;
     assert!(text.contains("git: \"none\""), "{text}");
-    assert!(text.contains("proxy: \"http://127.0.0.1:1\""), "{text}");
+    assert!(text.contains("proxy: \"http://127.0.0.1:9\""), "{text}");
     assert!(text.contains("/empty\""), "{text}");
     // In a network namespace of its own the tool sees loopback alone.
     let isolated = Command::new("unshare")
@@ -552,7 +592,7 @@ fn trees_that_only_look_local_are_refused() {
             std::fs::write(path, text).unwrap();
         }
         extra(dir.path());
-        match kustomize::fallback::check_local(&dir.path().join("top")) {
+        match kustomize::fallback::check_local(&dir.path().join("top"), tree_of(dir.path())) {
             Err(kustomize::fallback::Refusal::NotLocal(message)) => {
                 assert!(message.contains(why), "{message}")
             }

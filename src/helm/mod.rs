@@ -10,9 +10,11 @@ pub mod origin;
 pub mod template;
 pub mod trace;
 
+use crate::sandbox;
+use crate::tree::Tree;
 use crate::yaml::{self, Node, Span};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The note given for a chart when no `helm` binary is found.
 pub const HELM_NOT_FOUND: &str = "helm not found: install helm or pipe helm template output";
@@ -86,12 +88,68 @@ pub fn is_chart(dir: &Path) -> bool {
     dir.join("Chart.yaml").is_file()
 }
 
-/// The `helm` binary: the one configured, or the first on PATH.
-pub fn find_helm(configured: Option<&Path>) -> Option<PathBuf> {
+/// The `helm` binary: the one the user named (`--helm-bin` or
+/// `KSLINT_HELM_BIN`, never the linted tree's config), or the first on PATH
+/// outside the tree.
+pub fn find_helm(configured: Option<&Path>, tree: &Tree) -> Option<PathBuf> {
     if let Some(path) = configured {
         return path.is_file().then(|| path.to_path_buf());
     }
-    crate::source::find_program("helm")
+    crate::source::find_program("helm", tree)
+}
+
+/// The most files and folders a chart may hold for kslint to render it.
+const MAX_CHART_ENTRIES: usize = 100_000;
+
+/// Checks a chart before helm reads it: helm follows symbolic links inside
+/// a chart (`.Files.Get`), so a link to `/proc/self/environ` or a
+/// credentials file would put the runner's secrets into a template's
+/// output or error. Every link must stay inside `tree`, and every entry
+/// must be a file or folder (a pipe could stall helm). The problem found,
+/// with the offending path, if any.
+pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
+    if let Err(outside) = tree.resolve(dir) {
+        return Err(format!("the chart folder {}", outside.why()));
+    }
+    let mut pending = vec![dir.to_path_buf()];
+    let mut entries = 0usize;
+    while let Some(folder) = pending.pop() {
+        let listing = std::fs::read_dir(&folder).map_err(|e| {
+            format!(
+                "{} cannot be read: {}",
+                crate::source::display_name(&folder),
+                crate::source::io_message(&e)
+            )
+        })?;
+        for entry in listing.flatten() {
+            entries += 1;
+            if entries > MAX_CHART_ENTRIES {
+                return Err(format!(
+                    "the chart holds more than {MAX_CHART_ENTRIES} files and folders"
+                ));
+            }
+            let path = entry.path();
+            let shown = crate::source::display_name(&path);
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_symlink() {
+                match tree.resolve(&path) {
+                    Ok(_) => {}
+                    // helm skips a dangling link with a warning.
+                    Err(crate::tree::Outside::Unresolved(_)) => {}
+                    Err(outside) => return Err(format!("{shown}: {}", outside.why())),
+                }
+            } else if kind.is_dir() {
+                pending.push(path);
+            } else if !kind.is_file() {
+                return Err(format!(
+                    "{shown} is not a regular file (a pipe, socket or device)"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A chart's name and declared dependencies, read from `Chart.yaml`.
@@ -145,6 +203,7 @@ pub fn chart_file(text: &str) -> ChartFile {
 pub fn missing_dependencies<'c>(
     dir: &Path,
     chart: &'c ChartFile,
+    tree: &Tree,
 ) -> Vec<&'c (String, String, Span)> {
     let charts = dir.join("charts");
     let present: Vec<String> = std::fs::read_dir(&charts)
@@ -154,7 +213,7 @@ pub fn missing_dependencies<'c>(
         .filter_map(|entry| {
             let path = entry.path();
             if path.is_dir() {
-                let text = std::fs::read_to_string(path.join("Chart.yaml")).ok()?;
+                let text = tree.read_text(&path.join("Chart.yaml"), 1 << 20).ok()?;
                 Some(chart_file(&text).name)
             } else {
                 let file = path.file_name()?.to_str()?;
@@ -176,63 +235,63 @@ pub fn missing_dependencies<'c>(
         .collect()
 }
 
-/// The `helm template` command line for a chart and value set.
-pub fn template_args(config: &ChartConfig, set: &ValueSet, kubernetes_minor: u16) -> Vec<String> {
-    let mut args = vec![
-        "template".to_owned(),
+/// The `helm template` command line for a chart and value set. Every value
+/// is joined to its flag (`--values=FILE`), and the release and chart come
+/// after `--`, so nothing from a config file can become a flag of its own
+/// (`--post-renderer` runs a program).
+pub fn template_args(config: &ChartConfig, set: &ValueSet, kubernetes_minor: u16) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["template".into()];
+    if let Some(namespace) = &config.namespace {
+        args.push(format!("--namespace={namespace}").into());
+    }
+    for file in &set.files {
+        let mut arg = OsString::from("--values=");
+        arg.push(file);
+        args.push(arg);
+    }
+    for value in &set.set {
+        args.push(format!("--set={value}").into());
+    }
+    args.push(format!("--kube-version=v1.{kubernetes_minor}.0").into());
+    args.push("--include-crds".into());
+    args.push("--".into());
+    args.push(
         config
             .release
             .clone()
-            .unwrap_or_else(|| "release-name".to_owned()),
-        config.path.display().to_string(),
-    ];
-    if let Some(namespace) = &config.namespace {
-        args.extend(["--namespace".to_owned(), namespace.clone()]);
-    }
-    for file in &set.files {
-        args.extend(["--values".to_owned(), file.display().to_string()]);
-    }
-    for value in &set.set {
-        args.extend(["--set".to_owned(), value.clone()]);
-    }
-    args.extend([
-        "--kube-version".to_owned(),
-        format!("v1.{kubernetes_minor}.0"),
-        "--include-crds".to_owned(),
-    ]);
+            .unwrap_or_else(|| "release-name".to_owned())
+            .into(),
+    );
+    args.push(config.path.clone().into());
     args
 }
 
-/// Runs `helm template`; the rendered stream, or helm's error in words.
-pub fn render(helm: &Path, args: &[String]) -> Result<String, String> {
-    let output = Command::new(helm)
-        .args(args)
-        // Helm must not reach a registry or repository while rendering.
-        .env("HELM_OFFLINE", "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| {
-            format!(
-                "cannot run {}: {}",
-                helm.display(),
-                crate::source::io_message(&e)
-            )
-        })?;
-    if output.status.success() {
-        return String::from_utf8(output.stdout)
-            .map_err(|_| "helm template printed text that is not UTF-8".to_owned());
+/// Runs `helm template`, walled off ([`crate::sandbox`]); the rendered
+/// stream, or helm's error in words (bounded, with control characters
+/// shown as symbols).
+pub fn render(helm: &Path, args: Vec<OsString>, policy: sandbox::Policy) -> Result<String, String> {
+    let cwd = std::env::current_dir().map_err(|e| crate::source::io_message(&e))?;
+    let job = sandbox::Job {
+        program: helm,
+        args,
+        cwd: &cwd,
+        policy,
+    };
+    match sandbox::run(&job) {
+        Ok(stdout) => String::from_utf8(stdout)
+            .map_err(|_| "helm template printed text that is not UTF-8".to_owned()),
+        Err(sandbox::Failure::Exit(stderr)) => {
+            let message = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let message = message.strip_prefix("Error: ").unwrap_or(&message);
+            Err(sandbox::shown_error(message))
+        }
+        Err(failure) => Err(failure.why("helm template")),
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let message = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Err(message
-        .strip_prefix("Error: ")
-        .unwrap_or(&message)
-        .to_owned())
 }
 
 /// A `# Source: CHART/templates/FILE` header in a rendered stream.
@@ -288,8 +347,14 @@ pub fn header_at(headers: &[SourceHeader], offset: u32) -> Option<&SourceHeader>
 /// The folder of a chart or subchart named in a `# Source:` path, given
 /// the top chart's folder: `app/charts/db/templates/x.yaml` lives in
 /// `<chart>/charts/db/templates/x.yaml`.
-pub fn template_file(chart_dir: &Path, header: &SourceHeader) -> PathBuf {
-    chart_dir.join(header.inside_chart())
+/// `None` when the path leaves the chart (`..`, an absolute path): the
+/// header is the stream's word, and may lie.
+pub fn template_file(chart_dir: &Path, header: &SourceHeader) -> Option<PathBuf> {
+    let inside = Path::new(header.inside_chart());
+    let plain = inside
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    (plain && !header.inside_chart().is_empty()).then(|| chart_dir.join(inside))
 }
 
 /// The subchart path of a template: `["db"]` for
@@ -334,10 +399,14 @@ mod tests {
             files: vec!["charts/app/values-prod.yaml".into()],
             set: vec!["a=b".into()],
         };
-        let args = template_args(&config, &set, 30).join(" ");
+        let args: Vec<String> = template_args(&config, &set, 30)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let args = args.join(" ");
         assert_eq!(
             args,
-            "template release-name charts/app --namespace shop --values charts/app/values-prod.yaml --set a=b --kube-version v1.30.0 --include-crds"
+            "template --namespace=shop --values=charts/app/values-prod.yaml --set=a=b --kube-version=v1.30.0 --include-crds -- release-name charts/app"
         );
         assert!(!args.contains("dependency") && !args.contains("repo"));
     }

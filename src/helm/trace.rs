@@ -9,6 +9,7 @@ use super::{SourceHeader, header_at, source_headers, subchart_path};
 use crate::diagnostic::{Diagnostic, Label};
 use crate::source::{FileId, SourceDb, SourceFile, display_name};
 use crate::suppress::{Scope, Suppressions};
+use crate::tree::Tree;
 use crate::yaml::{self, Node, Span};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,13 +49,20 @@ pub struct Tracer {
     templates: HashMap<PathBuf, Option<(FileId, Vec<Line>)>>,
     values: HashMap<String, Option<(FileId, Node)>>,
     first_added: usize,
+    /// What tracing may read: templates and values files of the tree.
+    tree: Tree,
 }
 
 impl Tracer {
     /// Finds the rendered texts of a run: chart renders, and files whose
     /// documents carry `# Source:` headers. `charts` are the run's chart
     /// folders with their names, to find the chart of a piped stream.
-    pub fn new(db: &SourceDb, renders: &[Option<RenderInfo>], charts: &[(String, String)]) -> Self {
+    pub fn new(
+        db: &SourceDb,
+        renders: &[Option<RenderInfo>],
+        charts: &[(String, String)],
+        tree: &Tree,
+    ) -> Self {
         let mut contexts = HashMap::new();
         let mut found_charts: HashMap<String, Option<PathBuf>> = HashMap::new();
         for i in 0..db.len() {
@@ -73,7 +81,7 @@ impl Tracer {
                 None => (
                     found_charts
                         .entry(first.chart().to_owned())
-                        .or_insert_with(|| find_chart(first.chart(), charts))
+                        .or_insert_with(|| find_chart(first.chart(), charts, tree))
                         .clone(),
                     Vec::new(),
                 ),
@@ -109,6 +117,7 @@ impl Tracer {
             templates: HashMap::new(),
             values: HashMap::new(),
             first_added: db.len(),
+            tree: tree.clone(),
         }
     }
 
@@ -234,8 +243,13 @@ impl Tracer {
                 primary.then_some(rendered_from).into_iter().collect(),
             );
         };
+        // A `# Source:` path is the stream's word: it must name a file of
+        // the chart, never one outside it.
         let template_path = super::template_file(&chart_dir, &header);
-        let Some(template_id) = load_template(templates, &template_path, db) else {
+        let template_id = template_path
+            .as_ref()
+            .and_then(|path| load_template(templates, path, &chart_dir, db, &self.tree));
+        let (Some(template_path), Some(template_id)) = (template_path, template_id) else {
             return (
                 label.clone(),
                 primary.then_some(rendered_from).into_iter().collect(),
@@ -287,7 +301,7 @@ impl Tracer {
         }
         let mut loaded: Vec<(FileId, usize)> = Vec::new();
         for (i, (name, _)) in sources.iter().enumerate() {
-            if let Some(id) = load_values(values, name, db) {
+            if let Some(id) = load_values(values, name, db, &self.tree) {
                 loaded.push((id, i));
             }
         }
@@ -371,10 +385,13 @@ impl Tracer {
 fn load_template(
     templates: &mut HashMap<PathBuf, Option<(FileId, Vec<Line>)>>,
     path: &Path,
+    chart_dir: &Path,
     db: &mut SourceDb,
+    tree: &Tree,
 ) -> Option<FileId> {
     if !templates.contains_key(path) {
-        let loaded = load(path, db).map(|id| (id, template::read(&db.file(id).text)));
+        let loaded =
+            load(path, Some(chart_dir), db, tree).map(|id| (id, template::read(&db.file(id).text)));
         templates.insert(path.to_path_buf(), loaded);
     }
     templates[path].as_ref().map(|(id, _)| *id)
@@ -384,9 +401,10 @@ fn load_values(
     values: &mut HashMap<String, Option<(FileId, Node)>>,
     name: &str,
     db: &mut SourceDb,
+    tree: &Tree,
 ) -> Option<FileId> {
     if !values.contains_key(name) {
-        let loaded = load(Path::new(name), db).and_then(|id| {
+        let loaded = load(Path::new(name), None, db, tree).and_then(|id| {
             let stream = yaml::parse_stream(&db.file(id).text, yaml::Limits::default());
             let root = stream.documents.into_iter().next()?.root;
             Some((id, root))
@@ -436,28 +454,48 @@ fn choose_document(
     }
 }
 
-/// The run's file with this path, or the file read and added.
-fn load(path: &Path, db: &mut SourceDb) -> Option<FileId> {
+/// Template and values files larger than this are not read for tracing.
+const READ_LIMIT: u64 = 16 << 20;
+
+/// The run's file with this path, or the file read and added: only a file
+/// of the tree, and inside `within` (the chart) when given.
+fn load(path: &Path, within: Option<&Path>, db: &mut SourceDb, tree: &Tree) -> Option<FileId> {
     let name = display_name(path);
+    let real = tree.resolve(path).ok()?;
+    if let Some(chart) = within
+        && !chart
+            .canonicalize()
+            .is_ok_and(|chart| real.starts_with(chart))
+    {
+        return None;
+    }
     if let Some(id) = db.find(&name) {
         return Some(id);
     }
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = tree.read_text(path, READ_LIMIT).ok()?;
     Some(db.push(SourceFile::new(name, Arc::from(text))))
 }
 
 /// The chart folder of a piped stream: a chart of the run with that name,
 /// the current folder, or a folder of that name.
-fn find_chart(name: &str, charts: &[(String, String)]) -> Option<PathBuf> {
+fn find_chart(name: &str, charts: &[(String, String)], tree: &Tree) -> Option<PathBuf> {
     if let Some((dir, _)) = charts.iter().find(|(_, n)| n == name) {
         return Some(PathBuf::from(dir));
     }
-    [PathBuf::from("."), PathBuf::from(name)]
-        .into_iter()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Chart.yaml"))
-                .is_ok_and(|text| super::chart_file(&text).name == name)
-        })
+    // The chart's name is the stream's word: only a plain folder name.
+    let plain = !name.is_empty()
+        && Path::new(name)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        && !name.contains('/');
+    let mut candidates = vec![PathBuf::from(".")];
+    if plain {
+        candidates.push(PathBuf::from(name));
+    }
+    candidates.into_iter().find(|dir| {
+        tree.read_text(&dir.join("Chart.yaml"), 1 << 20)
+            .is_ok_and(|text| super::chart_file(&text).name == name)
+    })
 }
 
 /// The template line with the same text as the rendered line (a comment,

@@ -13,11 +13,13 @@
 //! when the value there is the one built; otherwise at the object's first
 //! line, marked approximate.
 
-use super::{Built, FILE_NAMES, Sources, emit, is_remote, lexical_join};
+use super::{Built, FILE_NAMES, Sources, emit, is_remote, lexical_join, trace};
+use crate::sandbox;
+use crate::tree::Tree;
 use crate::yaml::{self, Node, Span, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 /// The annotation kustomize writes for `buildMetadata: [originAnnotations]`.
 const ORIGIN: &str = "config.kubernetes.io/origin";
@@ -30,17 +32,18 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// The configured program (a path, or a name on PATH), else `kustomize`,
-    /// else `kubectl`, on PATH.
-    pub fn find(configured: Option<&Path>) -> Option<Tool> {
+    /// The program the user named (a path, or a name on PATH; never one
+    /// from the linted tree's configuration), else `kustomize`, else
+    /// `kubectl`, on PATH. A program PATH finds inside `tree` is skipped.
+    pub fn find(configured: Option<&Path>, tree: &Tree) -> Option<Tool> {
         let program = match configured {
             Some(path) if path.is_file() => path.to_path_buf(),
             Some(path) if path.components().count() == 1 => {
-                crate::source::find_program(path.to_str()?)?
+                crate::source::find_program(path.to_str()?, tree)?
             }
             Some(_) => return None,
-            None => crate::source::find_program("kustomize")
-                .or_else(|| crate::source::find_program("kubectl"))?,
+            None => crate::source::find_program("kustomize", tree)
+                .or_else(|| crate::source::find_program("kubectl", tree))?,
         };
         // The tool runs in a temporary folder: a relative path would
         // resolve there.
@@ -70,6 +73,9 @@ pub enum Refusal {
     NotLocal(String),
     /// The tool failed: its error, in one line.
     Failed(String),
+    /// The tool cannot be walled off here, and the user did not allow
+    /// running it without walls.
+    NoSandbox(String),
 }
 
 /// What a fallback build knows beyond a native one.
@@ -82,15 +88,23 @@ pub struct Fallback {
     pub approximate: HashSet<Span>,
 }
 
-/// Builds the kustomization in `dir` with `tool`.
-pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| Refusal::Failed(format!("cannot read {}: {e}", dir.display())))?;
-    let mut sources = Sources::default();
-    let mut tree = Tree::default();
-    tree.check(&dir, &mut sources, 0)?;
-    let patches = tree.patch_documents(&mut sources);
+/// Builds the kustomization in `dir` with `tool`, reading only files of
+/// `tree`. The tool runs walled off ([`crate::sandbox`]) within the
+/// policy's limits; without walls, only when the policy allows it.
+pub fn build(
+    dir: &Path,
+    tool: &Tool,
+    tree: Arc<Tree>,
+    max_file_size: u64,
+    policy: sandbox::Policy,
+) -> Result<Built, Refusal> {
+    let dir = tree
+        .resolve(dir)
+        .map_err(|outside| Refusal::NotLocal(format!("{} {}", trace::shown(dir), outside.why())))?;
+    let mut sources = Sources::within(tree, max_file_size);
+    let mut survey = Survey::default();
+    survey.check(&dir, &mut sources, 0)?;
+    let patches = survey.patch_documents(&mut sources);
 
     // A wrapper outside the user's tree asks for origin annotations without
     // writing into it; folders, unlike files, load from anywhere.
@@ -102,7 +116,7 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
         .path()
         .canonicalize()
         .map_err(|e| Refusal::Failed(format!("cannot read the temporary folder: {e}")))?;
-    let field = if tree.top_is_component {
+    let field = if survey.top_is_component {
         "components"
     } else {
         "resources"
@@ -110,7 +124,7 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     let target = relative(&wrapper_dir, &dir);
     // Only the top kustomization's sortOptions order the output: the
     // wrapper, now at the top, carries them.
-    let sort_options = tree
+    let sort_options = survey
         .sort_options
         .as_ref()
         .map(|o| format!("sortOptions: {o}\n"))
@@ -122,18 +136,21 @@ pub fn build(dir: &Path, tool: &Tool) -> Result<Built, Refusal> {
     std::fs::write(wrapper_dir.join("kustomization.yaml"), text)
         .map_err(|e| Refusal::Failed(format!("cannot write the temporary kustomization: {e}")))?;
 
-    let mut command = sandboxed(tool, &wrapper_dir)?;
-    command
-        .arg(if tool.kubectl { "kustomize" } else { "build" })
-        .arg(&wrapper_dir)
-        .current_dir(&wrapper_dir);
-    let output = run_bounded(command, tool)?;
-    if !output.status.success() {
-        return Err(Refusal::Failed(tool_error(&String::from_utf8_lossy(
-            &output.stderr,
-        ))));
-    }
-    let stdout = String::from_utf8(output.stdout).map_err(|_| {
+    let job = sandbox::Job {
+        program: &tool.program,
+        args: vec![
+            if tool.kubectl { "kustomize" } else { "build" }.into(),
+            wrapper_dir.clone().into(),
+        ],
+        cwd: &wrapper_dir,
+        policy,
+    };
+    let output = sandbox::run(&job).map_err(|failure| match failure {
+        sandbox::Failure::NoSandbox(_) => Refusal::NoSandbox(failure.why(tool.command())),
+        sandbox::Failure::Exit(stderr) => Refusal::Failed(tool_error(&stderr)),
+        other => Refusal::Failed(other.why(tool.command())),
+    })?;
+    let stdout = String::from_utf8(output).map_err(|_| {
         Refusal::Failed(format!("{} printed text that is not UTF-8", tool.command()))
     })?;
     let stream = yaml::parse_stream(&stdout, yaml::Limits::default());
@@ -193,172 +210,25 @@ fn tool_error(stderr: &str) -> String {
     } else {
         &text
     };
-    body.replace("\\\"", "\"")
-        .replace("\\n", " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    sandbox::shown_error(&body.replace("\\\"", "\"").replace("\\n", " "))
 }
 
-/// The tool's command, walled off as far as the system allows: in a network
-/// namespace of its own when `unshare` works (no network, not even
-/// loopback), and always with an environment that has no `git` to run
-/// (kustomize clones remote bases with it), an unreachable HTTP proxy, no
-/// kubeconfig and no plugin home. The tree check is the first wall; this
-/// is the second, for what a check of YAML cannot foresee.
-fn sandboxed(tool: &Tool, wrapper_dir: &Path) -> Result<Command, Refusal> {
-    static UNSHARE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let unshare = UNSHARE.get_or_init(|| {
-        let unshare = ["/usr/bin/unshare", "/bin/unshare"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())?;
-        let works = Command::new(&unshare)
-            .args(["-rn", "--", "/bin/sh", "-c", "exit 0"])
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        works.then_some(unshare)
-    });
-    let empty = wrapper_dir.join("empty");
-    std::fs::create_dir(&empty)
-        .map_err(|e| Refusal::Failed(format!("cannot make a temporary folder: {e}")))?;
-    let mut command = match unshare {
-        Some(unshare) => {
-            let mut command = Command::new(unshare);
-            command.args(["-rn", "--"]).arg(&tool.program);
-            command
-        }
-        None => Command::new(&tool.program),
-    };
-    let nowhere = "http://127.0.0.1:1";
-    command
-        .env_clear()
-        .env("PATH", &empty)
-        .env("HOME", wrapper_dir)
-        .env("XDG_CONFIG_HOME", wrapper_dir)
-        .env("KUSTOMIZE_PLUGIN_HOME", &empty)
-        .env("KUBECONFIG", "/dev/null")
-        .env("GIT_ALLOW_PROTOCOL", "none")
-        .env("NO_PROXY", "")
-        .env("no_proxy", "");
-    for proxy in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-    ] {
-        command.env(proxy, nowhere);
-    }
-    Ok(command)
+/// Whether everything the kustomization tree in `dir` names is local and
+/// inside `tree`, so the real tool can build it without reaching the
+/// network or reading outside the repository.
+pub fn check_local(dir: &Path, tree: Arc<Tree>) -> Result<(), Refusal> {
+    let dir = tree
+        .resolve(dir)
+        .map_err(|outside| Refusal::NotLocal(format!("{} {}", trace::shown(dir), outside.why())))?;
+    Survey::default().check(&dir, &mut Sources::within(tree, READ_LIMIT), 0)
 }
 
 /// Files larger than this are not read to place findings.
 const READ_LIMIT: u64 = 16 << 20;
 
-/// How long the tool may take, and how much it may print.
-const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-const TOOL_OUTPUT_LIMIT: u64 = 256 << 20;
-
-/// Runs the tool with a time limit and a cap on what it prints.
-fn run_bounded(mut command: Command, tool: &Tool) -> Result<std::process::Output, Refusal> {
-    use std::io::Read;
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Refusal::Failed(format!(
-                "cannot run {}: {}",
-                tool.program.display(),
-                crate::source::io_message(&e)
-            ))
-        })?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(pipe) = pipe {
-                // One byte past the limit tells a full pipe from a capped one.
-                let _ = pipe.take(TOOL_OUTPUT_LIMIT + 1).read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let started = std::time::Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < TOOL_TIMEOUT => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Refusal::Failed(format!(
-                    "{} did not finish within {} seconds",
-                    tool.command(),
-                    TOOL_TIMEOUT.as_secs()
-                )));
-            }
-        }
-    };
-    // A child of the tool may hold the pipes open: wait for them only
-    // within the time left.
-    let collect = |reader: std::thread::JoinHandle<Vec<u8>>| {
-        while !reader.is_finished() && started.elapsed() < TOOL_TIMEOUT {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        if reader.is_finished() {
-            reader.join().unwrap_or_default()
-        } else {
-            Vec::new()
-        }
-    };
-    let stdout = collect(stdout);
-    let stderr = collect(stderr);
-    if stdout.len() as u64 > TOOL_OUTPUT_LIMIT {
-        return Err(Refusal::Failed(format!(
-            "{} printed more than {} MB",
-            tool.command(),
-            TOOL_OUTPUT_LIMIT >> 20
-        )));
-    }
-    Ok(std::process::Output {
-        status,
-        stdout,
-        stderr,
-    })
-}
-
-/// Whether everything the kustomization tree in `dir` names is local, so
-/// the real tool can build it without reaching the network.
-pub fn check_local(dir: &Path) -> Result<(), Refusal> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| Refusal::Failed(format!("cannot read {}: {e}", dir.display())))?;
-    Tree::default().check(&dir, &mut Sources::default(), 0)
-}
-
 /// What the tree of a kustomization names, checked to be local.
 #[derive(Default)]
-struct Tree {
+struct Survey {
     seen: HashSet<PathBuf>,
     /// Patches in the order kustomize applies them: a base's before its
     /// overlay's.
@@ -530,7 +400,7 @@ enum Entry {
     Patch,
 }
 
-impl Tree {
+impl Survey {
     /// Walks the kustomization in `dir` (a path as kustomize joins it, not
     /// resolved) and those it includes, refusing anything kustomize could
     /// fetch or kslint could not read as kustomize does.
@@ -542,7 +412,9 @@ impl Tree {
         }
         // kustomize resolves a kustomization's folder through links, then
         // joins its entries to that as text.
-        let dir = &dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let dir = &sources.tree().resolve(dir).map_err(|outside| {
+            Refusal::NotLocal(format!("{} {}", trace::shown(dir), outside.why()))
+        })?;
         if !self.seen.insert(dir.clone()) {
             return Ok(());
         }
@@ -693,6 +565,15 @@ impl Tree {
             // kustomize joins paths as text (`a/link/..` is `a`), not
             // through symbolic links.
             let path = lexical_join(dir, entry);
+            // The tool follows links; kslint follows them first.
+            if let Err(outside) = sources.tree().resolve(&path)
+                && !matches!(outside, crate::tree::Outside::Unresolved(_))
+            {
+                return Err(Refusal::NotLocal(format!(
+                    "its tree names `{entry}`, and {}",
+                    outside.why()
+                )));
+            }
             match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_dir() => {
                     if kind == Entry::Config {
@@ -703,6 +584,14 @@ impl Tree {
                         )));
                     }
                     self.check(&path, sources, depth + 1)?;
+                }
+                Ok(meta) if meta.is_file() && meta.len() > sources.max_file_size() => {
+                    // The tool would read it whole, with no limit of its own.
+                    return Err(Refusal::NotLocal(format!(
+                        "its tree names `{entry}`, which is {} bytes, over the limit of {} bytes (raise it with --max-file-size)",
+                        meta.len(),
+                        sources.max_file_size()
+                    )));
                 }
                 Ok(meta) if meta.is_file() => {
                     let real = path.canonicalize().unwrap_or(path);

@@ -3,6 +3,7 @@
 
 use super::res::{self, Behavior, Res, made, string};
 use super::{Error, Kustomization, Sources, restricted};
+use crate::tree::ReadError;
 use crate::yaml::{Entry, Node, Span, Value};
 use base64::Engine as _;
 use sha2::Digest as _;
@@ -102,11 +103,16 @@ fn generate(
             ),
         };
         let resolved = restricted(&k.dir, path, file.span)?;
-        let (base, content) = sources.read(&resolved).map_err(|_| {
-            Error::unsupported(
+        let (base, content) = sources.read(&resolved).map_err(|e| match e {
+            ReadError::NotUtf8 => Error::unsupported(
                 "a generator file that is not UTF-8 text (binaryData)",
                 file.span,
-            )
+            ),
+            // Too large, or outside the tree: no tool may read it either.
+            other => Error::invalid(
+                format!("`{path}` cannot be read: {}", other.why()),
+                file.span,
+            ),
         })?;
         pairs.push((
             key,

@@ -17,9 +17,12 @@ mod res;
 pub mod trace;
 mod transform;
 
+use crate::tree::{ReadError, Tree};
 use crate::yaml::{self, Node, Span, Value};
 use res::Res;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 /// The names a kustomization file may have.
 pub const FILE_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -60,37 +63,104 @@ impl Error {
     }
 }
 
-/// The files a build read, each at its own offset of one address space.
+/// The most kustomizations one build may visit: diamonds (each including
+/// the next two) would otherwise take exponential time.
+const MAX_VISITS: usize = 10_000;
+
+/// The most objects one build may output.
+pub const MAX_OBJECTS: usize = 20_000;
+
+/// The most work one build may do, in nodes (objects loaded, patches
+/// applied, values copied by replacements; long strings count one node
+/// per 64 bytes). Far above any real build; a bomb of copies stops here.
+const MAX_WORK: usize = 2_000_000;
+
+/// The files a build read, each at its own offset of one address space,
+/// and what it may still read and do.
 #[derive(Debug)]
 pub struct Sources {
     files: Vec<(PathBuf, usize, String)>,
+    by_path: std::collections::HashMap<PathBuf, usize>,
     next: usize,
-}
-
-impl Default for Sources {
-    fn default() -> Self {
-        // Offset 0 stays unused: an empty span means "made by no file".
-        Sources {
-            files: Vec::new(),
-            next: 1,
-        }
-    }
+    tree: Arc<Tree>,
+    max_file_size: u64,
+    visits: usize,
+    work: AtomicUsize,
 }
 
 impl Sources {
-    /// Reads a file (once), returning its base offset and text.
-    fn read(&mut self, path: &Path) -> std::io::Result<(usize, &str)> {
-        if let Some(i) = self.files.iter().position(|(p, _, _)| p == path) {
+    /// A build that reads only files of `tree`, each at most
+    /// `max_file_size` bytes.
+    pub fn within(tree: Arc<Tree>, max_file_size: u64) -> Self {
+        // Offset 0 stays unused: an empty span means "made by no file".
+        Sources {
+            files: Vec::new(),
+            by_path: std::collections::HashMap::new(),
+            next: 1,
+            tree,
+            max_file_size,
+            visits: 0,
+            work: AtomicUsize::new(0),
+        }
+    }
+
+    /// The tree this build reads.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// The largest file this build reads.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// Reads a file of the tree (once), returning its base offset and text.
+    fn read(&mut self, path: &Path) -> Result<(usize, &str), ReadError> {
+        if let Some(&i) = self.by_path.get(path) {
             let (_, base, text) = &self.files[i];
             return Ok((*base, text));
         }
-        let text = std::fs::read_to_string(path)?;
+        let text = self.tree.read_utf8(path, self.max_file_size)?;
         let base = self.next;
         // One byte between files keeps an end-of-file span in its file.
         self.next += text.len() + 1;
+        self.by_path.insert(path.to_path_buf(), self.files.len());
         self.files.push((path.to_path_buf(), base, text));
         let (_, base, text) = self.files.last().expect("just pushed");
         Ok((*base, text))
+    }
+
+    /// Counts a kustomization visited by this build.
+    fn visit(&mut self, at: Span) -> Result<(), Error> {
+        self.visits += 1;
+        if self.visits > MAX_VISITS {
+            return Err(Error::invalid(
+                format!(
+                    "this build includes kustomizations more than {MAX_VISITS} times (bases that include each other in a diamond?); kslint stopped building it"
+                ),
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts work done on `node` (loading, patching or copying it).
+    fn spend(&self, node: &Node, times: usize, at: Span) -> Result<(), Error> {
+        use std::sync::atomic::Ordering;
+        let cost = node.weight().saturating_mul(times);
+        let spent = self
+            .work
+            .fetch_add(cost, Ordering::Relaxed)
+            .saturating_add(cost);
+        if spent > MAX_WORK {
+            return Err(Error::invalid(
+                format!(
+                    "this build makes more than {MAX_WORK} nodes of output (patches or replacements that copy values over and over?); kslint stopped building it"
+                ),
+                at,
+            ));
+        }
+        Ok(())
     }
 
     /// Every file read, in order.
@@ -429,9 +499,13 @@ fn accumulate(
     as_component: bool,
 ) -> Result<Vec<Res>, Error> {
     let at = Span::default();
-    let canonical = dir
-        .canonicalize()
-        .map_err(|e| Error::invalid(format!("cannot read {}: {e}", dir.display()), at))?;
+    sources.visit(at)?;
+    let canonical = sources.tree.resolve(dir).map_err(|outside| {
+        Error::invalid(
+            format!("`{}` cannot be built: {}", trace::shown(dir), outside.why()),
+            at,
+        )
+    })?;
     if let Some(visited) = chain.iter().find(|v| v.starts_with(&canonical)) {
         return Err(Error::invalid(
             format!(
@@ -507,6 +581,14 @@ fn accumulate_in(
                 span,
             ));
         }
+        if Path::new(entry).is_absolute() {
+            return Err(Error::invalid(
+                format!(
+                    "`{entry}` is an absolute path; kustomize refuses absolute component roots"
+                ),
+                span,
+            ));
+        }
         let path = lexical_join(&k.dir, entry);
         if !path.is_dir() {
             return Err(Error::invalid(
@@ -536,6 +618,14 @@ fn at_entry(error: Error, span: Span) -> Error {
 }
 
 fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Error> {
+    if resources.len() + more.len() > MAX_OBJECTS {
+        return Err(Error::invalid(
+            format!(
+                "this build makes more than {MAX_OBJECTS} objects (bases included over and over?); kslint stopped building it"
+            ),
+            span,
+        ));
+    }
     let mut ids: std::collections::HashSet<res::Id> = resources.iter().map(Res::id).collect();
     for res in more {
         let id = res.id();
@@ -636,6 +726,7 @@ fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
             span,
         )
     })?;
+    // The tree's own check (kernel file systems) comes with the read.
     if !resolved.starts_with(root) {
         return Err(Error::invalid(
             format!(
@@ -677,6 +768,9 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
             *repeated,
         ));
     }
+    for document in &stream.documents {
+        sources.spend(&document.root, 1, span)?;
+    }
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<Node> =
         stream.documents.into_iter().map(|d| d.root).collect();
@@ -712,11 +806,11 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
 
 /// The folders a kustomization names in `resources`, `bases` and
 /// `components` (canonical paths), to find the top-level ones of a run.
-pub fn referenced_folders(dir: &Path) -> Vec<PathBuf> {
+pub fn referenced_folders(dir: &Path, tree: &Tree, max_file_size: u64) -> Vec<PathBuf> {
     let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let Ok(text) = tree.read_text(&file, max_file_size) else {
         return Vec::new();
     };
     let stream = yaml::parse_stream(&text, yaml::Limits::default());
@@ -728,7 +822,7 @@ pub fn referenced_folders(dir: &Path) -> Vec<PathBuf> {
         .flat_map(|key| root.get(key).and_then(Node::as_seq).unwrap_or_default())
         .filter_map(Node::as_str)
         .filter(|entry| !is_remote(entry))
-        .filter_map(|entry| lexical_join(dir, entry).canonicalize().ok())
+        .filter_map(|entry| tree.resolve(&lexical_join(dir, entry)).ok())
         .filter(|p| p.is_dir())
         .collect()
 }
@@ -745,14 +839,18 @@ pub struct Built {
 }
 
 /// Builds and writes out the kustomization in `dir`.
-pub fn build_and_emit(dir: &Path) -> Result<Built, (Error, Sources)> {
-    let mut sources = Sources::default();
+pub fn build_and_emit(
+    dir: &Path,
+    tree: Arc<Tree>,
+    max_file_size: u64,
+) -> Result<Built, (Error, Box<Sources>)> {
+    let mut sources = Sources::within(tree, max_file_size);
     match build(dir, &mut sources) {
         Ok(objects) => Ok(Built {
             emitted: emit::emit(&objects),
             sources,
             fallback: None,
         }),
-        Err(error) => Err((error, sources)),
+        Err(error) => Err((error, Box::new(sources))),
     }
 }

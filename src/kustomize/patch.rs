@@ -51,8 +51,10 @@ pub(super) fn patches_field(
                         entry.span,
                     ));
                 };
+                let target = Target::new(target)?;
                 for r in resources.iter_mut() {
-                    if selects(target, r)? {
+                    if target.selects(r)? {
+                        sources.spend(&r.node, 1, text_span)?;
                         r.store_previous();
                         apply_json(&mut r.node, ops, text_span)?;
                     }
@@ -72,8 +74,10 @@ pub(super) fn patches_field(
                             text_span,
                         ));
                     }
+                    let target = Target::new(target)?;
                     for r in resources.iter_mut() {
-                        if selects(target, r)? {
+                        if target.selects(r)? {
+                            sources.spend(&docs[0], 1, text_span)?;
                             let mut doc = docs[0].clone();
                             if let Some(v) = res::get_mut(&mut doc, "apiVersion") {
                                 v.value = Value::Str(r.api_version().to_owned());
@@ -123,8 +127,10 @@ pub(super) fn json6902_field(
                 span,
             ));
         };
+        let target = Target::new(target)?;
         for r in resources.iter_mut() {
-            if selects(target, r)? {
+            if target.selects(r)? {
+                sources.spend(&r.node, 1, span)?;
                 apply_json(&mut r.node, ops, span)?;
             }
         }
@@ -673,51 +679,73 @@ fn strip(node: &mut Node) {
 
 // --- targets -----------------------------------------------------------------
 
-/// Whether a `target` selects a resource: group, version, kind, name and
-/// namespace are anchored regular expressions; label and annotation
-/// selectors use Kubernetes' `key=value`, `key!=value`, `key`, `!key`.
-fn selects(target: &Node, r: &Res) -> Result<bool, Error> {
-    let regex = |key: &str| -> Result<Option<regex::Regex>, Error> {
-        match res::str_at(target, &[key]) {
-            None | Some("") => Ok(None),
-            Some(text) => regex::Regex::new(&format!("^(?:{text})$"))
-                .map(Some)
-                .map_err(|_| {
-                    Error::invalid(format!("`{text}` is not a valid pattern"), target.span)
-                }),
-        }
-    };
-    let (group, version) = r.group_version();
-    let current = r.id();
-    let original = r.original_id();
-    let ok = |re: Option<regex::Regex>, values: &[&str]| {
-        re.is_none_or(|re| values.iter().any(|v| re.is_match(v)))
-    };
-    if !ok(regex("group")?, &[group])
-        || !ok(regex("version")?, &[version])
-        || !ok(regex("kind")?, &[r.kind()])
-        || !ok(regex("name")?, &[&original.name, &current.name])
-        || !ok(
-            regex("namespace")?,
-            &[&original.namespace, &current.namespace],
-        )
-    {
-        return Ok(false);
+/// A patch's `target`, its patterns compiled once for every resource it
+/// is matched against: group, version, kind, name and namespace are
+/// anchored regular expressions; label and annotation selectors use
+/// Kubernetes' `key=value`, `key!=value`, `key`, `!key`.
+struct Target<'n> {
+    node: &'n Node,
+    group: Option<regex::Regex>,
+    version: Option<regex::Regex>,
+    kind: Option<regex::Regex>,
+    name: Option<regex::Regex>,
+    namespace: Option<regex::Regex>,
+}
+
+impl<'n> Target<'n> {
+    fn new(node: &'n Node) -> Result<Self, Error> {
+        let regex = |key: &str| -> Result<Option<regex::Regex>, Error> {
+            match res::str_at(node, &[key]) {
+                None | Some("") => Ok(None),
+                Some(text) => regex::Regex::new(&format!("^(?:{text})$"))
+                    .map(Some)
+                    .map_err(|_| {
+                        Error::invalid(format!("`{text}` is not a valid pattern"), node.span)
+                    }),
+            }
+        };
+        Ok(Target {
+            node,
+            group: regex("group")?,
+            version: regex("version")?,
+            kind: regex("kind")?,
+            name: regex("name")?,
+            namespace: regex("namespace")?,
+        })
     }
-    for (key, field) in [
-        ("labelSelector", "labels"),
-        ("annotationSelector", "annotations"),
-    ] {
-        if let Some(selector) = res::str_at(target, &[key]) {
-            let values = r.node.path(&["metadata", field]);
-            if !label_selector_matches(selector, values)
-                .map_err(|e| Error::unsupported(e, target.span))?
-            {
-                return Ok(false);
+
+    /// Whether the target selects a resource.
+    fn selects(&self, r: &Res) -> Result<bool, Error> {
+        let (group, version) = r.group_version();
+        let current = r.id();
+        let original = r.original_id();
+        let ok = |re: &Option<regex::Regex>, values: &[&str]| {
+            re.as_ref()
+                .is_none_or(|re| values.iter().any(|v| re.is_match(v)))
+        };
+        if !ok(&self.group, &[group])
+            || !ok(&self.version, &[version])
+            || !ok(&self.kind, &[r.kind()])
+            || !ok(&self.name, &[&original.name, &current.name])
+            || !ok(&self.namespace, &[&original.namespace, &current.namespace])
+        {
+            return Ok(false);
+        }
+        for (key, field) in [
+            ("labelSelector", "labels"),
+            ("annotationSelector", "annotations"),
+        ] {
+            if let Some(selector) = res::str_at(self.node, &[key]) {
+                let values = r.node.path(&["metadata", field]);
+                if !label_selector_matches(selector, values)
+                    .map_err(|e| Error::unsupported(e, self.node.span))?
+                {
+                    return Ok(false);
+                }
             }
         }
+        Ok(true)
     }
-    Ok(true)
 }
 
 pub(super) fn label_selector_matches(

@@ -534,6 +534,9 @@ impl Writer<'_> {
     fn write_matches(&mut self, node: &mut Node, parts: &[String]) -> Result<(), Error> {
         let Some((part, rest)) = parts.split_first() else {
             self.places += 1;
+            // A value copied into places inside itself grows with each
+            // replacement: count every copy before it is made.
+            self.sources.spend(&self.value.node, 1, self.span)?;
             return self.set_value(node);
         };
         if let Ok(index) = part.parse::<usize>() {

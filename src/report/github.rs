@@ -2,6 +2,7 @@
 
 use crate::diagnostic::Severity;
 use crate::runner::Outcome;
+use crate::text;
 
 /// Renders `::error file=…,line=…::message` lines.
 pub fn render(outcome: &Outcome) -> String {
@@ -16,17 +17,19 @@ pub fn render(outcome: &Outcome) -> String {
             Severity::Note => "notice",
         };
         let title = format!("kslint {}", d.rule);
+        // Text from the tree (names, values) is cleaned first: the only
+        // line break is the one kslint puts before the help.
         let mut message = match &d.object {
-            Some(object) => format!("{object}: {}", d.message),
-            None => d.message.clone(),
+            Some(object) => text::clean_line(&format!("{object}: {}", d.message)).into_owned(),
+            None => text::clean_line(&d.message).into_owned(),
         };
         if let Some(help) = &d.help {
             message.push('\n');
-            message.push_str(help);
+            message.push_str(&text::clean_line(help));
         }
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            property(&file.name),
+            property(&text::clean_line(&file.name)),
             start.line,
             start.column,
             end.line,

@@ -4,24 +4,33 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::runner::Outcome;
+use crate::text;
 use std::fmt::Write;
 
-/// Escapes text for XML attributes and content.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+/// Escapes text for XML attributes and content. Control characters (other
+/// than the newlines kslint writes itself) become visible symbols, and the
+/// characters XML 1.0 forbids (U+FFFE, U+FFFF) become U+FFFD, so the
+/// report is well-formed for any input.
+fn xml(raw: &str) -> String {
+    let cleaned = text::clean_block(raw);
+    let mut out = String::with_capacity(cleaned.len());
+    for c in cleaned.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Control characters other than tab and newlines are not XML.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            '\u{fffe}' | '\u{ffff}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// A name from the tree, on one line.
+fn one_line(raw: &str) -> String {
+    xml(&text::clean_line(raw))
 }
 
 /// Renders the outcome as a JUnit report.
@@ -53,7 +62,7 @@ pub fn render(outcome: &Outcome) -> String {
         let (group, tail) = rest.split_at(count);
         rest = tail;
         let file = outcome.db.file(first.primary.file);
-        let name = xml(&file.name);
+        let name = one_line(&file.name);
         let _ = writeln!(
             out,
             "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\" errors=\"0\">",
@@ -66,7 +75,7 @@ pub fn render(outcome: &Outcome) -> String {
                 .object
                 .as_ref()
                 .map_or_else(String::new, |o| format!("{o}: "));
-            let message = xml(&format!("{object}{}", d.message));
+            let message = one_line(&format!("{object}{}", d.message));
             let _ = write!(
                 out,
                 "    <testcase name=\"{}:{}:{} {}\" classname=\"{name}\" file=\"{name}\" line=\"{}\">",
@@ -74,12 +83,12 @@ pub fn render(outcome: &Outcome) -> String {
             );
             let detail = xml(&format!(
                 "{}:{}:{}: {} [{}]\n{}",
-                file.name,
+                text::clean_line(&file.name),
                 at.line,
                 at.column,
-                d.message,
+                text::clean_line(&d.message),
                 d.severity,
-                d.help.as_deref().unwrap_or_default()
+                text::clean_line(d.help.as_deref().unwrap_or_default())
             ));
             if failed(d) {
                 let _ = write!(

@@ -4,27 +4,44 @@
 use crate::catalog::CATALOG;
 use crate::diagnostic::Severity;
 use crate::runner::Outcome;
+use crate::text;
 use std::fmt::Write;
 
 /// More rows make the summary too large for GitHub (1 MiB per step).
 const MAX_ROWS: usize = 500;
 
-/// Makes text safe inside a table cell: no table breaks, no HTML.
-fn cell(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+/// Makes text safe inside a table cell: one line, no table breaks, no
+/// HTML, and no Markdown (a name like `![x](https://…)` must not become an
+/// image or a link): every character that can open markup is escaped.
+fn cell(raw: &str) -> String {
+    let cleaned = text::clean_line(raw);
+    let mut out = String::with_capacity(cleaned.len());
+    for c in cleaned.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// Makes text safe as a code span in a table cell.
-fn code(text: &str) -> String {
-    let text = text.replace('|', "\\|").replace(['\n', '\r'], " ");
-    if text.contains('`') {
-        format!("`` {text} ``")
+/// Makes text safe as a code span in a table cell: the fence is longer
+/// than any run of backticks inside, so no text can close it early.
+fn code(raw: &str) -> String {
+    let text = text::clean_line(raw).replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // A space keeps a backtick at either end from joining the fence.
+    if longest > 0 {
+        format!("{fence} {text} {fence}")
     } else {
-        format!("`{text}`")
+        format!("{fence}{text}{fence}")
     }
 }
 

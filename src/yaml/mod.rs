@@ -156,6 +156,28 @@ impl Node {
         }
     }
 
+    /// The size of this tree for work budgets: its nodes, with strings
+    /// counting one node per 64 bytes more.
+    pub fn weight(&self) -> usize {
+        let mut weight = 0usize;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            weight += 1;
+            match &node.value {
+                Value::Str(s) => weight += s.len() / 64,
+                Value::Seq(items) => stack.extend(items),
+                Value::Map(entries) => {
+                    for entry in entries {
+                        weight += entry.key.len() / 64;
+                        stack.push(&entry.value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        weight
+    }
+
     /// Whether this is `null`.
     pub fn is_null(&self) -> bool {
         matches!(self.value, Value::Null)
@@ -220,19 +242,53 @@ pub struct LoadError {
 }
 
 /// Limits that keep hostile input from exhausting the process.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Deepest nesting of collections.
     pub max_depth: usize,
-    /// Nodes that aliases may copy in one document (alias bombs).
+    /// Nodes that aliases may copy in one stream (a file): alias bombs,
+    /// in one document or spread over many.
     pub max_alias_nodes: usize,
+    /// Nodes that aliases may copy in the whole run, shared by every file
+    /// loaded with these limits (many small bombs in many files).
+    pub run_aliases: Option<std::sync::Arc<AliasBudget>>,
 }
+
+/// The run's alias budget: nodes copied so far, and the most allowed.
+#[derive(Debug)]
+pub struct AliasBudget {
+    spent: std::sync::atomic::AtomicUsize,
+    max: usize,
+}
+
+impl AliasBudget {
+    /// A budget of `max` copied nodes.
+    pub fn new(max: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(AliasBudget {
+            spent: std::sync::atomic::AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Spends `nodes`; false when the budget is gone.
+    fn spend(&self, nodes: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.spent.fetch_add(nodes, Ordering::Relaxed) + nodes <= self.max
+    }
+}
+
+/// How an error over an alias budget begins.
+const ALIAS_BUDGET: &str = "aliases in";
+
+/// Alias copies allowed in one run: far above any real repository's.
+pub const RUN_ALIAS_NODES: usize = 1_000_000;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 512,
             max_alias_nodes: 100_000,
+            run_aliases: None,
         }
     }
 }
@@ -256,12 +312,38 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
 /// end to end in one address space, so a span also names its file).
 pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
     let mut stream = Stream::default();
+    // One budget for the stream's documents together.
+    let mut alias_nodes = 0;
+    // Once it is spent, each later document with aliases fails the same
+    // way: one error says so for all of them.
+    let mut over_budget: Option<(usize, usize)> = None;
     for chunk in split_documents(text) {
-        match load_document(&text[chunk.clone()], base + chunk.start, limits) {
+        match load_document(
+            &text[chunk.clone()],
+            base + chunk.start,
+            &limits,
+            &mut alias_nodes,
+        ) {
             Ok(Some(document)) => stream.documents.push(document),
             Ok(None) => {}
+            Err(error) if error.message.starts_with(ALIAS_BUDGET) => match &mut over_budget {
+                Some((_, more)) => *more += 1,
+                None => {
+                    over_budget = Some((stream.errors.len(), 0));
+                    stream.errors.push(error);
+                }
+            },
             Err(error) => stream.errors.push(error),
         }
+    }
+    if let Some((first, more)) = over_budget
+        && more > 0
+    {
+        let error = &mut stream.errors[first];
+        error.message = format!(
+            "{} (and in {more} later documents of this file, which were not read either)",
+            error.message
+        );
     }
     stream
 }
@@ -384,15 +466,20 @@ struct Loader<'a> {
     text: &'a str,
     base: usize,
     chars: CharToByte<'a>,
-    limits: Limits,
+    limits: &'a Limits,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
-    alias_nodes: usize,
+    alias_nodes: &'a mut usize,
     duplicate_keys: Vec<(Span, Span)>,
     root: Option<(Node, usize)>,
 }
 
-fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Document>, LoadError> {
+fn load_document<'a>(
+    text: &'a str,
+    base: usize,
+    limits: &'a Limits,
+    alias_nodes: &'a mut usize,
+) -> Result<Option<Document>, LoadError> {
     let mut loader = Loader {
         text,
         base,
@@ -400,7 +487,7 @@ fn load_document(text: &str, base: usize, limits: Limits) -> Result<Option<Docum
         limits,
         stack: Vec::new(),
         anchors: HashMap::new(),
-        alias_nodes: 0,
+        alias_nodes,
         duplicate_keys: Vec::new(),
         root: None,
     };
@@ -569,12 +656,23 @@ impl Loader<'_> {
                         span: self.span(start, end),
                     });
                 };
-                self.alias_nodes += original.nodes;
-                if self.alias_nodes > self.limits.max_alias_nodes {
+                *self.alias_nodes += original.nodes;
+                if *self.alias_nodes > self.limits.max_alias_nodes {
                     return Err(LoadError {
                         message: format!(
-                            "aliases expand to more than {} nodes (an alias bomb?); kslint stops reading this document",
+                            "{ALIAS_BUDGET} this file expand to more than {} nodes (an alias bomb?); kslint stops reading this document",
                             self.limits.max_alias_nodes
+                        ),
+                        span: self.span(start, end),
+                    });
+                }
+                if let Some(run) = &self.limits.run_aliases
+                    && !run.spend(original.nodes)
+                {
+                    return Err(LoadError {
+                        message: format!(
+                            "{ALIAS_BUDGET} this run's files expand to more than {} nodes together (alias bombs?); kslint stops reading this document",
+                            run.max
                         ),
                         span: self.span(start, end),
                     });

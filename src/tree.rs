@@ -1,0 +1,310 @@
+//! The tree a run may read. What kslint lints is untrusted (a pull request
+//! from a stranger), so every read goes through [`Tree`]: a path is read
+//! only when its real location (after every symbolic link) lies inside the
+//! repository of a linted path, and never on a kernel file system such as
+//! `/proc`. A link that leaves the tree is reported, never followed.
+
+use crate::source::Input;
+use std::path::{Component, Path, PathBuf};
+
+/// Kernel file systems: their files are not manifests, and reading them
+/// leaks the runner's secrets (`/proc/self/environ`) or never ends.
+const SPECIAL: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// The folders a run may read: for each linted path, the repository that
+/// holds it (the nearest folder upwards with a `.git`), or the path's own
+/// folder outside any repository.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// Canonical roots.
+    roots: Vec<PathBuf>,
+}
+
+/// Why a path may not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outside {
+    /// The path resolves outside every root of the tree.
+    Escapes {
+        /// Where it really leads.
+        target: PathBuf,
+    },
+    /// It resolves into a kernel file system.
+    Special {
+        /// Where it really leads.
+        target: PathBuf,
+    },
+    /// It cannot be resolved (missing, a dangling link, a link loop).
+    Unresolved(String),
+}
+
+impl Outside {
+    /// Why, in words. The target is named only by its file system: its
+    /// full path may itself be a secret.
+    pub fn why(&self) -> String {
+        match self {
+            Outside::Escapes { .. } => "it leads outside the repository (through a symbolic link or `..`), and kslint reads nothing outside the tree it lints".to_owned(),
+            Outside::Special { target } => format!(
+                "it leads into {}, a kernel file system, and kslint reads only the files of the tree it lints",
+                SPECIAL
+                    .iter()
+                    .find(|s| target.starts_with(s))
+                    .unwrap_or(&"/proc")
+            ),
+            Outside::Unresolved(why) => why.clone(),
+        }
+    }
+}
+
+impl Tree {
+    /// The tree of a run's inputs. Standard input belongs to the current
+    /// folder's repository.
+    pub fn of(inputs: &[Input]) -> Tree {
+        let mut roots = Vec::new();
+        for input in inputs {
+            let root = match input {
+                Input::Path(path) => root_of(path),
+                Input::Stdin => root_of(Path::new(".")),
+            };
+            if let Some(root) = root
+                && !roots.contains(&root)
+            {
+                roots.push(root);
+            }
+        }
+        Tree { roots }
+    }
+
+    /// The tree around one path (a folder or file): its repository.
+    pub fn around(path: &Path) -> Tree {
+        Tree {
+            roots: root_of(path).into_iter().collect(),
+        }
+    }
+
+    /// Adds the tree around `path` (a config file's repository).
+    pub fn with(mut self, path: &Path) -> Tree {
+        if let Some(root) = root_of(path)
+            && !self.roots.contains(&root)
+        {
+            self.roots.push(root);
+        }
+        self
+    }
+
+    /// The canonical roots.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Whether a real (canonical) path lies inside the tree.
+    pub fn holds(&self, real: &Path) -> bool {
+        !is_special(real) && self.roots.iter().any(|root| real.starts_with(root))
+    }
+
+    /// The real path of `path`, if the tree may read it.
+    pub fn resolve(&self, path: &Path) -> Result<PathBuf, Outside> {
+        let real = path
+            .canonicalize()
+            .map_err(|e| Outside::Unresolved(crate::source::io_message(&e)))?;
+        if is_special(&real) {
+            return Err(Outside::Special { target: real });
+        }
+        if !self.roots.iter().any(|root| real.starts_with(root)) {
+            return Err(Outside::Escapes { target: real });
+        }
+        Ok(real)
+    }
+
+    /// Reads a regular file of the tree, at most `limit` bytes. The file is
+    /// opened through its resolved path, so a link swapped in after the
+    /// check cannot lead the read elsewhere.
+    pub fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        use std::io::Read;
+        let real = self.resolve(path).map_err(ReadError::Outside)?;
+        // Opening a pipe would wait for a writer: look before opening.
+        if !std::fs::metadata(&real).map_err(ReadError::Io)?.is_file() {
+            return Err(ReadError::NotRegular);
+        }
+        let file = std::fs::File::open(&real).map_err(ReadError::Io)?;
+        let meta = file.metadata().map_err(ReadError::Io)?;
+        if !meta.is_file() {
+            return Err(ReadError::NotRegular);
+        }
+        if meta.len() > limit {
+            return Err(ReadError::TooLarge {
+                size: meta.len(),
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        // The file may grow between the check and the read.
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(ReadError::Io)?;
+        if bytes.len() as u64 > limit {
+            return Err(ReadError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads a file of the tree as UTF-8 text (lossy), at most `limit`
+    /// bytes, with CR-only line ends read as Kubernetes reads them.
+    pub fn read_text(&self, path: &Path, limit: u64) -> Result<String, ReadError> {
+        let bytes = self.read(path, limit)?;
+        Ok(crate::source::text_of(bytes).0)
+    }
+
+    /// Like [`Tree::read_text`], but text that is not UTF-8 is an error.
+    pub fn read_utf8(&self, path: &Path, limit: u64) -> Result<String, ReadError> {
+        match crate::source::text_of(self.read(path, limit)?) {
+            (text, None) => Ok(text),
+            (_, Some(_)) => Err(ReadError::NotUtf8),
+        }
+    }
+}
+
+/// Why a read failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The path leads outside the tree.
+    Outside(Outside),
+    /// Not a regular file (a FIFO, socket or device).
+    NotRegular,
+    /// Not UTF-8 text.
+    NotUtf8,
+    /// Larger than allowed.
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The operating system refused.
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    /// Why, in words.
+    pub fn why(&self) -> String {
+        match self {
+            ReadError::Outside(outside) => outside.why(),
+            ReadError::NotRegular => "not a regular file".to_owned(),
+            ReadError::NotUtf8 => "not UTF-8 text".to_owned(),
+            ReadError::TooLarge { size, limit } => format!(
+                "the file is {size} bytes, over the limit of {limit} bytes (raise it with --max-file-size)"
+            ),
+            ReadError::Io(e) => crate::source::io_message(e),
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why())
+    }
+}
+
+fn is_special(real: &Path) -> bool {
+    SPECIAL.iter().any(|s| real.starts_with(s))
+}
+
+/// The root for a linted path: the nearest folder upwards (from the path
+/// if it is a real folder, else from the folder holding it) with a `.git`,
+/// else that start folder. The path's last part is not followed: a linted
+/// name that is a link out of its repository stays outside the tree.
+fn root_of(path: &Path) -> Option<PathBuf> {
+    let absolute = absolute(path)?;
+    let is_real_dir = std::fs::symlink_metadata(&absolute).is_ok_and(|m| m.is_dir());
+    let start = if is_real_dir {
+        absolute.clone()
+    } else {
+        absolute.parent()?.to_path_buf()
+    };
+    let start = start.canonicalize().ok()?;
+    let repository = start
+        .ancestors()
+        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok());
+    Some(repository.unwrap_or(&start).to_path_buf())
+}
+
+/// `path` made absolute and cleaned as text (`a/../b` is `b`).
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_out_of_the_repository_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("deploy")).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "token").unwrap();
+        std::fs::write(repo.join("deploy/ok.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink("../../secret.txt", repo.join("deploy/leak.yaml")).unwrap();
+        std::os::unix::fs::symlink("ok.yaml", repo.join("deploy/alias.yaml")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/environ", repo.join("deploy/env.yaml")).unwrap();
+        // Linting a subfolder still allows the whole repository.
+        let tree = Tree::of(&[Input::Path(repo.join("deploy"))]);
+        assert_eq!(tree.roots(), [repo.canonicalize().unwrap()]);
+        assert!(tree.read(&repo.join("deploy/ok.yaml"), 100).is_ok());
+        assert!(tree.read(&repo.join("deploy/alias.yaml"), 100).is_ok());
+        assert!(matches!(
+            tree.read(&repo.join("deploy/leak.yaml"), 100),
+            Err(ReadError::Outside(Outside::Escapes { .. }))
+        ));
+        assert!(matches!(
+            tree.read(&repo.join("deploy/env.yaml"), 100),
+            Err(ReadError::Outside(Outside::Special { .. }))
+        ));
+        assert!(matches!(
+            tree.read(&repo.join("deploy/ok.yaml"), 2),
+            Err(ReadError::TooLarge { .. })
+        ));
+        // A linted name that is itself a link out stays outside.
+        let tree = Tree::of(&[Input::Path(repo.join("deploy/leak.yaml"))]);
+        assert!(tree.read(&repo.join("deploy/leak.yaml"), 100).is_err());
+    }
+
+    #[test]
+    fn outside_a_repository_the_linted_folder_is_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("manifests");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(dir.path().join("beside.yaml"), "a: 1").unwrap();
+        let tree = Tree::of(&[Input::Path(folder.clone())]);
+        // The temporary folder may itself be inside a repository.
+        let expected = dir
+            .path()
+            .canonicalize()
+            .unwrap()
+            .ancestors()
+            .find(|d| d.join(".git").exists())
+            .map(Path::to_path_buf);
+        if expected.is_none() {
+            assert_eq!(tree.roots(), [folder.canonicalize().unwrap()]);
+            assert!(tree.read(&folder.join("../beside.yaml"), 100).is_err());
+        }
+    }
+}
