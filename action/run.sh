@@ -42,7 +42,9 @@ echo "::stop-commands::$token"
 if [ -f "$work/log" ]; then
   cat "$work/log"
 fi
-cat "$work/stderr" >&2
+# On stdout: the runner reads stdout and stderr apart, so stderr could
+# pass the fence in either direction.
+cat "$work/stderr"
 echo "::$token::"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$work/summary.md" ]; then
   cat "$work/summary.md" >>"$GITHUB_STEP_SUMMARY"

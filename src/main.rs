@@ -59,10 +59,7 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
     // No progress note while the user may be typing into standard input.
     let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     let progress = (!args.quiet && !reads_stdin).then(Progress::start);
-    let outcome = kslint::runner::lint(&settings, || {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
-    });
+    let outcome = kslint::runner::lint(&settings, || read_stdin(settings.max_file_size));
     drop(progress);
     let outcome = outcome?;
     for (format, target) in outputs {
@@ -81,7 +78,9 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
         };
         match target {
             None => {
-                if format == Format::Human && in_github_actions() {
+                // Machine formats are escaped where they are made; text for
+                // people is fenced.
+                if matches!(format, Format::Human | Format::Markdown) && in_github_actions() {
                     text = without_workflow_commands(&text);
                 }
                 print(&text)?
@@ -94,6 +93,19 @@ fn lint(args: LintArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Standard input, at most `limit` bytes (it may be a rendered chart of
+/// any size): the same limit as a file's.
+fn read_stdin(limit: u64) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin().take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "standard input is over the limit of {limit} bytes (raise it with --max-file-size)"
+        )));
+    }
+    Ok(kslint::source::text_of(bytes).0)
 }
 
 /// Whether this runs as a GitHub Actions step, whose log reads lines
@@ -322,10 +334,7 @@ fn read_facts(paths: Vec<std::path::PathBuf>) -> Result<kslint::runner::Outcome,
     };
     let mut settings = resolve(&args)?;
     settings.enabled.iter_mut().for_each(|on| *on = false);
-    kslint::runner::lint(&settings, || {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
-    })
+    kslint::runner::lint(&settings, || read_stdin(settings.max_file_size))
 }
 
 fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
@@ -340,9 +349,18 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
     let accesses = query::who_can(&outcome.index, &question);
     let text = match args.format {
         QueryFormat::Human => {
-            query::render_human(&question, &accesses, &|f, s| outcome.place(f, s))
+            let text = query::render_human(&question, &accesses, &|f, s| outcome.place(f, s));
+            if in_github_actions() {
+                without_workflow_commands(&text)
+            } else {
+                text
+            }
         }
-        QueryFormat::Json => query::render_json(&question, &accesses, &|f, s| outcome.place(f, s)),
+        QueryFormat::Json => kslint::text::escape_log_commands_json(query::render_json(
+            &question,
+            &accesses,
+            &|f, s| outcome.place(f, s),
+        )),
     };
     print(&text).map(|()| ExitCode::SUCCESS)
 }

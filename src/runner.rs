@@ -165,6 +165,7 @@ pub fn lint(
         }
     }
     texts.extend(discovery.problems.into_iter().map(Text::Problem));
+    let budget = Budget::for_run(discovery.bytes, &settings.tools);
     let builds = if settings.kustomize_mode == KustomizeMode::Files {
         Vec::new()
     } else {
@@ -188,7 +189,7 @@ pub fn lint(
             })
             .cloned()
             .collect();
-        build_kustomizations(&wanted, settings, &tree)
+        build_kustomizations(&wanted, settings, &tree, &budget)
     };
     if settings.kustomize_mode == KustomizeMode::Build {
         // The files that feed a build are linted through it.
@@ -228,7 +229,7 @@ pub fn lint(
             })));
         }
     }
-    let charts = render_charts(&discovery.charts, settings, &tree);
+    let charts = render_charts(&discovery.charts, settings, &tree, &budget);
     for chart in &charts {
         texts.extend(
             chart
@@ -238,6 +239,52 @@ pub fn lint(
         );
     }
     Ok(lint_generated(texts, charts, builds, settings, &tree))
+}
+
+/// What the builds and renders of one run may make together: the bytes of
+/// their output and the time of the tools they run. Each build and render
+/// is bounded alone; this bounds their number (a hundred overlays of one
+/// large base, or charts that each print a little under their cap).
+pub struct Budget {
+    bytes: std::sync::atomic::AtomicU64,
+    tool_millis: std::sync::atomic::AtomicU64,
+}
+
+impl Budget {
+    /// Output may be four times the size of the linted files, and at least
+    /// 32 MiB; tools may run five times their per-run timeout in all.
+    fn for_run(input_bytes: u64, tools: &sandbox::Policy) -> Budget {
+        Budget {
+            bytes: (input_bytes.saturating_mul(4)).max(32 << 20).into(),
+            tool_millis: (tools.limits.time.as_millis() as u64 * 5).into(),
+        }
+    }
+
+    /// Why nothing more may be built or rendered, if so.
+    fn spent(&self) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if self.bytes.load(Ordering::Relaxed) == 0 {
+            Some("the run's builds and renders already made as much output as it allows (four times the size of the linted files, at least 32 MiB)".to_owned())
+        } else if self.tool_millis.load(Ordering::Relaxed) == 0 {
+            Some(
+                "the run's tools already ran as long as it allows (five times --tool-timeout)"
+                    .to_owned(),
+            )
+        } else {
+            None
+        }
+    }
+
+    fn spend(&self, bytes: usize, tool_time: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let take = |left: &std::sync::atomic::AtomicU64, amount: u64| {
+            let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(amount))
+            });
+        };
+        take(&self.bytes, bytes as u64);
+        take(&self.tool_millis, tool_time.as_millis() as u64);
+    }
 }
 
 /// Groups builds into units: builds that read a common file (overlays of
@@ -285,6 +332,7 @@ fn build_kustomizations(
     dirs: &[std::path::PathBuf],
     settings: &Settings,
     tree: &Arc<Tree>,
+    budget: &Budget,
 ) -> Vec<BuildRun> {
     let tool = kustomize::fallback::Tool::find(settings.kustomize_bin.as_deref(), tree);
     let canonical: Vec<Option<std::path::PathBuf>> =
@@ -323,12 +371,34 @@ fn build_kustomizations(
         .filter(|(_, c)| c.as_ref().is_none_or(|c| !referenced.contains(c) || in_cycle(c)))
         .map(|(dir, _)| {
             let shown = source::display_name(dir);
+            if let Some(why) = budget.spent() {
+                let file = kustomize::FILE_NAMES
+                    .iter()
+                    .map(|n| dir.join(n))
+                    .find(|p| p.is_file())
+                    .unwrap_or_else(|| dir.join("kustomization.yaml"));
+                let text = tree.read_text(&file, settings.max_file_size).unwrap_or_default();
+                return BuildRun {
+                    dir: shown.clone(),
+                    built: None,
+                    problem: Some((
+                        source::display_name(&file),
+                        Arc::from(text),
+                        Span::default(),
+                        format!("kslint did not build {shown}: {why}; its files were linted one by one instead"),
+                        false,
+                    )),
+                };
+            }
             match kustomize::build_and_emit(dir, tree.clone(), settings.max_file_size) {
-                Ok(built) => BuildRun {
-                    dir: shown,
-                    built: Some(Arc::new(built)),
-                    problem: None,
-                },
+                Ok(built) => {
+                    budget.spend(built.emitted.text.len(), std::time::Duration::ZERO);
+                    BuildRun {
+                        dir: shown,
+                        built: Some(Arc::new(built)),
+                        problem: None,
+                    }
+                }
                 Err((error, sources)) => {
                     let (message, at, note) = match error {
                         kustomize::Error::Invalid { message, at } => (
@@ -342,13 +412,7 @@ fn build_kustomizations(
                             // passes (plugins, Helm) would build it.
                             let mut broken = false;
                             let why = match &tool {
-                                Some(tool) => match kustomize::fallback::build(
-                                    dir,
-                                    tool,
-                                    tree.clone(),
-                                    settings.max_file_size,
-                                    settings.tools,
-                                ) {
+                                Some(tool) => match fallback_build(dir, tool, tree, settings, budget) {
                                     Ok(built) => {
                                         return BuildRun {
                                             dir: shown,
@@ -368,7 +432,11 @@ fn build_kustomizations(
                                     }
                                 },
                                 None => match &settings.kustomize_bin {
-                                    Some(bin) => format!("--kustomize-bin {} is not a program kslint can find", bin.display()),
+                                    Some(bin) => format!(
+                                        "--kustomize-bin {} is not a program kslint can run ({})",
+                                        bin.display(),
+                                        source::named_program(bin, tree).err().unwrap_or_default()
+                                    ),
                                     None => "neither kustomize nor kubectl is on PATH to build it (install one, or pass --kustomize-bin)".to_owned(),
                                 },
                             };
@@ -408,6 +476,28 @@ fn build_kustomizations(
         .collect()
 }
 
+/// A build by the real tool, its output and time counted in the budget.
+fn fallback_build(
+    dir: &std::path::Path,
+    tool: &kustomize::fallback::Tool,
+    tree: &Arc<Tree>,
+    settings: &Settings,
+    budget: &Budget,
+) -> Result<kustomize::Built, kustomize::fallback::Refusal> {
+    let started = std::time::Instant::now();
+    let built = kustomize::fallback::build(
+        dir,
+        tool,
+        tree.clone(),
+        settings.max_file_size,
+        // A build is read like a file: no larger than one.
+        settings.tools.with_output_cap(settings.max_file_size),
+    );
+    let made = built.as_ref().map_or(0, |b| b.emitted.text.len());
+    budget.spend(made, started.elapsed());
+    built
+}
+
 /// A chart found among the linted paths, and what became of rendering it.
 #[derive(Debug, Clone)]
 pub struct ChartRun {
@@ -423,7 +513,12 @@ pub struct ChartRun {
 }
 
 /// Renders each chart with each of its value sets, when helm is there.
-fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings, tree: &Tree) -> Vec<ChartRun> {
+fn render_charts(
+    dirs: &[std::path::PathBuf],
+    settings: &Settings,
+    tree: &Tree,
+    budget: &Budget,
+) -> Vec<ChartRun> {
     let helm_bin = helm::find_helm(settings.helm.bin.as_deref(), tree);
     dirs.par_iter()
         .map(|dir| {
@@ -454,18 +549,23 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings, tree: &Tree) 
             if !missing.is_empty() {
                 return run;
             }
-            let Some(helm_bin) = &helm_bin else {
-                let skipped = source::skipped_program("helm", tree)
-                    .filter(|_| settings.helm.bin.is_none())
-                    .map(|p| format!(" (the helm at {} is inside the repository under review, and kslint runs no program from it; pass --helm-bin to use it)", source::display_name(&p)))
-                    .unwrap_or_default();
-                run.problems.push((
-                    name_span,
-                    format!("{}{skipped}; the chart {shown} was not rendered, so its templates were not linted", helm::HELM_NOT_FOUND),
-                    format!("Install helm (or pass --helm-bin), or lint rendered output: `helm template {shown} | kslint -`."),
-                    true,
-                ));
-                return run;
+            let helm_bin = match &helm_bin {
+                Ok(helm_bin) => helm_bin,
+                Err(why) => {
+                    // Plain "not found" is the common case and says it all.
+                    let why = match settings.helm.bin.as_ref() {
+                        None if why.starts_with("no program") => String::new(),
+                        None => format!(" ({why})"),
+                        Some(bin) => format!(" (--helm-bin {}: {why})", bin.display()),
+                    };
+                    run.problems.push((
+                        name_span,
+                        format!("{}{why}; the chart {shown} was not rendered, so its templates were not linted", helm::HELM_NOT_FOUND),
+                        format!("Install helm outside the repository (or pass --helm-bin), or lint rendered output: `helm template {shown} | kslint -`."),
+                        true,
+                    ));
+                    return run;
+                }
             };
             if let Some(why) = sandbox::unavailable().filter(|_| !settings.tools.allow_unsandboxed) {
                 run.problems.push((
@@ -488,6 +588,8 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings, tree: &Tree) 
                 run.problems.push(refuse(why));
                 return run;
             }
+            // A render is read like a file: no larger than one.
+            let tools = settings.tools.with_output_cap(settings.max_file_size);
             let config = settings.helm.for_chart(dir);
             for set in &config.value_sets {
                 // Values files from the command line are the user's own;
@@ -505,13 +607,25 @@ fn render_charts(dirs: &[std::path::PathBuf], settings: &Settings, tree: &Tree) 
                     run.problems.push(refuse(why));
                     continue;
                 }
+                if let Some(why) = budget.spent() {
+                    run.problems.push((
+                        name_span,
+                        format!("kslint did not render the chart {shown}: {why}"),
+                        "Lint the charts and overlays in separate runs if the repository really needs this much output.".to_owned(),
+                        false,
+                    ));
+                    break;
+                }
                 let args = helm::template_args(&config, set, settings.kubernetes_minor);
                 let label = if set.name.is_empty() {
                     String::new()
                 } else {
                     format!(" (value set {})", set.name)
                 };
-                match helm::render(helm_bin, args, settings.tools) {
+                let started = std::time::Instant::now();
+                let rendered = helm::render(helm_bin, args, tools);
+                budget.spend(rendered.as_ref().map_or(0, String::len), started.elapsed());
+                match rendered {
                     Ok(text) => run.renders.push(Rendered {
                         name: format!("{shown}: helm template{label}"),
                         text,
@@ -1080,10 +1194,24 @@ fn report_yaml_traps(
     if !duplicates && !ambiguous {
         return;
     }
+    // Objects are in document order (unless aliases copied one): the one
+    // holding a span is then the last that starts before it.
+    let in_order = objects
+        .windows(2)
+        .all(|w| w[0].node.span.start <= w[1].node.span.start);
+    let holds = |o: &&k8s::Manifest, span: Span| {
+        o.node.span.start <= span.start && span.end <= o.node.span.end
+    };
     let owner = |span: Span| {
-        objects
-            .iter()
-            .find(|o| o.node.span.start <= span.start && span.end <= o.node.span.end)
+        if in_order {
+            let after = objects.partition_point(|o| o.node.span.start <= span.start);
+            after
+                .checked_sub(1)
+                .map(|i| &objects[i])
+                .filter(|o| holds(o, span))
+        } else {
+            objects.iter().find(|o| holds(o, span))
+        }
     };
     // Only inside Kubernetes objects: CI workflows, compose files and
     // values files have their own YAML conventions.

@@ -175,6 +175,14 @@ pub struct Policy {
     pub allow_unsandboxed: bool,
 }
 
+impl Policy {
+    /// The policy with output capped at `bytes` as well.
+    pub fn with_output_cap(mut self, bytes: u64) -> Policy {
+        self.limits.output = self.limits.output.min(bytes);
+        self
+    }
+}
+
 /// One program to run.
 #[derive(Debug)]
 pub struct Job<'a> {

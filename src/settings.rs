@@ -133,11 +133,24 @@ impl Settings {
             .is_some_and(|i| self.enabled[i])
     }
 
-    /// Applies a config file the user named.
+    /// Applies a config file the user named. It must still be a regular
+    /// file of a sane size: the action's `config` input may name a file of
+    /// the pull request.
     pub fn apply_config(&mut self, config: &Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(config)
-            .map_err(|e| format!("{}: {}", config.display(), crate::source::io_message(&e)))?;
-        self.apply_config_file(config, text)
+        use std::io::Read;
+        let fail = |why: String| format!("{}: {why}", config.display());
+        let meta = std::fs::metadata(config).map_err(|e| fail(crate::source::io_message(&e)))?;
+        if !meta.is_file() {
+            return Err(fail("not a regular file".to_owned()));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(config)
+            .and_then(|f| f.take(MAX_CONFIG_SIZE + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(crate::source::io_message(&e)))?;
+        if bytes.len() as u64 > MAX_CONFIG_SIZE {
+            return Err(fail(format!("larger than {MAX_CONFIG_SIZE} bytes")));
+        }
+        self.apply_config_file(config, crate::source::text_of(bytes).0)
     }
 
     /// Applies a config file found in the tree: it is read only if it is a
@@ -192,12 +205,23 @@ impl Settings {
                     .exclude
                     .extend(strings(value).map_err(|e| at(value.span, e))?),
                 "max-file-size" => {
-                    self.max_file_size = value.as_i64().filter(|n| *n > 0).ok_or_else(|| {
+                    let size = value.as_i64().filter(|n| *n > 0).ok_or_else(|| {
                         at(
                             value.span,
                             "max-file-size must be a positive number of bytes".into(),
                         )
-                    })? as u64
+                    })? as u64;
+                    // The config is the tree's: it may tighten the bound,
+                    // never loosen it.
+                    if size > DEFAULT_MAX_FILE_SIZE {
+                        return Err(at(
+                            value.span,
+                            format!(
+                                "max-file-size in a config file can only lower the limit (at most {DEFAULT_MAX_FILE_SIZE}); raise it with --max-file-size"
+                            ),
+                        ));
+                    }
+                    self.max_file_size = size;
                 }
                 "rules" => self.apply_rules(value).map_err(|(span, e)| at(span, e))?,
                 "kubernetes-version" => {

@@ -83,6 +83,9 @@ pub struct Discovery {
     pub charts: Vec<PathBuf>,
     /// Kustomization folders (holding `kustomization.yaml`), sorted.
     pub kustomizations: Vec<PathBuf>,
+    /// The size of the files found, in bytes: what bounds on generated
+    /// output scale with.
+    pub bytes: u64,
 }
 
 /// Walks the inputs. Links are followed only inside `tree`: one that
@@ -96,6 +99,7 @@ pub fn discover(
     let exclude = glob_set(&filters.exclude)?;
     let mut discovery = Discovery::default();
     let refused: Arc<Mutex<Vec<PathProblem>>> = Arc::default();
+    let visited: Arc<Mutex<std::collections::HashSet<PathBuf>>> = Arc::default();
     for input in inputs {
         let root = match input {
             Input::Stdin => {
@@ -118,6 +122,7 @@ pub fn discover(
                 continue;
             }
             Ok(meta) if !meta.is_dir() => {
+                discovery.bytes += meta.len();
                 discovery.files.push(Candidate {
                     name: display_name(root),
                     path: Some(root.clone()),
@@ -136,6 +141,7 @@ pub fn discover(
         }
         let walk_tree = tree.clone();
         let walk_refused = refused.clone();
+        let walk_visited = visited.clone();
         let walker = ignore::WalkBuilder::new(root)
             .follow_links(true)
             .require_git(false)
@@ -150,6 +156,16 @@ pub fn discover(
                     if let Ok(mut refused) = walk_refused.lock() {
                         refused.push(PathProblem { name, message });
                     }
+                    return false;
+                }
+                // Links to folders inside the tree are followed, but each
+                // real folder is walked once: two links per level would
+                // otherwise double the walk at every level.
+                if entry.file_type().is_some_and(|t| t.is_dir())
+                    && let Ok(real) = entry.path().canonicalize()
+                    && let Ok(mut visited) = walk_visited.lock()
+                    && !visited.insert(real)
+                {
                     return false;
                 }
                 !is_chart_template_dir(entry.path())
@@ -187,6 +203,7 @@ pub fn discover(
             if matches(&exclude) || (!filters.include.is_empty() && !matches(&include)) {
                 continue;
             }
+            discovery.bytes += entry.metadata().map_or(0, |m| m.len());
             discovery.files.push(Candidate {
                 name,
                 path: Some(entry.into_path()),
@@ -371,6 +388,37 @@ impl SourceDb {
 /// program inside `tree`, which the change under review may have put there.
 pub fn find_program(name: &str, tree: &Tree) -> Option<PathBuf> {
     programs_on_path(name).find(|candidate| !in_tree(candidate, tree))
+}
+
+/// The program a user named: a bare name (`helm`) is looked up on PATH as
+/// [`find_program`] does, never in the current folder; a path (with a
+/// `/`) is used as given, unless it leads inside `tree`: the change under
+/// review may have put it there. `Err` says why it cannot be used.
+pub fn named_program(named: &Path, tree: &Tree) -> Result<PathBuf, String> {
+    let shown = display_name(named);
+    let is_name = named.components().count() == 1 && !named.to_string_lossy().contains('/');
+    if is_name {
+        let name = named.to_string_lossy();
+        return find_program(&name, tree).ok_or_else(|| match skipped_program(&name, tree) {
+            Some(skipped) => format!(
+                "the `{name}` on PATH ({}) is inside the repository under review, and kslint runs no program from it",
+                display_name(&skipped)
+            ),
+            None => format!("no program `{name}` is on PATH"),
+        });
+    }
+    let real = named
+        .canonicalize()
+        .map_err(|e| format!("{shown} cannot be run: {}", io_message(&e)))?;
+    if tree.holds(&real) {
+        return Err(format!(
+            "{shown} is inside the repository under review, and kslint runs no program from it; install it outside the repository"
+        ));
+    }
+    if !real.is_file() {
+        return Err(format!("{shown} is not a program"));
+    }
+    Ok(real)
 }
 
 /// A program on PATH that [`find_program`] skipped because it lies inside

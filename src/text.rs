@@ -14,11 +14,20 @@ fn is_unsafe(c: char, keep_layout: bool) -> bool {
         '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => true,
         // Zero-width and direction controls (Trojan Source), line and
         // paragraph separators, the byte order mark.
-        '\u{200b}'..='\u{200f}'
+        '\u{ad}'
+        | '\u{61c}'
+        | '\u{115f}'
+        | '\u{1160}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
         | '\u{2028}'..='\u{202e}'
         | '\u{2060}'..='\u{206f}'
+        | '\u{3164}'
+        | '\u{fe00}'..='\u{fe0f}'
         | '\u{feff}'
-        | '\u{fff9}'..='\u{fffb}' => true,
+        | '\u{ffa0}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}' => true,
         _ => false,
     }
 }
@@ -46,21 +55,52 @@ pub fn clean_block(text: &str) -> Cow<'_, str> {
     clean(text, true)
 }
 
+/// Where a CI log reads a command anywhere in a line: GitHub's legacy
+/// `##[error]` form and Azure Pipelines' `##vso[`.
+const LOG_COMMANDS: [&str; 2] = ["##[", "##vso["];
+
 fn clean(text: &str, keep_layout: bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_unsafe(c, keep_layout)) {
+    let controls = text.chars().any(|c| is_unsafe(c, keep_layout));
+    let commands = LOG_COMMANDS.iter().any(|m| text.contains(m));
+    if !controls && !commands {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if is_unsafe(c, keep_layout) {
-                    picture(c)
-                } else {
-                    c
-                }
-            })
-            .collect(),
-    )
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if is_unsafe(c, keep_layout) {
+                picture(c)
+            } else {
+                c
+            }
+        })
+        .collect();
+    if commands {
+        // A space keeps the text readable and the log from seeing a command.
+        out = out.replace("##[", "# #[").replace("##vso[", "# #vso[");
+    }
+    Cow::Owned(out)
+}
+
+/// Machine-readable output made safe for a CI log that reads commands
+/// anywhere in a line, without changing the data: in JSON strings `#` may
+/// be written `\u0023`, in XML `&#35;`. (JSON and XML syntax have no `#`
+/// of their own, so only text is touched.)
+pub fn escape_log_commands_json(text: String) -> String {
+    if text.contains("##") {
+        text.replace("##", "#\\u0023")
+    } else {
+        text
+    }
+}
+
+/// See [`escape_log_commands_json`]; for XML.
+pub fn escape_log_commands_xml(text: String) -> String {
+    if text.contains("##") {
+        text.replace("##", "#&#35;")
+    } else {
+        text
+    }
 }
 
 /// Whether a character is shown as a symbol by [`clean_block`].
@@ -90,5 +130,15 @@ mod tests {
         assert_eq!(clean_block("a:\n\tb\u{202e}\u{9b}"), "a:\n\tb��");
         assert_eq!(bounded("abcdef", 3), "abc…");
         assert_eq!(bounded("abc", 3), "abc");
+        // Invisible letters and tags, and log commands read mid-line.
+        assert_eq!(clean_line("a\u{61c}\u{e0041}\u{3164}b"), "a���b");
+        assert_eq!(
+            clean_line("x ##[error]y ##vso[task]"),
+            "x # #[error]y # #vso[task]"
+        );
+        assert_eq!(
+            escape_log_commands_json(r###"{"m":"##[error]"}"###.to_owned()),
+            r###"{"m":"#\u0023[error]"}"###
+        );
     }
 }

@@ -18,6 +18,9 @@ const SPECIAL: &[&str] = &["/proc", "/sys", "/dev"];
 pub struct Tree {
     /// Canonical roots.
     roots: Vec<PathBuf>,
+    /// The roots' git folders: they hold the checkout's credentials
+    /// (`actions/checkout` writes its token into `.git/config`).
+    git_dirs: Vec<PathBuf>,
 }
 
 /// Why a path may not be read.
@@ -33,6 +36,8 @@ pub enum Outside {
         /// Where it really leads.
         target: PathBuf,
     },
+    /// It resolves into the repository's git folder.
+    Git,
     /// It cannot be resolved (missing, a dangling link, a link loop).
     Unresolved(String),
 }
@@ -50,6 +55,7 @@ impl Outside {
                     .find(|s| target.starts_with(s))
                     .unwrap_or(&"/proc")
             ),
+            Outside::Git => "it leads into the repository's .git folder, which holds the checkout's credentials, and kslint reads nothing there".to_owned(),
             Outside::Unresolved(why) => why.clone(),
         }
     }
@@ -71,24 +77,17 @@ impl Tree {
                 roots.push(root);
             }
         }
-        Tree { roots }
+        Tree::with_roots(roots)
     }
 
     /// The tree around one path (a folder or file): its repository.
     pub fn around(path: &Path) -> Tree {
-        Tree {
-            roots: root_of(path).into_iter().collect(),
-        }
+        Tree::with_roots(root_of(path).into_iter().collect())
     }
 
-    /// Adds the tree around `path` (a config file's repository).
-    pub fn with(mut self, path: &Path) -> Tree {
-        if let Some(root) = root_of(path)
-            && !self.roots.contains(&root)
-        {
-            self.roots.push(root);
-        }
-        self
+    fn with_roots(roots: Vec<PathBuf>) -> Tree {
+        let git_dirs = roots.iter().filter_map(|root| git_dir(root)).collect();
+        Tree { roots, git_dirs }
     }
 
     /// The canonical roots.
@@ -98,21 +97,40 @@ impl Tree {
 
     /// Whether a real (canonical) path lies inside the tree.
     pub fn holds(&self, real: &Path) -> bool {
-        !is_special(real) && self.roots.iter().any(|root| real.starts_with(root))
+        self.classify(real).is_ok()
     }
 
-    /// The real path of `path`, if the tree may read it.
-    pub fn resolve(&self, path: &Path) -> Result<PathBuf, Outside> {
-        let real = path
-            .canonicalize()
-            .map_err(|e| Outside::Unresolved(crate::source::io_message(&e)))?;
-        if is_special(&real) {
-            return Err(Outside::Special { target: real });
+    fn classify(&self, real: &Path) -> Result<(), Outside> {
+        if SPECIAL.iter().any(|s| real.starts_with(s)) {
+            return Err(Outside::Special {
+                target: real.to_path_buf(),
+            });
+        }
+        if self.git_dirs.iter().any(|git| real.starts_with(git)) {
+            return Err(Outside::Git);
         }
         if !self.roots.iter().any(|root| real.starts_with(root)) {
-            return Err(Outside::Escapes { target: real });
+            return Err(Outside::Escapes {
+                target: real.to_path_buf(),
+            });
         }
-        Ok(real)
+        Ok(())
+    }
+
+    /// The real path of `path`, if the tree may read it. A missing path
+    /// outside the tree is refused as outside, so the answer never tells
+    /// what exists beyond the tree.
+    pub fn resolve(&self, path: &Path) -> Result<PathBuf, Outside> {
+        match path.canonicalize() {
+            Ok(real) => self.classify(&real).map(|()| real),
+            Err(e) => {
+                let missing = Outside::Unresolved(crate::source::io_message(&e));
+                match nearest_real(path) {
+                    Some(real) => self.classify(&real).and(Err(missing)),
+                    None => Err(missing),
+                }
+            }
+        }
     }
 
     /// Reads a regular file of the tree, at most `limit` bytes. The file is
@@ -207,8 +225,38 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-fn is_special(real: &Path) -> bool {
-    SPECIAL.iter().any(|s| real.starts_with(s))
+/// A path that may not exist, resolved as far as it does: its deepest
+/// existing folder made real, then the rest as written.
+fn nearest_real(path: &Path) -> Option<PathBuf> {
+    let absolute = absolute(path)?;
+    let mut rest = Vec::new();
+    let mut folder = absolute.as_path();
+    loop {
+        if let Ok(real) = folder.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p, part| p.join(part)));
+        }
+        rest.push(folder.file_name()?.to_owned());
+        folder = folder.parent()?;
+    }
+}
+
+/// A repository's git folder: `.git`, or the folder a `.git` file names
+/// (a worktree or a submodule).
+fn git_dir(root: &Path) -> Option<PathBuf> {
+    let dot_git = root.join(".git");
+    let meta = std::fs::symlink_metadata(&dot_git).ok()?;
+    if meta.is_file() {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(&dot_git)
+            .ok()?
+            .take(4096)
+            .read_to_string(&mut text)
+            .ok()?;
+        let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+        return root.join(target).canonicalize().ok();
+    }
+    dot_git.canonicalize().ok()
 }
 
 /// The root for a linted path: the nearest folder upwards (from the path
@@ -285,6 +333,37 @@ mod tests {
         // A linted name that is itself a link out stays outside.
         let tree = Tree::of(&[Input::Path(repo.join("deploy/leak.yaml"))]);
         assert!(tree.read(&repo.join("deploy/leak.yaml"), 100).is_err());
+    }
+
+    #[test]
+    fn the_git_folder_is_not_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::write(
+            repo.join(".git/config"),
+            "extraheader = AUTHORIZATION: basic x",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(".git/config", repo.join("config.yaml")).unwrap();
+        let tree = Tree::of(&[Input::Path(repo.clone())]);
+        assert!(matches!(
+            tree.read(&repo.join(".git/config"), 100),
+            Err(ReadError::Outside(Outside::Git))
+        ));
+        assert!(matches!(
+            tree.read(&repo.join("config.yaml"), 100),
+            Err(ReadError::Outside(Outside::Git))
+        ));
+        // A missing path outside reads as outside, not as missing.
+        assert!(matches!(
+            tree.resolve(&dir.path().join("nothing/here")),
+            Err(Outside::Escapes { .. })
+        ));
+        assert!(matches!(
+            tree.resolve(&repo.join("nothing")),
+            Err(Outside::Unresolved(_))
+        ));
     }
 
     #[test]

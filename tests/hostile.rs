@@ -245,8 +245,37 @@ fn config_cannot_choose_programs() {
         );
         assert!(!scene.marker().exists(), "{config}: the planted script ran");
     }
+    // A bare program name on the command line is looked up on PATH, never
+    // in the current folder; a path into the tree is refused.
+    scene.write(".kslint.yaml", "fail-on: never\n");
+    scene.evil_script(&scene.repo.join("kubectl"));
+    scene.evil_script(&scene.repo.join("helm"));
+    for args in [
+        ["--kustomize-bin", "kubectl", "."],
+        ["--helm-bin", "helm", "."],
+        ["--kustomize-bin", "./kubectl", "."],
+        ["--helm-bin", "./helm", "."],
+    ] {
+        let output = kslint(&scene.repo, &args, &[("PATH", "/usr/bin:/bin")]);
+        assert!(output.status.code().is_some());
+        assert!(
+            !scene.marker().exists(),
+            "{args:?}: a program from the tree ran"
+        );
+    }
+    let (_, found) = json_run(&scene.repo, &["--helm-bin", "./helm", "."], &[]);
+    assert!(
+        found
+            .iter()
+            .any(|(rule, _, m)| rule == "helm-chart-not-rendered"
+                && m.contains("inside the repository under review")),
+        "{found:?}"
+    );
+    std::fs::remove_file(scene.repo.join("kubectl")).unwrap();
+    std::fs::remove_file(scene.repo.join("helm")).unwrap();
     // A helm the pull request puts on PATH (an absolute entry into the
     // tree) is skipped, and the note says why.
+
     std::fs::remove_file(scene.repo.join(".kslint.yaml")).unwrap();
     let bin = scene.repo.join("bin");
     scene.evil_script(&bin.join("helm"));
@@ -500,6 +529,109 @@ fn helm_cannot_read_through_links() {
     }
 }
 
+#[test]
+fn chart_links_are_followed_before_helm_runs() {
+    let scene = Scene::new();
+    scene.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+    );
+    scene.write("chart/templates/x.yaml", "kind: ConfigMap\n");
+    // A link to a folder inside the tree, which holds a link out of it:
+    // helm follows both.
+    scene.link("chart/files", "../shared");
+    scene.link("shared/leak", scene.outer.join("secret.txt"));
+    let helm = scene.evil_script(&scene.outer.join("tools/helm"));
+    let (_, found) = json_run(
+        &scene.repo,
+        &["--helm-bin", helm.to_str().unwrap(), "."],
+        &[],
+    );
+    assert!(!scene.marker().exists(), "the chart was handed to helm");
+    assert!(
+        found
+            .iter()
+            .any(|(rule, file, m)| rule == "helm-chart-not-rendered"
+                && file == "chart/Chart.yaml"
+                && m.contains("leak")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn the_git_folder_is_never_read() {
+    let scene = Scene::new();
+    // Where actions/checkout keeps its token.
+    std::fs::write(
+        scene.repo.join(".git/config"),
+        format!("[http]\n\textraheader = AUTHORIZATION: basic {SECRET}\n"),
+    )
+    .unwrap();
+    scene.link("config.yaml", ".git/config");
+    scene.write(
+        "gen/kustomization.yaml",
+        "configMapGenerator:\n- name: c\n  files: [c=../.git/config]\n",
+    );
+    scene.link("gen2/config", "../.git/config");
+    scene.write(
+        "gen2/kustomization.yaml",
+        "configMapGenerator:\n- name: c\n  files: [config]\n",
+    );
+    let (all, _) = all_formats(&scene.repo, &["."], &[]);
+    assert_no_secret(&all);
+    let (_, found) = json_run(&scene.repo, &["."], &[]);
+    assert!(
+        found.iter().any(|(rule, file, m)| rule == "unreadable-file"
+            && file == "config.yaml"
+            && m.contains(".git folder")),
+        "{found:?}"
+    );
+    for dir in ["gen/", "gen2/"] {
+        assert!(
+            found
+                .iter()
+                .any(|(rule, file, _)| rule == "kustomize-build-failed" && file.starts_with(dir)),
+            "{dir}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn what_the_user_names_is_bounded_too() {
+    let scene = Scene::new();
+    scene.write("pod.yaml", PRIVILEGED_POD);
+    // Standard input obeys the file size limit.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["--format", "json", "--max-file-size", "1000", "-"])
+        .current_dir(&scene.repo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(PRIVILEGED_POD.repeat(100).as_bytes());
+    }
+    let output = child.wait_with_output().unwrap();
+    let found = findings(&output);
+    assert!(
+        found.iter().any(|(rule, file, m)| rule == "unreadable-file"
+            && file == "-"
+            && m.contains("over the limit")),
+        "{found:?}"
+    );
+    // A config that is no regular file is refused at once.
+    let output = kslint(&scene.repo, &["--config", "/dev/zero", "."], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a regular file"));
+    // The tree's config may lower the size limit, never raise it.
+    scene.write(".kslint.yaml", "max-file-size: 100000000000\n");
+    let output = kslint(&scene.repo, &["."], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("can only lower"));
+}
+
 // --- 3. Other programs run walled off ------------------------------------
 
 /// A fake helm (the user's own) that reports what it sees to `report`.
@@ -613,7 +745,7 @@ fn tools_are_stopped_at_their_limits() {
     assert!(
         found
             .iter()
-            .any(|(_, _, m)| m.contains("printed more than 256 MB")),
+            .any(|(_, _, m)| m.contains("printed more than 64 MB")),
         "{found:?}"
     );
     // Memory: a helm that takes 3 GB.
@@ -719,6 +851,13 @@ fn forged_tree(scene: &Scene) {
             "name: \"a\\n::stop-commands::x\\n::error::forged\"\n  namespace",
         ),
     );
+    scene.write(
+        "legacy.yaml",
+        &PRIVILEGED_POD.replace(
+            "name: web\n  namespace",
+            "name: \"x ##[error]forged ##vso[task.complete]\"\n  namespace",
+        ),
+    );
 }
 
 #[test]
@@ -768,6 +907,50 @@ fn no_forged_workflow_commands() {
     let log = String::from_utf8_lossy(&output.stdout);
     assert!(workflow_commands(&log).is_empty(), "{log}");
     assert!(log.starts_with("::stop-commands::kslint-"), "{log}");
+    // GitHub's legacy form and Azure's are read anywhere in a line:
+    // machine formats write `##` so that only parsers read it, and errors
+    // break it.
+    for format in ["json", "sarif", "gitlab", "junit"] {
+        let output = kslint(
+            &scene.repo,
+            &["--format", format, "."],
+            &[("GITHUB_ACTIONS", "true")],
+        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !text.contains("##[") && !text.contains("##vso["),
+            "{format}: {text}"
+        );
+        assert!(text.contains("forged"), "{format}: {text}");
+    }
+    scene.write(".kslint.yaml", "rules:\n  \"##[error]forged\": off\n");
+    let output = kslint(&scene.repo, &["."], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("forged") && !stderr.contains("##["),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn queries_print_names_safely() {
+    let scene = Scene::new();
+    scene.write(
+        "rbac.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: \"b\\n::error file=x::forged\\e[2J ##[warning]legacy\"\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: \"r\\e]52;c;aGk=\\a\"}\nsubjects:\n- {kind: User, name: \"alice\\n::add-mask::x\"}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: \"r\\e]52;c;aGk=\\a\"\nrules:\n- {apiGroups: [\"\"], resources: [secrets], verbs: [get]}\n",
+    );
+    for args in [
+        &["who-can", "get", "secrets", "."][..],
+        &["rbac", "graph", "."][..],
+        &["rbac", "graph", "--format", "mermaid", "."][..],
+    ] {
+        let output = kslint(&scene.repo, args, &[]);
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("alice"), "{args:?}: {text}");
+        assert!(!text.contains(['\x1b', '\x07']), "{args:?}: {text}");
+        assert!(workflow_commands(&text).is_empty(), "{args:?}: {text}");
+        assert!(!text.contains("##["), "{args:?}: {text}");
+    }
 }
 
 #[test]
@@ -780,7 +963,7 @@ fn terminal_escapes_are_shown_not_sent() {
         "pod.yaml",
         &PRIVILEGED_POD.replace(
             "name: web\n  namespace",
-            "name: \"x\\e]52;c;aGVsbG8=\\a\\e[2J\\u009b31m\\u202e\"\n  namespace",
+            "name: \"x\\e]52;c;aGVsbG8=\\a\\e[2J\\u009b31m\\u202e\\u061c\\U000E0041\"\n  namespace",
         ),
     );
     let raw = format!(
@@ -792,7 +975,15 @@ fn terminal_escapes_are_shown_not_sent() {
         let output = kslint(&scene.repo, &["--format", format, "."], &[]);
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(text.contains("raw.yaml"), "{format}: {text}");
-        for bad in ['\x1b', '\x07', '\u{9b}', '\u{202e}', '\r'] {
+        for bad in [
+            '\x1b',
+            '\x07',
+            '\u{9b}',
+            '\u{202e}',
+            '\u{61c}',
+            '\u{e0041}',
+            '\r',
+        ] {
             assert!(
                 !text.contains(bad),
                 "{format}: {bad:?} reached the output:\n{text}"
@@ -848,6 +1039,7 @@ fn junit_and_markdown_hold_any_name() {
         "[click](https://evil.example/)",
         "<script>alert(1)</script>",
         "a|b\\n| c |",
+        "see https://evil.example/x and www.evil.example or admin@evil.example",
     ]
     .iter()
     .enumerate()
@@ -887,6 +1079,10 @@ fn junit_and_markdown_hold_any_name() {
             Event::Start(Tag::TableRow) => rows += 1,
             _ => {}
         }
+    }
+    // Bare addresses, which GitHub would link, are written as references.
+    for bare in ["https://evil", "www.evil", "admin@evil"] {
+        assert!(!text.contains(bare), "{bare}: {text}");
     }
     // One row per finding: no name broke the table.
     let findings = text
@@ -1008,7 +1204,21 @@ fn bombs_are_bounded() {
             "resources: [objects.yaml]\npatches:\n- target: {{name: \"{pattern}\"}}\n  patch: '[{{\"op\": \"add\", \"path\": \"/data\", \"value\": {{}}}}]'\n- target: {{name: \"{pattern}|cm-.*\"}}\n  patch: '[{{\"op\": \"add\", \"path\": \"/data\", \"value\": {{}}}}]'\n"
         ),
     );
+    // Two links per level to the next folder: the walk doubles per level
+    // unless each real folder is walked once.
+    for i in 0..16 {
+        std::fs::create_dir_all(scene.repo.join(format!("fan/d{i}"))).unwrap();
+    }
+    for i in 0..15 {
+        scene.link(&format!("fan/d{i}/a"), format!("../d{}", i + 1));
+        scene.link(&format!("fan/d{i}/b"), format!("../d{}", i + 1));
+    }
+    scene.write(
+        "fan/d15/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fan}\n",
+    );
     // A generator file over the size limit.
+
     scene.write(
         "big/kustomization.yaml",
         "configMapGenerator:\n- name: big\n  files: [big.txt]\n",

@@ -89,13 +89,10 @@ pub fn is_chart(dir: &Path) -> bool {
 }
 
 /// The `helm` binary: the one the user named (`--helm-bin` or
-/// `KSLINT_HELM_BIN`, never the linted tree's config), or the first on PATH
-/// outside the tree.
-pub fn find_helm(configured: Option<&Path>, tree: &Tree) -> Option<PathBuf> {
-    if let Some(path) = configured {
-        return path.is_file().then(|| path.to_path_buf());
-    }
-    crate::source::find_program("helm", tree)
+/// `KSLINT_HELM_BIN`, never the linted tree's config), or the first on PATH;
+/// never one inside the tree. `Err` says why none can be used.
+pub fn find_helm(configured: Option<&Path>, tree: &Tree) -> Result<PathBuf, String> {
+    crate::source::named_program(configured.unwrap_or(Path::new("helm")), tree)
 }
 
 /// The most files and folders a chart may hold for kslint to render it.
@@ -112,8 +109,15 @@ pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
         return Err(format!("the chart folder {}", outside.why()));
     }
     let mut pending = vec![dir.to_path_buf()];
+    // helm follows links to folders too: each real folder is checked once.
+    let mut visited = std::collections::HashSet::new();
     let mut entries = 0usize;
     while let Some(folder) = pending.pop() {
+        if let Ok(real) = folder.canonicalize()
+            && !visited.insert(real)
+        {
+            continue;
+        }
         let listing = std::fs::read_dir(&folder).map_err(|e| {
             format!(
                 "{} cannot be read: {}",
@@ -135,6 +139,12 @@ pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
             };
             if kind.is_symlink() {
                 match tree.resolve(&path) {
+                    Ok(real) if real.is_dir() => pending.push(real),
+                    Ok(real) if !real.is_file() => {
+                        return Err(format!(
+                            "{shown} leads to something that is not a regular file (a pipe, socket or device)"
+                        ));
+                    }
                     Ok(_) => {}
                     // helm skips a dangling link with a warning.
                     Err(crate::tree::Outside::Unresolved(_)) => {}

@@ -37,11 +37,7 @@ impl Tool {
     /// `kubectl`, on PATH. A program PATH finds inside `tree` is skipped.
     pub fn find(configured: Option<&Path>, tree: &Tree) -> Option<Tool> {
         let program = match configured {
-            Some(path) if path.is_file() => path.to_path_buf(),
-            Some(path) if path.components().count() == 1 => {
-                crate::source::find_program(path.to_str()?, tree)?
-            }
-            Some(_) => return None,
+            Some(named) => crate::source::named_program(named, tree).ok()?,
             None => crate::source::find_program("kustomize", tree)
                 .or_else(|| crate::source::find_program("kubectl", tree))?,
         };

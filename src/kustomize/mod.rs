@@ -561,6 +561,8 @@ fn accumulate_in(
             ));
         }
         let path = lexical_join(&k.dir, entry);
+        // Outside the tree, whether it exists is no business of the build.
+        outside_check(sources, &path, entry, span)?;
         if path.is_dir() {
             let built = accumulate(&path, sources, chain, Vec::new(), false)
                 .map_err(|e| at_entry(e, span))?;
@@ -590,6 +592,7 @@ fn accumulate_in(
             ));
         }
         let path = lexical_join(&k.dir, entry);
+        outside_check(sources, &path, entry, span)?;
         if !path.is_dir() {
             return Err(Error::invalid(
                 format!("the component `{entry}` is not a folder"),
@@ -601,6 +604,17 @@ fn accumulate_in(
             accumulate(&path, sources, chain, taken, true).map_err(|e| at_entry(e, span))?;
     }
     transform::run(k, sources, resources)
+}
+
+/// Refuses a path that leads outside the tree, before anything asks whether
+/// it exists.
+fn outside_check(sources: &Sources, path: &Path, entry: &str, span: Span) -> Result<(), Error> {
+    match sources.tree.resolve(path) {
+        Err(outside) if !matches!(outside, crate::tree::Outside::Unresolved(_)) => Err(
+            Error::invalid(format!("`{entry}` cannot be read: {}", outside.why()), span),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// An error in a nested kustomization with no place of its own is shown at
@@ -717,6 +731,16 @@ fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
         ));
     }
     let path = lexical_join(root, entry);
+    // Out of the folder as written: refused before anything is looked up.
+    if !path.starts_with(root) {
+        return Err(Error::invalid(
+            format!(
+                "`{entry}` is outside {}; a kustomization may only read files in or below its folder",
+                trace::shown(root)
+            ),
+            span,
+        ));
+    }
     let resolved = path.canonicalize().map_err(|e| {
         Error::invalid(
             format!(

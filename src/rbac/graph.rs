@@ -202,7 +202,13 @@ impl Graph {
 
     /// Graphviz DOT.
     pub fn to_dot(&self) -> String {
-        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        // Names come from the linted tree: control characters (newlines
+        // included) are shown as symbols before DOT quoting.
+        let quote = |s: &str| {
+            crate::text::clean_line(s)
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        };
         let mut out = String::from(
             "digraph rbac {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n",
         );
@@ -246,7 +252,7 @@ impl Graph {
     pub fn to_mermaid(&self) -> String {
         // Mermaid labels are quoted; quotes and markup are entity-escaped.
         let escape = |s: &str| {
-            s.replace(['\n', '\r'], " ")
+            crate::text::clean_line(s)
                 .replace('&', "#amp;")
                 .replace('"', "#quot;")
                 .replace('<', "#lt;")

@@ -187,8 +187,21 @@ fn scope(binding: &BindingFact) -> String {
     }
 }
 
-/// The human answer.
+/// The human answer. Every name and place is cleaned of control
+/// characters: they come from the linted tree.
 pub fn render_human(question: &Question, accesses: &[Access], locate: Locate) -> String {
+    render_human_raw(question, accesses, &|file, span| {
+        let (name, at) = locate(file, span);
+        (crate::text::clean_line(&name).into_owned(), at)
+    })
+}
+
+/// A name from the tree on one line, control characters shown as symbols.
+fn c(text: impl AsRef<str>) -> String {
+    crate::text::clean_line(text.as_ref()).into_owned()
+}
+
+fn render_human_raw(question: &Question, accesses: &[Access], locate: Locate) -> String {
     let group = if question.group.is_empty() {
         String::new()
     } else {
@@ -199,8 +212,11 @@ pub fn render_human(question: &Question, accesses: &[Access], locate: Locate) ->
         .as_deref()
         .map_or_else(String::new, |ns| format!(" in namespace {ns}"));
     let mut answer = format!(
-        "Who can `{} {}`{group}{namespace}:\n",
-        question.verb, question.resource
+        "Who can `{} {}`{}{}:\n",
+        c(&question.verb),
+        c(&question.resource),
+        c(group),
+        c(namespace)
     );
     if accesses.is_empty() {
         answer.push_str("\n  nobody, as far as these manifests say\n");
@@ -213,37 +229,37 @@ pub fn render_human(question: &Question, accesses: &[Access], locate: Locate) ->
         let mut out = String::new();
         out.push_str(&format!(
             "\n  {} ({})\n",
-            subject_name(access),
-            scope(access.binding)
+            c(subject_name(access)),
+            c(scope(access.binding))
         ));
         out.push_str(&format!(
             "    binding  {}  {}\n",
-            access.binding.describe(),
+            c(access.binding.describe()),
             place(locate, access.binding.file, access.subject.span)
         ));
         let rule = match access.granted.source.file {
             Some(file) => format!("  {}", place(locate, file, access.entry)),
             None => String::new(),
         };
-        let mut role = access.role.describe();
+        let mut role = c(access.role.describe());
         if !std::ptr::eq(access.role, access.granted.source) {
-            role.push_str(&format!(" via {}", access.granted.source.describe()));
+            role.push_str(&format!(" via {}", c(access.granted.source.describe())));
         }
         let names = &access.granted.rule.resource_names;
         if !names.is_empty() {
-            role.push_str(&format!(" (only {})", names.join(", ")));
+            role.push_str(&format!(" (only {})", c(names.join(", "))));
         }
         out.push_str(&format!(
             "    role     {role}{rule}  [{}]\n",
-            access.granted.rule.describe()
+            c(access.granted.rule.describe())
         ));
         let mut workloads = std::collections::HashSet::new();
         for (workload, token) in &access.workloads {
             let token = if *token { "" } else { " (no token mounted)" };
             let line = format!(
                 "    workload {} {}{token}  {}\n",
-                workload.object.kind,
-                qualified(&workload.object),
+                c(&workload.object.kind),
+                c(qualified(&workload.object)),
                 place(
                     locate,
                     workload.file,

@@ -21,9 +21,27 @@ fn cell(raw: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '|' | '~' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '|' | '~' | '$' | '#' => {
                 out.push('\\');
                 out.push(c);
+            }
+            // GitHub links bare addresses (`user@host`, `https://…`,
+            // `www.…`); written as references, they stay text.
+            '@' => out.push_str("&#64;"),
+            ':' if out
+                .get(out.len().saturating_sub(5)..)
+                .is_some_and(|end| end.to_ascii_lowercase().ends_with("http"))
+                || out
+                    .get(out.len().saturating_sub(5)..)
+                    .is_some_and(|end| end.eq_ignore_ascii_case("https")) =>
+            {
+                out.push_str("&#58;")
+            }
+            '.' if out
+                .get(out.len().saturating_sub(3)..)
+                .is_some_and(|end| end.eq_ignore_ascii_case("www")) =>
+            {
+                out.push_str("&#46;")
             }
             c => out.push(c),
         }

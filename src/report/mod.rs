@@ -39,15 +39,18 @@ pub struct HumanOptions {
     pub width: usize,
 }
 
-/// Renders an outcome in a format.
+/// Renders an outcome in a format. Machine-readable formats write `##` in
+/// a way that means the same to a parser but not to a CI log that reads
+/// `##[command]` anywhere in a line (the text may quote the linted tree).
 pub fn render(format: Format, outcome: &Outcome, human: HumanOptions) -> String {
+    use crate::text::{escape_log_commands_json as json_safe, escape_log_commands_xml as xml_safe};
     match format {
         Format::Human => human::render(outcome, human),
-        Format::Json => json::render(outcome),
-        Format::Sarif => sarif::render(outcome),
+        Format::Json => json_safe(json::render(outcome)),
+        Format::Sarif => json_safe(sarif::render(outcome)),
         Format::Github => github::render(outcome),
-        Format::Junit => junit::render(outcome),
-        Format::Gitlab => gitlab::render(outcome),
+        Format::Junit => xml_safe(junit::render(outcome)),
+        Format::Gitlab => json_safe(gitlab::render(outcome)),
         Format::Markdown => markdown::render(outcome),
     }
 }
