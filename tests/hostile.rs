@@ -1434,6 +1434,7 @@ fn everything_at_once() {
         .current_dir(&scene.repo)
         .env("KSLINT_TEST_SECRET", SECRET);
     let (output, took, peak) = measured(&mut command);
+    eprintln!("everything at once: {took:?}, peak {} MB", peak >> 20);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert!(peak < 500 << 20, "peak memory {} MB", peak >> 20);
