@@ -350,7 +350,9 @@ fn real_charts_render_and_trace() {
     let Some(_) = common::tool("helm") else {
         return;
     };
-    let real = common::root().join("../shared/corpus/real");
+    let Some(real) = common::corpus() else {
+        return;
+    };
     // Online Boutique's chart renders with its defaults.
     let chart = real.join("GoogleCloudPlatform__microservices-demo/helm-chart");
     let diagnostics = lint(
@@ -406,13 +408,11 @@ fn real_charts_render_and_trace() {
 fn committed_helm_template_output_names_its_templates() {
     // open-telemetry's examples are committed `helm template` output; their
     // charts are not in the corpus, so each finding names its template.
-    let examples = common::root().join(
-        "../shared/corpus/real/open-telemetry__opentelemetry-helm-charts/charts/opentelemetry-collector/examples",
-    );
-    if !examples.is_dir() {
-        eprintln!("skipped: the shared corpus is not beside the repository");
+    let Some(corpus) = common::corpus() else {
         return;
-    }
+    };
+    let examples = corpus
+        .join("open-telemetry__opentelemetry-helm-charts/charts/opentelemetry-collector/examples");
     let output = kslint_in(
         common::root(),
         &[

@@ -247,11 +247,10 @@ fn native_build_equals_kubectl_on_the_corpus() {
     let Some(kubectl) = common::tool("kubectl") else {
         return;
     };
-    let corpus = common::root().join("../shared/corpus/real");
-    let Ok(list) = std::fs::read_to_string(corpus.join("kustomize-builds.tsv")) else {
-        eprintln!("skipped: the shared corpus is not beside the repository");
+    let Some(corpus) = common::corpus() else {
         return;
     };
+    let list = std::fs::read_to_string(corpus.join("kustomize-builds.tsv")).unwrap();
     let dirs: Vec<PathBuf> = list
         .lines()
         .filter_map(|l| l.split('\t').next())

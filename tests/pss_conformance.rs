@@ -1,21 +1,14 @@
 //! Pod Security conformance: the evaluator against every upstream fixture
-//! of k8s.io/pod-security-admission (../shared/conformance, read in place,
-//! not copied). Each fail pod must be rejected at its level and version by
-//! the check its file names (or the restricted check that replaces it);
-//! each pass pod must be admitted.
+//! of k8s.io/pod-security-admission (vendored in testdata/pss-conformance,
+//! see its SOURCE.md). Each fail pod must be rejected at its level and
+//! version by the check its file names (or the restricted check that
+//! replaces it); each pass pod must be admitted.
 
 use kslint::k8s;
 use kslint::pss::{self, Level, Policy, Verdicts, Version};
 use kslint::source::FileId;
 use kslint::yaml::{Limits, parse_stream};
 use std::path::{Path, PathBuf};
-
-/// The shared folder: `KSLINT_SHARED`, else `../shared` beside the repo.
-fn shared() -> PathBuf {
-    std::env::var_os("KSLINT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
 
 fn sorted_dir(path: &Path) -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
@@ -34,12 +27,7 @@ fn check_named(stem: &str) -> String {
 
 #[test]
 fn every_upstream_fixture_agrees() {
-    let root = shared().join("conformance/pod-security-admission/test/testdata");
-    assert!(
-        root.is_dir(),
-        "the Pod Security fixtures are missing at {} (set KSLINT_SHARED to the shared folder)",
-        root.display()
-    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pss-conformance");
     let mut checked = 0;
     let mut disagreements = Vec::new();
     for (level_name, level) in [

@@ -80,3 +80,24 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// The shared corpus of real projects (`KSLINT_SHARED`, else `../shared`
+/// beside the repository), if it is there. CI has it; a fresh clone does
+/// not, and the tests that need it then say they skipped (and
+/// `tests/optional.rs` lists the skip as an ignored test).
+pub fn corpus() -> Option<std::path::PathBuf> {
+    let shared = std::env::var_os("KSLINT_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"));
+    let corpus = shared.join("corpus/real");
+    if corpus.is_dir() {
+        return Some(corpus);
+    }
+    assert!(
+        std::env::var_os("KSLINT_REQUIRE_TOOLS").is_none(),
+        "the shared corpus is required here (KSLINT_REQUIRE_TOOLS is set) but missing at {}",
+        corpus.display()
+    );
+    eprintln!("skipped: the shared corpus is not at {}", corpus.display());
+    None
+}
