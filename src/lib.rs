@@ -7,12 +7,15 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod expand;
 pub mod helm;
 pub mod index;
 pub mod k8s;
 pub mod kustomize;
+pub mod outcome;
 pub mod pss;
 pub mod rbac;
 pub mod registry;

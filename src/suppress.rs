@@ -5,6 +5,8 @@
 
 use crate::diagnostic::{Diagnostic, ObjectRef, ObjectSlot};
 use crate::k8s::Manifest;
+use crate::settings::Settings;
+use crate::source::{FileId, SourceDb};
 use crate::yaml::line_index::LineIndex;
 use crate::yaml::{Node, Span};
 
@@ -205,6 +207,80 @@ fn rule_names(text: &str) -> Vec<(&str, usize)> {
             out.push((part, offset));
         }
         offset += part.len() + 1;
+    }
+    out
+}
+
+/// Drops the findings a suppression covers, marking it used.
+/// `also` names more places whose suppressions count (the template line
+/// that wrote a value traced to a values file).
+pub fn suppress(
+    diagnostics: Vec<Diagnostic>,
+    suppressions: &mut [Suppressions],
+    db: &SourceDb,
+    also: impl Fn(&Diagnostic) -> Vec<(FileId, Span)>,
+) -> Vec<Diagnostic> {
+    diagnostics
+        .into_iter()
+        .filter(|d| {
+            let mut places = vec![(d.primary.file, d.primary.span)];
+            places.extend(also(d));
+            let mut hidden = false;
+            for (file, span) in places {
+                let Some(table) = suppressions.get_mut(file.0 as usize) else {
+                    continue;
+                };
+                if table.items.is_empty() {
+                    continue;
+                }
+                let line = db.file(file).line_col(span.start).line - 1;
+                hidden |= table.covers(d, line);
+            }
+            !hidden
+        })
+        .collect()
+}
+
+/// `unused-suppression` for every suppression that hid nothing.
+/// Files for which `skip` holds report only misspelt rule names.
+pub fn unused_suppressions(
+    suppressions: Vec<Suppressions>,
+    settings: &Settings,
+    skip: impl Fn(FileId) -> bool,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, table) in suppressions.into_iter().enumerate() {
+        let skip = skip(FileId(i as u32));
+        for item in table.items.into_iter().filter(|item| !item.used) {
+            if skip && (item.rule == "all" || Settings::rule_index(&item.rule).is_ok()) {
+                continue;
+            }
+            let message = if item.rule == "all" {
+                "this suppression hides no finding".to_owned()
+            } else {
+                match Settings::rule_index(&item.rule) {
+                    // A rule turned off in this run hides nothing here, but may
+                    // elsewhere; that is not the suppression's fault.
+                    Ok(index) if !settings.enabled[index] => continue,
+                    Ok(_) => format!("the suppression of {:?} hides no finding", item.rule),
+                    Err(unknown) => unknown,
+                }
+            };
+            let Some(mut diagnostic) = crate::check::engine_diagnostic(
+                settings,
+                "unused-suppression",
+                FileId(i as u32),
+                item.span,
+                message,
+            ) else {
+                continue;
+            };
+            if let Some((slot, object)) = item.object {
+                diagnostic.slot = Some(slot);
+                diagnostic.object = Some(object);
+            }
+            out.push(diagnostic.with_help("Remove it (or the rule name from it), so it cannot hide a future finding by accident."));
+        }
     }
     out
 }

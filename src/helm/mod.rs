@@ -6,6 +6,7 @@
 //! chart is rendered by the `helm` binary the user has, offline (no
 //! dependency update, no repository access), and only when one is found.
 
+pub mod charts;
 pub mod origin;
 pub mod template;
 pub mod trace;

@@ -7,6 +7,7 @@ use super::origin::{self, Origin, ValuesFile};
 use super::template::{self, Line};
 use super::{SourceHeader, header_at, source_headers, subchart_path};
 use crate::diagnostic::{Diagnostic, Label};
+use crate::expand::{ChartFound, Provenance};
 use crate::source::{FileId, SourceDb, SourceFile, display_name};
 use crate::suppress::{Scope, Suppressions};
 use crate::tree::Tree;
@@ -14,23 +15,6 @@ use crate::yaml::{self, Node, Span};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// What a rendered text is a rendering of.
-#[derive(Debug, Clone)]
-pub struct RenderInfo {
-    /// The chart folder, as shown.
-    pub chart: String,
-    /// The value set's name.
-    pub value_set: String,
-    /// The values files helm was given, as shown.
-    pub values: Vec<String>,
-    /// The `--set` expressions helm was given.
-    pub set: Vec<String>,
-    /// Whether this is a Kustomize build rather than a chart render.
-    pub build: bool,
-    /// The unit it joins for cross-resource rules.
-    pub unit: String,
-}
 
 struct Context {
     /// The chart folder, if kslint found it.
@@ -59,8 +43,8 @@ impl Tracer {
     /// folders with their names, to find the chart of a piped stream.
     pub fn new(
         db: &SourceDb,
-        renders: &[Option<RenderInfo>],
-        charts: &[(String, String)],
+        renders: &[Option<Arc<Provenance>>],
+        charts: &[ChartFound],
         tree: &Tree,
     ) -> Self {
         let mut contexts = HashMap::new();
@@ -68,7 +52,12 @@ impl Tracer {
         for i in 0..db.len() {
             let id = FileId(i as u32);
             let file = db.file(id);
-            let render = renders.get(i).and_then(Option::as_ref);
+            let generated = renders.get(i).and_then(Option::as_ref);
+            // Kustomize builds have their own tracing.
+            if generated.is_some_and(|g| g.render().is_none()) {
+                continue;
+            }
+            let render = generated.and_then(|g| g.render().map(|r| (g.dir.as_str(), r)));
             if render.is_none() && !file.text.contains("# Source: ") {
                 continue;
             }
@@ -77,7 +66,7 @@ impl Tracer {
                 continue;
             };
             let (chart_dir, values) = match render {
-                Some(render) => (Some(PathBuf::from(&render.chart)), render.values.clone()),
+                Some((dir, render)) => (Some(PathBuf::from(dir)), render.values.clone()),
                 None => (
                     found_charts
                         .entry(first.chart().to_owned())
@@ -87,7 +76,7 @@ impl Tracer {
                 ),
             };
             let set_keys = render
-                .map(|r| {
+                .map(|(_, r)| {
                     r.set
                         .iter()
                         .flat_map(|s| s.split(','))
@@ -478,9 +467,9 @@ fn load(path: &Path, within: Option<&Path>, db: &mut SourceDb, tree: &Tree) -> O
 
 /// The chart folder of a piped stream: a chart of the run with that name,
 /// the current folder, or a folder of that name.
-fn find_chart(name: &str, charts: &[(String, String)], tree: &Tree) -> Option<PathBuf> {
-    if let Some((dir, _)) = charts.iter().find(|(_, n)| n == name) {
-        return Some(PathBuf::from(dir));
+fn find_chart(name: &str, charts: &[ChartFound], tree: &Tree) -> Option<PathBuf> {
+    if let Some(chart) = charts.iter().find(|c| c.name == name) {
+        return Some(PathBuf::from(&chart.dir));
     }
     // The chart's name is the stream's word: only a plain folder name.
     let plain = !name.is_empty()
@@ -536,7 +525,7 @@ fn same_line(db: &SourceDb, label: &Label, template: FileId) -> Option<Span> {
 /// a template that another value set used is no finding.
 pub fn merge_duplicates(
     diagnostics: Vec<Diagnostic>,
-    renders: &[Option<RenderInfo>],
+    renders: &[Option<Arc<Provenance>>],
 ) -> Vec<Diagnostic> {
     let render_of = |d: &Diagnostic| {
         d.rendered_from
@@ -555,10 +544,10 @@ pub fn merge_duplicates(
     let mut index: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
     for diagnostic in diagnostics {
         let build = render_of(&diagnostic)
-            .filter(|r| r.build)
-            .map(|r| r.chart.clone());
+            .filter(|r| r.build().is_some())
+            .map(|r| r.dir.clone());
         let set = render_of(&diagnostic)
-            .filter(|r| !r.build)
+            .and_then(|r| r.render())
             .map(|r| r.value_set.clone());
         // Builds rename objects (a prefix per overlay), so the same line
         // of a shared base gives messages that differ only by name: one
@@ -604,8 +593,11 @@ pub fn merge_duplicates(
     }
     // The value sets each chart was rendered with.
     let mut per_chart: HashMap<&str, Vec<&str>> = HashMap::new();
-    for render in renders.iter().flatten() {
-        let sets = per_chart.entry(render.chart.as_str()).or_default();
+    for generated in renders.iter().flatten() {
+        let Some(render) = generated.render() else {
+            continue;
+        };
+        let sets = per_chart.entry(generated.dir.as_str()).or_default();
         if !sets.contains(&render.value_set.as_str()) {
             sets.push(render.value_set.as_str());
         }
@@ -613,7 +605,7 @@ pub fn merge_duplicates(
     let mut kept = Vec::with_capacity(out.len());
     for (mut diagnostic, seen) in out.into_iter().zip(seen) {
         let every = render_of(&diagnostic)
-            .and_then(|r| per_chart.get(r.chart.as_str()))
+            .and_then(|r| per_chart.get(r.dir.as_str()))
             .map_or(0, Vec::len);
         let partial = !seen.everywhere && !seen.sets.is_empty() && seen.sets.len() < every;
         if partial && diagnostic.rule == "unused-suppression" {

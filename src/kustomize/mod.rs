@@ -8,6 +8,7 @@
 //! transformer that wrote it. Features the engine does not implement are an
 //! [`Error::Unsupported`], so a caller can fall back to the real tool.
 
+pub mod builds;
 pub mod emit;
 pub mod fallback;
 mod generate;
@@ -860,6 +861,14 @@ pub struct Built {
     pub sources: Sources,
     /// Set when the real tool built it, not the native engine.
     pub fallback: Option<fallback::Fallback>,
+}
+
+impl crate::outcome::SourceMap for Built {
+    fn source_of(&self, span: Span) -> Option<(String, &str, Span)> {
+        let origin = self.emitted.origin(span)?;
+        let (path, text, local) = self.sources.locate(origin)?;
+        Some((trace::shown(path), text, local))
+    }
 }
 
 /// Builds and writes out the kustomization in `dir`.

@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: one annotation per finding.
 
 use crate::diagnostic::Severity;
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::text;
 
 /// Renders `::error file=…,line=…::message` lines.

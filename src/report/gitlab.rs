@@ -1,7 +1,7 @@
 //! GitLab Code Quality: a JSON array of issues, shown in merge requests.
 
 use crate::diagnostic::Severity;
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use serde::Serialize;
 
 #[derive(Serialize)]

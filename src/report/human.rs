@@ -4,7 +4,7 @@
 
 use super::HumanOptions;
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::source::SourceDb;
 use crate::text;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};

@@ -3,7 +3,7 @@
 //! `serde_json::Value` tree per finding cost more than the linting.
 
 use crate::diagnostic::{Diagnostic, ObjectRef, Severity};
-use crate::runner::{Outcome, Summary};
+use crate::outcome::{Outcome, Summary};
 use crate::source::SourceDb;
 use serde::Serialize;
 

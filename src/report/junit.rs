@@ -3,7 +3,7 @@
 //! systems show findings in their test reports.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::text;
 use std::fmt::Write;
 

@@ -3,7 +3,7 @@
 
 use crate::catalog::CATALOG;
 use crate::diagnostic::Severity;
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::text;
 use std::fmt::Write;
 

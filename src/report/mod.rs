@@ -9,7 +9,7 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

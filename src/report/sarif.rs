@@ -3,7 +3,7 @@
 
 use crate::catalog::CATALOG;
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::runner::Outcome;
+use crate::outcome::Outcome;
 use crate::source::SourceDb;
 use serde_json::{Value, json};
 use std::collections::HashMap;

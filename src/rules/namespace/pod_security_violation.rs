@@ -1,9 +1,9 @@
 //! `pod-security-violation`: see rules/pod-security-violation.md
+use crate::check::add_node_escape;
 use crate::diagnostic::Severity;
 use crate::index::{NamespaceFact, RunIndex, WorkloadFact};
 use crate::pss::{Level, Policy, Version};
 use crate::registry::{Rule, RuleContext};
-use crate::runner::add_node_escape;
 use crate::source::FileId;
 use crate::yaml::Span;
 

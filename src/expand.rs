@@ -1,0 +1,203 @@
+//! The expand stage: engines turn parts of the tree into the texts that
+//! really reach a cluster (a Helm chart into its rendered manifests, a
+//! kustomization into its build). Each text carries its provenance, so
+//! later stages can trace a finding back to the file the user edits, and
+//! each engine reports what it could not expand as [`Problem`]s.
+
+use crate::diagnostic::Severity;
+use crate::sandbox;
+use crate::settings::Settings;
+use crate::source::Discovery;
+use crate::tree::Tree;
+use crate::yaml::Span;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An engine: what it expands, and how.
+pub trait Engine: Sync {
+    /// Expands what discovery found. `kept` are the files the include and
+    /// exclude filters kept.
+    fn expand(&self, found: &Discovery, kept: &HashSet<&Path>, cx: &Context<'_>) -> Expansion;
+}
+
+/// The engines of a run, in the order they expand.
+pub fn engines() -> Vec<Box<dyn Engine>> {
+    vec![
+        Box::new(crate::kustomize::builds::Builds),
+        Box::new(crate::helm::charts::Charts),
+    ]
+}
+
+/// What an engine may use.
+pub struct Context<'a> {
+    /// The run's settings.
+    pub settings: &'a Settings,
+    /// What the run may read.
+    pub tree: &'a Arc<Tree>,
+    /// What all engines may make together.
+    pub budget: &'a Budget,
+}
+
+/// What an engine made of the tree.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// The texts it made.
+    pub generated: Vec<Generated>,
+    /// What it could not expand, at the place that says why.
+    pub problems: Vec<Problem>,
+    /// Files whose objects reach the run through a generated text (the
+    /// bases of a build): their text is still read for its own checks.
+    pub consumed: HashSet<PathBuf>,
+    /// The chart folders found, with their names: a piped `helm template`
+    /// stream names its chart, and tracing looks for it among these.
+    pub charts: Vec<ChartFound>,
+}
+
+/// A chart folder found among the linted paths.
+#[derive(Debug, Clone)]
+pub struct ChartFound {
+    /// Its folder, as shown.
+    pub dir: String,
+    /// `Chart.yaml`'s name.
+    pub name: String,
+    /// Whether any render of it succeeded.
+    pub rendered: bool,
+}
+
+/// A text an engine made.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The name shown if a finding cannot be traced to a file.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// What made it.
+    pub provenance: Arc<Provenance>,
+}
+
+/// What made a generated text, and where it belongs.
+#[derive(Debug)]
+pub struct Provenance {
+    /// The folder it was made from (chart or kustomization), as shown.
+    pub dir: String,
+    /// The engine and its inputs.
+    pub origin: Origin,
+    /// The unit it joins for cross-resource rules: texts that are
+    /// alternatives (value sets of a chart, overlays of a base) never
+    /// share one.
+    pub unit: String,
+}
+
+/// The engine that made a text, and what it was given.
+#[derive(Debug)]
+pub enum Origin {
+    /// `helm template` of a chart with one value set.
+    Render(Render),
+    /// A Kustomize build.
+    Build(Arc<crate::kustomize::Built>),
+}
+
+/// How a chart was rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Render {
+    /// The value set's name (empty for the chart's defaults).
+    pub value_set: String,
+    /// The values files given to helm, in order, as shown.
+    pub values: Vec<String>,
+    /// The `--set` expressions helm was given.
+    pub set: Vec<String>,
+    /// Whether the release namespace was configured (else helm writes
+    /// `default`, which is no namespace the user chose).
+    pub namespace_set: bool,
+}
+
+impl Provenance {
+    /// The render, if a chart render made the text.
+    pub fn render(&self) -> Option<&Render> {
+        match &self.origin {
+            Origin::Render(render) => Some(render),
+            Origin::Build(_) => None,
+        }
+    }
+
+    /// The build, if a Kustomize build made the text.
+    pub fn build(&self) -> Option<&Arc<crate::kustomize::Built>> {
+        match &self.origin {
+            Origin::Build(built) => Some(built),
+            Origin::Render(_) => None,
+        }
+    }
+
+    /// Whether `namespace: default` in the text is a namespace the user
+    /// chose.
+    pub fn namespace_chosen(&self) -> bool {
+        self.render().is_none_or(|r| r.namespace_set)
+    }
+}
+
+/// Why an engine could not expand something, reported at a place of a
+/// file (`Chart.yaml`, a kustomization line).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The rule that reports it.
+    pub rule: &'static str,
+    /// The file, as shown.
+    pub file: String,
+    /// The file's text, for a file the run does not read itself.
+    pub text: Arc<str>,
+    /// The place.
+    pub span: Span,
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+    /// A lesser severity than the rule's (a note for a missing tool).
+    pub severity: Option<Severity>,
+}
+
+/// What the builds and renders of one run may make together: the bytes of
+/// their output and the time of the tools they run. Each build and render
+/// is bounded alone; this bounds their number (a hundred overlays of one
+/// large base, or charts that each print a little under their cap).
+pub struct Budget {
+    bytes: AtomicU64,
+    tool_millis: AtomicU64,
+}
+
+impl Budget {
+    /// Output may be four times the size of the linted files, and at least
+    /// 32 MiB; tools may run five times their per-run timeout in all.
+    pub fn for_run(input_bytes: u64, tools: &sandbox::Policy) -> Budget {
+        Budget {
+            bytes: (input_bytes.saturating_mul(4)).max(32 << 20).into(),
+            tool_millis: (tools.limits.time.as_millis() as u64 * 5).into(),
+        }
+    }
+
+    /// Why nothing more may be built or rendered, if so.
+    pub fn spent(&self) -> Option<String> {
+        if self.bytes.load(Ordering::Relaxed) == 0 {
+            Some("the run's builds and renders already made as much output as it allows (four times the size of the linted files, at least 32 MiB)".to_owned())
+        } else if self.tool_millis.load(Ordering::Relaxed) == 0 {
+            Some(
+                "the run's tools already ran as long as it allows (five times --tool-timeout)"
+                    .to_owned(),
+            )
+        } else {
+            None
+        }
+    }
+
+    /// Counts output made and tool time used.
+    pub fn spend(&self, bytes: usize, tool_time: std::time::Duration) {
+        let take = |left: &AtomicU64, amount: u64| {
+            let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(amount))
+            });
+        };
+        take(&self.bytes, bytes as u64);
+        take(&self.tool_millis, tool_time.as_millis() as u64);
+    }
+}
