@@ -7,9 +7,15 @@ use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::expand::Generated;
 use crate::index::RunIndex;
 use crate::k8s;
-use crate::k8s::node_access::{NodeEscape, node_escape};
+use crate::k8s::node_access::node_escape;
 use crate::registry::{Rule, RuleContext};
 use crate::rules::RULES;
+use crate::rules::manifest::{
+    SchemaTypeMismatch, UnknownField, UnreadableFile, YamlAmbiguousValue, YamlDuplicateKey,
+    YamlSyntax,
+};
+use crate::rules::namespace::PodSecurityViolation;
+use crate::rules::pod_security::{ImageLatestTag, ImageNotPinned, ResourceLimitsMissing};
 use crate::settings::Settings;
 use crate::source::{self, Candidate, FileId, SourceFile};
 use crate::suppress::Suppressions;
@@ -141,15 +147,15 @@ pub fn process_file(
         read: false,
         objects: 0,
         diagnostics: Vec::new(),
-        index: RunIndex::new(settings.is_enabled("pod-security-violation")).keeping_custom_objects(
-            settings.is_enabled("unknown-field") || settings.is_enabled("schema-type-mismatch"),
+        index: RunIndex::new(settings.is_enabled(PodSecurityViolation::ID)).keeping_custom_objects(
+            settings.is_enabled(UnknownField::ID) || settings.is_enabled(SchemaTypeMismatch::ID),
         ),
         suppressions: Suppressions::default(),
     };
     let unreadable = |result: &mut FileResult, message: String| {
         let help = "Make the file readable, or leave it out with --exclude or the config's `exclude` list.";
         result.diagnostics.extend(
-            engine_diagnostic(settings, "unreadable-file", id, Span::default(), message)
+            engine_diagnostic(settings, UnreadableFile::ID, id, Span::default(), message)
                 .map(|d| d.with_help(help)),
         );
     };
@@ -185,7 +191,7 @@ pub fn process_file(
                     let span = Span::new(valid_up_to, valid_up_to + 1);
                     let message = "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode".to_owned();
                     result.diagnostics.extend(
-                        engine_diagnostic(settings, "yaml-syntax", id, span, message).map(|d| {
+                        engine_diagnostic(settings, YamlSyntax::ID, id, span, message).map(|d| {
                             d.with_help("Save the file as UTF-8, or leave it out with --exclude.")
                         }),
                     );
@@ -231,7 +237,7 @@ pub fn process_file(
             let help =
                 "Fix the YAML at this position; the file's other documents were still linted.";
             result.diagnostics.extend(
-                engine_diagnostic(settings, "yaml-syntax", id, error.span, message)
+                engine_diagnostic(settings, YamlSyntax::ID, id, error.span, message)
                     .map(|d| d.with_help(help)),
             );
         }
@@ -278,7 +284,7 @@ pub fn process_file(
         {
             for diagnostic in &mut result.diagnostics[first_new..] {
                 if is_pod_security_rule(diagnostic.rule) {
-                    add_node_escape(diagnostic, id, &escape);
+                    escape.explain(diagnostic, id);
                 }
             }
         }
@@ -290,37 +296,15 @@ pub fn process_file(
 /// from the node-escape context). Image hygiene and resource limits do not.
 fn is_pod_security_rule(rule: &str) -> bool {
     const NOT_ISOLATION: &[&str] = &[
-        "image-latest-tag",
-        "image-not-pinned",
-        "resource-limits-missing",
+        ImageLatestTag::ID,
+        ImageNotPinned::ID,
+        ResourceLimitsMissing::ID,
     ];
     !NOT_ISOLATION.contains(&rule)
         && CATALOG
             .iter()
             .find(|meta| meta.id == rule)
             .is_some_and(|meta| meta.category == "pod-security")
-}
-
-/// Says on a workload's finding that its pods can take over their node,
-/// so no namespace boundary limits the damage.
-pub fn add_node_escape(diagnostic: &mut Diagnostic, file: FileId, escape: &NodeEscape) {
-    let at_escape = diagnostic.primary.file == file && diagnostic.primary.span == escape.span;
-    // At the escaping setting itself, the finding already says how.
-    let how = if at_escape {
-        String::new()
-    } else {
-        format!("{}, so ", escape.how)
-    };
-    diagnostic.message.push_str(&format!(
-        "; namespaces are no boundary here: {how}whoever controls this pod controls every pod on its node, in every namespace"
-    ));
-    if !at_escape {
-        diagnostic.related.push(Label {
-            file,
-            span: escape.span,
-            message: "this lets the pod take over its node".to_owned(),
-        });
-    }
 }
 
 /// The patch files a kustomization names.
@@ -357,8 +341,8 @@ fn report_yaml_traps(
     objects: &[k8s::Manifest],
     out: &mut Vec<Diagnostic>,
 ) {
-    let duplicates = settings.is_enabled("yaml-duplicate-key");
-    let ambiguous = settings.is_enabled("yaml-ambiguous-value");
+    let duplicates = settings.is_enabled(YamlDuplicateKey::ID);
+    let ambiguous = settings.is_enabled(YamlAmbiguousValue::ID);
     if !duplicates && !ambiguous {
         return;
     }
@@ -401,7 +385,7 @@ fn report_yaml_traps(
                     "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
                     key(*repeated)
                 );
-                let diagnostic = engine_diagnostic(settings, "yaml-duplicate-key", file, *repeated, message).map(|d| {
+                let diagnostic = engine_diagnostic(settings, YamlDuplicateKey::ID, file, *repeated, message).map(|d| {
                     let mut d = d.with_help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.");
                     d.related.push(Label { file, span: *first, message: "first written here; this value is ignored".to_owned() });
                     d
@@ -428,7 +412,7 @@ fn report_yaml_traps(
                     )
                 };
                 let diagnostic =
-                    engine_diagnostic(settings, "yaml-ambiguous-value", file, value.span, message)
+                    engine_diagnostic(settings, YamlAmbiguousValue::ID, file, value.span, message)
                         .map(|d| d.with_help(help));
                 push(diagnostic, value.span);
             }

@@ -28,5 +28,6 @@ pub mod settings;
 pub mod source;
 pub mod suppress;
 pub mod text;
+pub mod trace;
 pub mod tree;
 pub mod yaml;

@@ -8,17 +8,16 @@ pub use crate::check::Text;
 use crate::check::{ActiveRule, FileResult, engine_diagnostic_as, process_file};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::expand::{self, Budget, ChartFound, Context, Expansion, Problem, Provenance};
-use crate::helm::trace::{Tracer, merge_duplicates};
 use crate::index::RunIndex;
 pub use crate::outcome::{Outcome, Summary};
 use crate::registry::RuleContext;
 use crate::settings::Settings;
 use crate::source::{self, FileId, SourceDb, SourceFile};
-use crate::suppress::{Suppressions, suppress, unused_suppressions};
+use crate::trace::Tracing;
 use crate::tree::Tree;
 use crate::yaml;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Lints what the settings name: discovery, expansion, then
@@ -161,42 +160,8 @@ pub fn lint_generated(
         report_problems(expansion.problems, &mut db, settings, &mut diagnostics);
         charts.extend(expansion.charts);
     }
-    let builds: HashMap<FileId, Arc<crate::kustomize::Built>> = provenance
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| Some((FileId(i as u32), p.as_ref()?.build()?.clone())))
-        .collect();
-    suppressions.resize_with(db.len(), Suppressions::default);
-    let mut tracer = Tracer::new(&db, &provenance, &charts, tree);
-    tracer.drop_rendered_comment_suppressions(&mut suppressions);
-    // Annotation suppressions act on generated objects; comment ones on the
-    // lines findings are traced to.
-    let diagnostics = suppress(diagnostics, &mut suppressions, &db, |_| Vec::new());
-    let diagnostics = tracer.trace_all(diagnostics, &mut db);
-    let diagnostics = crate::kustomize::trace::trace_all(diagnostics, &builds, &mut db);
-    suppressions.extend(tracer.added_suppressions(&db));
-    let diagnostics = suppress(diagnostics, &mut suppressions, &db, |d| {
-        tracer.template_places(d)
-    });
-    // A template's lines render only under some values: a suppression
-    // there that hid nothing may hide something with other values. A
-    // misspelt rule name is still worth saying.
-    let skip_unused = |file: FileId| {
-        tracer.is_template(file)
-            || charts
-                .iter()
-                .any(|c| !c.rendered && db.file(file).name.starts_with(&format!("{}/", c.dir)))
-    };
-    let unused = unused_suppressions(suppressions, settings, skip_unused);
-    let mut diagnostics = diagnostics;
-    let unused = tracer.trace_all(unused, &mut db);
-    diagnostics.extend(crate::kustomize::trace::trace_all(unused, &builds, &mut db));
-    // Only generated texts and several units can repeat a finding.
-    let mut diagnostics = if any_units || tracer.has_renders() {
-        merge_duplicates(diagnostics, &provenance)
-    } else {
-        diagnostics
-    };
+    let mut tracing = Tracing::new(&db, &provenance, charts, tree);
+    let mut diagnostics = tracing.run(diagnostics, suppressions, &mut db, settings, any_units);
     diagnostics.sort_by(|a, b| {
         let name = |d: &Diagnostic| db.file(d.primary.file).name.as_str();
         name(a)
@@ -210,10 +175,7 @@ pub fn lint_generated(
             Severity::Note => summary.notes += 1,
         }
     }
-    let source_maps = builds
-        .into_iter()
-        .map(|(id, built)| (id, built as Arc<dyn crate::outcome::SourceMap>))
-        .collect();
+    let source_maps = tracing.source_maps();
     Outcome {
         db,
         diagnostics,

@@ -268,7 +268,7 @@ pub fn unused_suppressions(
             };
             let Some(mut diagnostic) = crate::check::engine_diagnostic(
                 settings,
-                "unused-suppression",
+                crate::rules::manifest::UnusedSuppression::ID,
                 FileId(i as u32),
                 item.span,
                 message,

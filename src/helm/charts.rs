@@ -28,7 +28,7 @@ impl Engine for Charts {
             let file = source::display_name(&Path::new(&run.dir).join("Chart.yaml"));
             for (span, message, help, no_helm) in run.problems {
                 expansion.problems.push(Problem {
-                    rule: "helm-chart-not-rendered",
+                    rule: crate::rules::manifest::HelmChartNotRendered::ID,
                     file: file.clone(),
                     text: run.text.clone(),
                     span,

@@ -3,6 +3,8 @@
 //! it every pod on the node, in every namespace).
 
 use super::PodSpec;
+use crate::diagnostic::{Diagnostic, Label};
+use crate::source::FileId;
 use crate::yaml::{Node, Span};
 
 /// Why a host path matters.
@@ -98,6 +100,30 @@ pub struct NodeEscape {
     pub how: String,
     /// The setting that allows it.
     pub span: Span,
+}
+
+impl NodeEscape {
+    /// Says on a finding about this pod that it can take over its node, so
+    /// no namespace boundary limits the damage (and, unless the finding is
+    /// at the escaping setting itself, labels that setting).
+    pub fn explain(&self, diagnostic: &mut Diagnostic, file: FileId) {
+        let at_escape = diagnostic.primary.file == file && diagnostic.primary.span == self.span;
+        let how = if at_escape {
+            String::new()
+        } else {
+            format!("{}, so ", self.how)
+        };
+        diagnostic.message.push_str(&format!(
+            "; namespaces are no boundary here: {how}whoever controls this pod controls every pod on its node, in every namespace"
+        ));
+        if !at_escape {
+            diagnostic.related.push(Label {
+                file,
+                span: self.span,
+                message: "this lets the pod take over its node".to_owned(),
+            });
+        }
+    }
 }
 
 /// The first way this pod can break out to its node, if any: a privileged

@@ -167,7 +167,7 @@ fn build_one(dir: &Path, tool: Option<&fallback::Tool>, cx: &Context<'_>) -> Run
             dir: shown.clone(),
             built: None,
             problem: Some(Problem {
-                rule: "kustomize-build-failed",
+                rule: crate::rules::manifest::KustomizeBuildFailed::ID,
                 file,
                 text,
                 span,

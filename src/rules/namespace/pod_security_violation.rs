@@ -1,5 +1,4 @@
 //! `pod-security-violation`: see rules/pod-security-violation.md
-use crate::check::add_node_escape;
 use crate::diagnostic::Severity;
 use crate::index::{NamespaceFact, RunIndex, WorkloadFact};
 use crate::pss::{Level, Policy, Version};
@@ -177,7 +176,7 @@ fn check_workload(index: &RunIndex, workload: &WorkloadFact, cx: &mut RuleContex
             }
             if let Some(escape) = &workload.escape {
                 let last = cx.last_mut().expect("just reported");
-                add_node_escape(last, workload.file, escape);
+                escape.explain(last, workload.file);
             }
         }
     }

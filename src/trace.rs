@@ -1,0 +1,220 @@
+//! The trace stage: findings in generated texts move to the files users
+//! edit (a Helm template or values line, the base or patch of a
+//! Kustomize build), around the two passes of suppressions, and findings
+//! that several units or value sets share are merged into one.
+
+use crate::diagnostic::{Diagnostic, Label};
+use crate::expand::{ChartFound, Provenance};
+use crate::helm::trace::Tracer;
+use crate::kustomize::Built;
+use crate::outcome::SourceMap;
+use crate::settings::Settings;
+use crate::source::{FileId, SourceDb};
+use crate::suppress::{Suppressions, suppress, unused_suppressions};
+use crate::tree::Tree;
+use crate::yaml::Span;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Tracing for one run: the Helm tracer (rendered charts, and streams with
+/// `# Source:` headers) and the Kustomize builds by the id of their text.
+pub struct Tracing<'a> {
+    helm: Tracer,
+    builds: HashMap<FileId, Arc<Built>>,
+    provenance: &'a [Option<Arc<Provenance>>],
+    charts: Vec<ChartFound>,
+}
+
+impl<'a> Tracing<'a> {
+    /// Tracing for the run's files, given each file's provenance (by id)
+    /// and the chart folders the engines found.
+    pub fn new(
+        db: &SourceDb,
+        provenance: &'a [Option<Arc<Provenance>>],
+        charts: Vec<ChartFound>,
+        tree: &Tree,
+    ) -> Self {
+        let builds = provenance
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((FileId(i as u32), p.as_ref()?.build()?.clone())))
+            .collect();
+        Tracing {
+            helm: Tracer::new(db, provenance, &charts, tree),
+            builds,
+            provenance,
+            charts,
+        }
+    }
+
+    /// Suppresses, traces, suppresses again on the traced places, adds the
+    /// unused suppressions (traced too), and merges repeated findings.
+    /// Annotation suppressions act on generated objects; comment ones on
+    /// the lines findings are traced to.
+    pub fn run(
+        &mut self,
+        diagnostics: Vec<Diagnostic>,
+        mut suppressions: Vec<Suppressions>,
+        db: &mut SourceDb,
+        settings: &Settings,
+        any_units: bool,
+    ) -> Vec<Diagnostic> {
+        suppressions.resize_with(db.len(), Suppressions::default);
+        self.helm
+            .drop_rendered_comment_suppressions(&mut suppressions);
+        let diagnostics = suppress(diagnostics, &mut suppressions, db, |_| Vec::new());
+        let diagnostics = self.trace(diagnostics, db);
+        suppressions.extend(self.helm.added_suppressions(db));
+        let diagnostics = suppress(diagnostics, &mut suppressions, db, |d| {
+            self.helm.template_places(d)
+        });
+        // A template's lines render only under some values: a suppression
+        // there that hid nothing may hide something with other values. A
+        // misspelt rule name is still worth saying.
+        let skip_unused = |file: FileId| {
+            self.helm.is_template(file)
+                || self
+                    .charts
+                    .iter()
+                    .any(|c| !c.rendered && db.file(file).name.starts_with(&format!("{}/", c.dir)))
+        };
+        let unused = unused_suppressions(suppressions, settings, skip_unused);
+        let mut diagnostics = diagnostics;
+        diagnostics.extend(self.trace(unused, db));
+        // Only generated texts and several units can repeat a finding.
+        if any_units || self.helm.has_renders() {
+            merge_duplicates(diagnostics, self.provenance)
+        } else {
+            diagnostics
+        }
+    }
+
+    fn trace(&mut self, diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic> {
+        let diagnostics = self.helm.trace_all(diagnostics, db);
+        crate::kustomize::trace::trace_all(diagnostics, &self.builds, db)
+    }
+
+    /// How places in the generated texts map to source files, for queries.
+    pub fn source_maps(self) -> HashMap<FileId, Arc<dyn SourceMap>> {
+        self.builds
+            .into_iter()
+            .map(|(id, built)| (id, built as Arc<dyn SourceMap>))
+            .collect()
+    }
+}
+
+/// Merges identical findings (same rule, place and message): a finding
+/// several value sets of a chart share, or one a loose file and a render
+/// both give (a chart's `crds/`, loose files seen by several units). A
+/// finding only some value sets have names them; an unused suppression in
+/// a template that another value set used is no finding.
+fn merge_duplicates(
+    diagnostics: Vec<Diagnostic>,
+    renders: &[Option<Arc<Provenance>>],
+) -> Vec<Diagnostic> {
+    let render_of = |d: &Diagnostic| {
+        d.rendered_from
+            .and_then(|id| renders.get(id.0 as usize))
+            .and_then(Option::as_ref)
+    };
+    struct Seen {
+        sets: Vec<String>,
+        // Whether a copy came from outside any value set.
+        everywhere: bool,
+        // The Kustomize builds that have it.
+        builds: Vec<String>,
+    }
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut seen: Vec<Seen> = Vec::with_capacity(diagnostics.len());
+    let mut index: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
+    for diagnostic in diagnostics {
+        let build = render_of(&diagnostic)
+            .filter(|r| r.build().is_some())
+            .map(|r| r.dir.clone());
+        let set = render_of(&diagnostic)
+            .and_then(|r| r.render())
+            .map(|r| r.value_set.clone());
+        // Builds rename objects (a prefix per overlay), so the same line
+        // of a shared base gives messages that differ only by name: one
+        // finding per rule, place, and object and container as the base
+        // file has them (a line can feed several objects of one build).
+        let key = (
+            diagnostic.rule,
+            diagnostic.primary.file,
+            diagnostic.primary.span,
+            if build.is_some() {
+                format!("{:?} {:?}", diagnostic.source_object, diagnostic.container)
+            } else {
+                diagnostic.message.clone()
+            },
+        );
+        let at = match index.get(&key) {
+            Some(&at) => at,
+            None => {
+                index.insert(key, out.len());
+                out.push(diagnostic);
+                seen.push(Seen {
+                    sets: Vec::new(),
+                    everywhere: false,
+                    builds: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if let Some(build) = build {
+            if !seen[at].builds.contains(&build) {
+                seen[at].builds.push(build);
+            }
+            continue;
+        }
+        match set {
+            Some(set) if !set.is_empty() => {
+                if !seen[at].sets.contains(&set) {
+                    seen[at].sets.push(set);
+                }
+            }
+            _ => seen[at].everywhere = true,
+        }
+    }
+    // The value sets each chart was rendered with.
+    let mut per_chart: HashMap<&str, Vec<&str>> = HashMap::new();
+    for generated in renders.iter().flatten() {
+        let Some(render) = generated.render() else {
+            continue;
+        };
+        let sets = per_chart.entry(generated.dir.as_str()).or_default();
+        if !sets.contains(&render.value_set.as_str()) {
+            sets.push(render.value_set.as_str());
+        }
+    }
+    let mut kept = Vec::with_capacity(out.len());
+    for (mut diagnostic, seen) in out.into_iter().zip(seen) {
+        let every = render_of(&diagnostic)
+            .and_then(|r| per_chart.get(r.dir.as_str()))
+            .map_or(0, Vec::len);
+        let partial = !seen.everywhere && !seen.sets.is_empty() && seen.sets.len() < every;
+        if partial && diagnostic.rule == crate::rules::manifest::UnusedSuppression::ID {
+            continue;
+        }
+        let mut name = |names: &[String], one: &str, many: &str| {
+            let noun = if names.len() == 1 { one } else { many };
+            diagnostic.related.push(Label {
+                file: diagnostic.primary.file,
+                span: diagnostic.primary.span,
+                message: format!("{noun} {}", names.join(", ")),
+            });
+        };
+        if !seen.builds.is_empty() {
+            name(&seen.builds, "in the build of", "in the builds of");
+        }
+        if partial {
+            name(
+                &seen.sets,
+                "found when rendering with the value set",
+                "found when rendering with the value sets",
+            );
+        }
+        kept.push(diagnostic);
+    }
+    kept
+}
