@@ -1473,3 +1473,52 @@ fn everything_at_once() {
         );
     }
 }
+
+#[test]
+fn patches_that_break_objects_never_crash() {
+    let scene = Scene::new();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: [1]\n";
+    for (dir, kustomization) in [
+        // The whole object replaced by a number, then a namespace set.
+        (
+            "whole",
+            "resources: [cm.yaml]\nnamespace: x\npatches:\n- target: {kind: ConfigMap}\n  patch: '[{\"op\": \"replace\", \"path\": \"\", \"value\": 5}]'\n",
+        ),
+        // Its metadata replaced by a number, then a prefix added.
+        (
+            "metadata",
+            "resources: [cm.yaml]\nnamePrefix: p-\npatches:\n- target: {kind: ConfigMap}\n  patch: '[{\"op\": \"replace\", \"path\": \"/metadata\", \"value\": 5}]'\n",
+        ),
+        // Replicas set on a spec that is a list.
+        (
+            "replicas",
+            "resources: [deploy.yaml]\nreplicas:\n- {name: d, count: 2}\n",
+        ),
+    ] {
+        scene.write(&format!("{dir}/kustomization.yaml"), kustomization);
+        scene.write(&format!("{dir}/cm.yaml"), cm);
+        scene.write(&format!("{dir}/deploy.yaml"), deploy);
+    }
+    scene.write("ok.yaml", PRIVILEGED_POD);
+    let (output, found) = json_run(&scene.repo, &["."], &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // No panic: the build that cannot go on says so; the others lint what
+    // the patches made.
+    assert!(
+        found
+            .iter()
+            .any(|(rule, file, _)| rule == "kustomize-build-failed" && file.starts_with("whole/")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(rule, file, _)| rule == "privileged-container" && file == "ok.yaml")
+    );
+}

@@ -275,8 +275,7 @@ fn absorb(resources: &mut Vec<Res>, generated: Res, span: Span) -> Result<(), Er
                     }
                     for field in ["labels", "annotations"] {
                         if let Some(old_values) = old_meta.get(field).and_then(Node::as_map) {
-                            let map =
-                                res::child_map(meta, field, metadata_span).expect("a mapping");
+                            let map = res::mapping_at(meta, field, metadata_span)?;
                             for e in old_values {
                                 if map.get(&e.key).is_none() {
                                     res::set(map, &e.key, e.value.clone());
@@ -289,8 +288,7 @@ fn absorb(resources: &mut Vec<Res>, generated: Res, span: Span) -> Result<(), Er
             if behavior == Behavior::Merge {
                 for field in ["data", "binaryData"] {
                     if let Some(old_data) = old.node.get(field).and_then(Node::as_map) {
-                        let map =
-                            res::child_map(&mut new.node, field, metadata_span).expect("a mapping");
+                        let map = res::mapping_at(&mut new.node, field, metadata_span)?;
                         for e in old_data {
                             if map.get(&e.key).is_none() {
                                 res::set(map, &e.key, e.value.clone());

@@ -1,6 +1,7 @@
 //! Resources as Kustomize tracks them: a YAML tree plus the identities it
 //! had before transformers renamed it, and node helpers for transformers.
 
+use super::Error;
 use crate::yaml::{Entry, Node, Span, Value};
 
 /// A resource identity: group, version, kind, name, effective namespace.
@@ -237,6 +238,17 @@ pub fn child_map<'n>(node: &'n mut Node, key: &str, span: Span) -> Option<&'n mu
         child.value = Value::Map(Vec::new());
     }
     Some(child)
+}
+
+/// [`child_map`], or an error for the user when the node or its child is
+/// not a mapping (a patch may have made it a scalar or a list).
+pub fn mapping_at<'n>(node: &'n mut Node, key: &str, span: Span) -> Result<&'n mut Node, Error> {
+    child_map(node, key, span).ok_or_else(|| {
+        Error::invalid(
+            format!("`{key}` of an object is not a mapping after the patches, so kustomize cannot build it either"),
+            span,
+        )
+    })
 }
 
 /// Applies `f` to every node at a fieldspec path (`spec/template/spec`),

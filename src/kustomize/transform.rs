@@ -19,7 +19,7 @@ pub(super) fn run(
     if let Some(node) = k.field("namespace") {
         let namespace = node.as_str().unwrap_or("");
         if !namespace.is_empty() {
-            set_namespace(resources, namespace, node.span);
+            set_namespace(resources, namespace, node.span)?;
             let mut seen = std::collections::HashSet::new();
             for r in resources.iter() {
                 let id = r.id();
@@ -36,10 +36,10 @@ pub(super) fn run(
         }
     }
     if let Some(node) = k.field("namePrefix") {
-        rename(resources, node.as_str().unwrap_or(""), "", node.span);
+        rename(resources, node.as_str().unwrap_or(""), "", node.span)?;
     }
     if let Some(node) = k.field("nameSuffix") {
-        rename(resources, "", node.as_str().unwrap_or(""), node.span);
+        rename(resources, "", node.as_str().unwrap_or(""), node.span)?;
     }
     if let Some(labels) = k.field("labels") {
         for entry in labels.as_seq().unwrap_or_default() {
@@ -118,7 +118,7 @@ pub(super) fn strip_build_annotations(node: &mut Node) {
 
 // --- namespace -------------------------------------------------------------
 
-fn set_namespace(resources: &mut [Res], namespace: &str, span: Span) {
+fn set_namespace(resources: &mut [Res], namespace: &str, span: Span) -> Result<(), Error> {
     for r in resources.iter_mut() {
         r.store_previous();
         let (group, version) = {
@@ -127,11 +127,11 @@ fn set_namespace(resources: &mut [Res], namespace: &str, span: Span) {
         };
         let kind = r.kind().to_owned();
         if !r.cluster_scoped() {
-            let metadata = res::child_map(&mut r.node, "metadata", span).expect("a mapping");
+            let metadata = res::mapping_at(&mut r.node, "metadata", span)?;
             res::set(metadata, "namespace", string(namespace, span));
         }
         if kind == "Namespace" && group.is_empty() && version == "v1" {
-            let metadata = res::child_map(&mut r.node, "metadata", span).expect("a mapping");
+            let metadata = res::mapping_at(&mut r.node, "metadata", span)?;
             res::set(metadata, "name", string(namespace, span));
         }
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
@@ -173,13 +173,14 @@ fn set_namespace(resources: &mut [Res], namespace: &str, span: Span) {
             );
         }
     }
+    Ok(())
 }
 
 // --- prefix and suffix -----------------------------------------------------
 
-fn rename(resources: &mut [Res], prefix: &str, suffix: &str, span: Span) {
+fn rename(resources: &mut [Res], prefix: &str, suffix: &str, span: Span) -> Result<(), Error> {
     if prefix.is_empty() && suffix.is_empty() {
-        return;
+        return Ok(());
     }
     for r in resources.iter_mut() {
         let original = r.original_id();
@@ -197,9 +198,10 @@ fn rename(resources: &mut [Res], prefix: &str, suffix: &str, span: Span) {
         }
         r.store_previous();
         let name = format!("{prefix}{}{suffix}", r.name());
-        let metadata = res::child_map(&mut r.node, "metadata", span).expect("a mapping");
+        let metadata = res::mapping_at(&mut r.node, "metadata", span)?;
         res::set(metadata, "name", string(&name, span));
     }
+    Ok(())
 }
 
 // --- labels and annotations ------------------------------------------------
@@ -465,7 +467,7 @@ fn set_replicas(resources: &mut [Res], entry: &Node) -> Result<(), Error> {
         }
         matched = true;
         let span = count.span;
-        let spec = res::child_map(&mut r.node, "spec", span).expect("a mapping");
+        let spec = res::mapping_at(&mut r.node, "spec", span)?;
         res::set(spec, "replicas", made(count.value.clone(), span));
     }
     if !matched {
