@@ -78,7 +78,7 @@ pub fn lint(
                 Text::Read(c)
                     if c.path
                         .as_ref()
-                        .and_then(|p| p.canonicalize().ok())
+                        .and_then(|p| tree.resolve(p).ok())
                         .is_some_and(|p| consumed.contains(&p)) =>
                 {
                     Text::Fed(c)

@@ -99,7 +99,8 @@ pub fn discover(
     let exclude = glob_set(&filters.exclude)?;
     let mut discovery = Discovery::default();
     let refused: Arc<Mutex<Vec<PathProblem>>> = Arc::default();
-    let visited: Arc<Mutex<std::collections::HashSet<PathBuf>>> = Arc::default();
+    // Keyed by the bytes of the path: hashing a `Path` walks its parts.
+    let visited: Arc<Mutex<std::collections::HashSet<std::ffi::OsString>>> = Arc::default();
     for input in inputs {
         let root = match input {
             Input::Stdin => {
@@ -164,7 +165,7 @@ pub fn discover(
                 if entry.file_type().is_some_and(|t| t.is_dir())
                     && let Ok(real) = entry.path().canonicalize()
                     && let Ok(mut visited) = walk_visited.lock()
-                    && !visited.insert(real)
+                    && !visited.insert(real.into_os_string())
                 {
                     return false;
                 }
@@ -451,8 +452,9 @@ fn programs_on_path(name: &str) -> impl Iterator<Item = PathBuf> {
 /// every byte offset.
 pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
     let mut bytes = bytes;
-    if let Some(first) = bytes.iter().position(|b| *b == b'\r') {
-        for i in first..bytes.len() {
+    // `contains` on bytes is a vectorised search: most files have no CR.
+    if bytes.contains(&b'\r') {
+        for i in 0..bytes.len() {
             if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
                 bytes[i] = b'\n';
             }

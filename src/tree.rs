@@ -5,7 +5,10 @@
 //! `/proc`. A link that leaves the tree is reported, never followed.
 
 use crate::source::Input;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Kernel file systems: their files are not manifests, and reading them
 /// leaks the runner's secrets (`/proc/self/environ`) or never ends.
@@ -21,6 +24,10 @@ pub struct Tree {
     /// The roots' git folders: they hold the checkout's credentials
     /// (`actions/checkout` writes its token into `.git/config`).
     git_dirs: Vec<PathBuf>,
+    /// Folders already resolved: most reads share their folder with many
+    /// others, and resolving a path costs a system call per part.
+    /// Keyed by the bytes of the path: hashing a `Path` walks its parts.
+    folders: Arc<Mutex<HashMap<OsString, Option<PathBuf>>>>,
 }
 
 /// Why a path may not be read.
@@ -87,7 +94,57 @@ impl Tree {
 
     fn with_roots(roots: Vec<PathBuf>) -> Tree {
         let git_dirs = roots.iter().filter_map(|root| git_dir(root)).collect();
-        Tree { roots, git_dirs }
+        Tree {
+            roots,
+            git_dirs,
+            folders: Arc::default(),
+        }
+    }
+
+    /// The real path of `path`: its folder resolved once per run, then the
+    /// last part looked at on its own (followed only if it is a link).
+    fn real_path(&self, path: &Path) -> std::io::Result<PathBuf> {
+        self.real_path_and_kind(path).map(|(real, _)| real)
+    }
+
+    /// [`Tree::real_path`], with the file's type when looking at the last
+    /// part told it (it was no link).
+    fn real_path_and_kind(
+        &self,
+        path: &Path,
+    ) -> std::io::Result<(PathBuf, Option<std::fs::FileType>)> {
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok((path.canonicalize()?, None));
+        };
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        let cached = self
+            .folders
+            .lock()
+            .ok()
+            .and_then(|f| f.get(folder.as_os_str()).cloned());
+        let real_folder = match cached {
+            Some(real) => real,
+            None => {
+                let real = folder.canonicalize().ok();
+                if let Ok(mut folders) = self.folders.lock() {
+                    folders.insert(folder.as_os_str().to_owned(), real.clone());
+                }
+                real
+            }
+        };
+        let Some(real_folder) = real_folder else {
+            return Ok((path.canonicalize()?, None));
+        };
+        let candidate = real_folder.join(name);
+        let kind = std::fs::symlink_metadata(&candidate)?.file_type();
+        if kind.is_symlink() {
+            return Ok((candidate.canonicalize()?, None));
+        }
+        Ok((candidate, Some(kind)))
     }
 
     /// The canonical roots.
@@ -121,7 +178,7 @@ impl Tree {
     /// outside the tree is refused as outside, so the answer never tells
     /// what exists beyond the tree.
     pub fn resolve(&self, path: &Path) -> Result<PathBuf, Outside> {
-        match path.canonicalize() {
+        match self.real_path(path) {
             Ok(real) => self.classify(&real).map(|()| real),
             Err(e) => {
                 let missing = Outside::Unresolved(crate::source::io_message(&e));
@@ -138,9 +195,23 @@ impl Tree {
     /// check cannot lead the read elsewhere.
     pub fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         use std::io::Read;
-        let real = self.resolve(path).map_err(ReadError::Outside)?;
+        let (real, kind) = match self.real_path_and_kind(path) {
+            Ok(found) => found,
+            Err(_) => {
+                return Err(ReadError::Outside(
+                    self.resolve(path)
+                        .err()
+                        .unwrap_or(Outside::Unresolved(String::new())),
+                ));
+            }
+        };
+        self.classify(&real).map_err(ReadError::Outside)?;
         // Opening a pipe would wait for a writer: look before opening.
-        if !std::fs::metadata(&real).map_err(ReadError::Io)?.is_file() {
+        let is_file = match kind {
+            Some(kind) => kind.is_file(),
+            None => std::fs::metadata(&real).map_err(ReadError::Io)?.is_file(),
+        };
+        if !is_file {
             return Err(ReadError::NotRegular);
         }
         let file = std::fs::File::open(&real).map_err(ReadError::Io)?;

@@ -81,7 +81,8 @@ const MAX_WORK: usize = 2_000_000;
 #[derive(Debug)]
 pub struct Sources {
     files: Vec<(PathBuf, usize, String)>,
-    by_path: std::collections::HashMap<PathBuf, usize>,
+    /// Keyed by the bytes of the path: hashing a `Path` walks its parts.
+    by_path: std::collections::HashMap<std::ffi::OsString, usize>,
     next: usize,
     tree: Arc<Tree>,
     max_file_size: u64,
@@ -117,7 +118,7 @@ impl Sources {
 
     /// Reads a file of the tree (once), returning its base offset and text.
     fn read(&mut self, path: &Path) -> Result<(usize, &str), ReadError> {
-        if let Some(&i) = self.by_path.get(path) {
+        if let Some(&i) = self.by_path.get(path.as_os_str()) {
             let (_, base, text) = &self.files[i];
             return Ok((*base, text));
         }
@@ -125,7 +126,8 @@ impl Sources {
         let base = self.next;
         // One byte between files keeps an end-of-file span in its file.
         self.next += text.len() + 1;
-        self.by_path.insert(path.to_path_buf(), self.files.len());
+        self.by_path
+            .insert(path.as_os_str().to_owned(), self.files.len());
         self.files.push((path.to_path_buf(), base, text));
         let (_, base, text) = self.files.last().expect("just pushed");
         Ok((*base, text))
@@ -145,10 +147,14 @@ impl Sources {
         Ok(())
     }
 
-    /// Counts work done on `node` (loading, patching or copying it).
+    /// Counts work done on `node` (patching or copying it).
     fn spend(&self, node: &Node, times: usize, at: Span) -> Result<(), Error> {
+        self.spend_units(node.weight().saturating_mul(times), at)
+    }
+
+    /// Counts work, in nodes.
+    fn spend_units(&self, cost: usize, at: Span) -> Result<(), Error> {
         use std::sync::atomic::Ordering;
-        let cost = node.weight().saturating_mul(times);
         let spent = self
             .work
             .fetch_add(cost, Ordering::Relaxed)
@@ -772,6 +778,7 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
     let (base, text) = sources
         .read(path)
         .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display()), span))?;
+    let stream_len = text.len();
     let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
     if let Some(error) = stream.errors.first() {
         return Err(Error::invalid(
@@ -793,9 +800,9 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
             *repeated,
         ));
     }
-    for document in &stream.documents {
-        sources.spend(&document.root, 1, span)?;
-    }
+    // Loading costs what the text holds: about a node per 16 bytes, counted
+    // without walking the trees.
+    sources.spend_units(stream_len / 16 + 1, span)?;
     let mut out = Vec::new();
     let mut queue: std::collections::VecDeque<Node> =
         stream.documents.into_iter().map(|d| d.root).collect();

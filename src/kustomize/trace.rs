@@ -112,9 +112,15 @@ fn file_id(path: &Path, text: &str, db: &mut SourceDb) -> FileId {
 /// A canonical path as the run shows paths: relative to the current folder
 /// when it is below it.
 pub fn shown(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| cwd.canonicalize().ok())
+    // The current folder does not change during a run: resolved once.
+    static CWD: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let cwd = CWD.get_or_init(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| cwd.canonicalize().ok())
+    });
+    let relative = cwd
+        .as_ref()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
     display_name(relative.as_deref().unwrap_or(path))
 }
