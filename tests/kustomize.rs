@@ -247,6 +247,8 @@ fn native_build_equals_kubectl_on_the_corpus() {
     let Some(kubectl) = common::tool("kubectl") else {
         return;
     };
+    // Skipped, with a note, where the shared corpus is not beside the
+    // repository (a fresh clone); tests/optional.rs lists the skip.
     let Some(corpus) = common::corpus() else {
         return;
     };
