@@ -98,40 +98,6 @@ pub struct FileResult {
     pub suppressions: Suppressions,
 }
 
-/// A diagnostic from the engine itself, if its rule is on.
-pub(crate) fn engine_diagnostic(
-    settings: &Settings,
-    rule: &'static str,
-    file: FileId,
-    span: Span,
-    message: String,
-) -> Option<Diagnostic> {
-    engine_diagnostic_as(settings, rule, None, file, span, message)
-}
-
-/// An engine diagnostic at `severity` instead of the catalog's (a note for
-/// a tool that is missing), unless the config sets one.
-pub(crate) fn engine_diagnostic_as(
-    settings: &Settings,
-    rule: &'static str,
-    severity: Option<Severity>,
-    file: FileId,
-    span: Span,
-    message: String,
-) -> Option<Diagnostic> {
-    let i = CATALOG.iter().position(|m| m.id == rule)?;
-    settings.enabled[i].then(|| {
-        let default = severity.unwrap_or(CATALOG[i].severity);
-        Diagnostic::new(
-            rule,
-            settings.severity[i].unwrap_or(default),
-            file,
-            span,
-            message,
-        )
-    })
-}
-
 /// Reads, loads and checks one file: per-object rules, YAML traps,
 /// suppression comments, and the facts cross-resource rules need.
 pub fn process_file(
@@ -155,7 +121,8 @@ pub fn process_file(
     let unreadable = |result: &mut FileResult, message: String| {
         let help = "Make the file readable, or leave it out with --exclude or the config's `exclude` list.";
         result.diagnostics.extend(
-            engine_diagnostic(settings, UnreadableFile::ID, id, Span::default(), message)
+            settings
+                .engine_diagnostic(UnreadableFile::ID, None, id, Span::default(), message)
                 .map(|d| d.with_help(help)),
         );
     };
@@ -191,9 +158,13 @@ pub fn process_file(
                     let span = Span::new(valid_up_to, valid_up_to + 1);
                     let message = "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode".to_owned();
                     result.diagnostics.extend(
-                        engine_diagnostic(settings, YamlSyntax::ID, id, span, message).map(|d| {
-                            d.with_help("Save the file as UTF-8, or leave it out with --exclude.")
-                        }),
+                        settings
+                            .engine_diagnostic(YamlSyntax::ID, None, id, span, message)
+                            .map(|d| {
+                                d.with_help(
+                                    "Save the file as UTF-8, or leave it out with --exclude.",
+                                )
+                            }),
                     );
                     return result;
                 }
@@ -237,7 +208,8 @@ pub fn process_file(
             let help =
                 "Fix the YAML at this position; the file's other documents were still linted.";
             result.diagnostics.extend(
-                engine_diagnostic(settings, YamlSyntax::ID, id, error.span, message)
+                settings
+                    .engine_diagnostic(YamlSyntax::ID, None, id, error.span, message)
                     .map(|d| d.with_help(help)),
             );
         }
@@ -385,7 +357,7 @@ fn report_yaml_traps(
                     "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
                     key(*repeated)
                 );
-                let diagnostic = engine_diagnostic(settings, YamlDuplicateKey::ID, file, *repeated, message).map(|d| {
+                let diagnostic = settings.engine_diagnostic(YamlDuplicateKey::ID, None, file, *repeated, message).map(|d| {
                     let mut d = d.with_help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.");
                     d.related.push(Label { file, span: *first, message: "first written here; this value is ignored".to_owned() });
                     d
@@ -411,9 +383,9 @@ fn report_yaml_traps(
                         value.reading
                     )
                 };
-                let diagnostic =
-                    engine_diagnostic(settings, YamlAmbiguousValue::ID, file, value.span, message)
-                        .map(|d| d.with_help(help));
+                let diagnostic = settings
+                    .engine_diagnostic(YamlAmbiguousValue::ID, None, file, value.span, message)
+                    .map(|d| d.with_help(help));
                 push(diagnostic, value.span);
             }
         }

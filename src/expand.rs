@@ -4,10 +4,11 @@
 //! later stages can trace a finding back to the file the user edits, and
 //! each engine reports what it could not expand as [`Problem`]s.
 
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::outcome::SourceMap;
 use crate::sandbox;
 use crate::settings::Settings;
-use crate::source::Discovery;
+use crate::source::{Discovery, FileId, SourceDb};
 use crate::tree::Tree;
 use crate::yaml::Span;
 use std::collections::HashSet;
@@ -20,14 +21,6 @@ pub trait Engine: Sync {
     /// Expands what discovery found. `kept` are the files the include and
     /// exclude filters kept.
     fn expand(&self, found: &Discovery, kept: &HashSet<&Path>, cx: &Context<'_>) -> Expansion;
-}
-
-/// The engines of a run, in the order they expand.
-pub fn engines() -> Vec<Box<dyn Engine>> {
-    vec![
-        Box::new(crate::kustomize::builds::Builds),
-        Box::new(crate::helm::charts::Charts),
-    ]
 }
 
 /// What an engine may use.
@@ -95,8 +88,19 @@ pub struct Provenance {
 pub enum Origin {
     /// `helm template` of a chart with one value set.
     Render(Render),
-    /// A Kustomize build.
-    Build(Arc<crate::kustomize::Built>),
+    /// A Kustomize build: it knows, place by place, which file it read.
+    Build(Arc<dyn Retrace>),
+}
+
+/// A generated text that knows which file each of its places came from,
+/// and moves findings there.
+pub trait Retrace: SourceMap {
+    /// Moves a finding whose primary place is in this text (`text`) to the
+    /// file that place came from, with labels that say how.
+    fn retrace(&self, diagnostic: &mut Diagnostic, text: FileId, db: &mut SourceDb);
+
+    /// Moves one label that is in this text.
+    fn retrace_label(&self, label: &mut Label, db: &mut SourceDb);
 }
 
 /// How a chart was rendered.
@@ -123,7 +127,7 @@ impl Provenance {
     }
 
     /// The build, if a Kustomize build made the text.
-    pub fn build(&self) -> Option<&Arc<crate::kustomize::Built>> {
+    pub fn build(&self) -> Option<&Arc<dyn Retrace>> {
         match &self.origin {
             Origin::Build(built) => Some(built),
             Origin::Render(_) => None,

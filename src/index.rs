@@ -366,15 +366,37 @@ impl RunIndex {
 
     /// Merges another file's facts.
     pub fn extend(&mut self, other: RunIndex) {
-        self.workloads.extend(other.workloads);
-        self.service_accounts.extend(other.service_accounts);
-        self.namespaces.extend(other.namespaces);
-        self.network_policies.extend(other.network_policies);
-        self.roles.extend(other.roles);
-        self.bindings.extend(other.bindings);
-        self.crds.extend(other.crds);
-        self.patch_refs.extend(other.patch_refs);
-        self.custom_objects.extend(other.custom_objects);
+        // Every field is named: a new fact that is not merged here is a
+        // compile error, not facts silently lost across files.
+        let RunIndex {
+            workloads,
+            service_accounts,
+            namespaces,
+            network_policies,
+            roles,
+            bindings,
+            crds,
+            custom_objects,
+            patch_refs,
+            // Settings of the run, the same in every file's index.
+            wants_pod_security: _,
+            pod_security_default: _,
+            wants_custom_objects: _,
+            // Made by `finish` from the merged facts.
+            crd_problems: _,
+            file_names: _,
+            service_accounts_by_name: _,
+            namespaces_by_name: _,
+        } = other;
+        self.workloads.extend(workloads);
+        self.service_accounts.extend(service_accounts);
+        self.namespaces.extend(namespaces);
+        self.network_policies.extend(network_policies);
+        self.roles.extend(roles);
+        self.bindings.extend(bindings);
+        self.crds.extend(crds);
+        self.patch_refs.extend(patch_refs);
+        self.custom_objects.extend(custom_objects);
     }
 
     /// Builds the lookups, once every file's facts are in.

@@ -31,3 +31,12 @@ pub mod text;
 pub mod trace;
 pub mod tree;
 pub mod yaml;
+
+/// The engines of a run, in the order they expand: Kustomize builds, then
+/// Helm charts.
+pub fn engines() -> Vec<Box<dyn expand::Engine>> {
+    vec![
+        Box::new(kustomize::builds::Builds),
+        Box::new(helm::charts::Charts),
+    ]
+}

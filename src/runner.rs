@@ -5,9 +5,9 @@
 //! suppressions, and sort the result into an [`Outcome`].
 
 pub use crate::check::Text;
-use crate::check::{ActiveRule, FileResult, engine_diagnostic_as, process_file};
+use crate::check::{ActiveRule, FileResult, process_file};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::expand::{self, Budget, ChartFound, Context, Expansion, Problem, Provenance};
+use crate::expand::{Budget, ChartFound, Context, Expansion, Problem, Provenance};
 use crate::index::RunIndex;
 pub use crate::outcome::{Outcome, Summary};
 use crate::registry::RuleContext;
@@ -26,7 +26,7 @@ pub fn lint(
     settings: &Settings,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<Outcome, String> {
-    let tree = Arc::new(Tree::of(&settings.inputs));
+    let tree = Arc::new(source::tree_of(&settings.inputs));
     let discovery = source::discover(&settings.inputs, &settings.filters, &tree)
         .map_err(|e| format!("invalid glob: {e}"))?;
     let mut stdin = Some(stdin);
@@ -63,7 +63,7 @@ pub fn lint(
         .iter()
         .filter_map(|c| c.path.as_deref())
         .collect();
-    let mut expansions: Vec<Expansion> = expand::engines()
+    let mut expansions: Vec<Expansion> = crate::engines()
         .iter()
         .map(|engine| engine.expand(&discovery, &kept, &cx))
         .collect();
@@ -99,7 +99,7 @@ pub fn lint(
 
 /// Lints the given files.
 pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
-    let tree = Tree::of(&settings.inputs);
+    let tree = source::tree_of(&settings.inputs);
     lint_generated(texts, Vec::new(), settings, &tree)
 }
 
@@ -270,15 +270,15 @@ fn report_problems(
             .find(&problem.file)
             .unwrap_or_else(|| db.push(SourceFile::new(problem.file, problem.text)));
         out.extend(
-            engine_diagnostic_as(
-                settings,
-                problem.rule,
-                problem.severity,
-                file,
-                problem.span,
-                problem.message,
-            )
-            .map(|d| d.with_help(problem.help)),
+            settings
+                .engine_diagnostic(
+                    problem.rule,
+                    problem.severity,
+                    file,
+                    problem.span,
+                    problem.message,
+                )
+                .map(|d| d.with_help(problem.help)),
         );
     }
 }

@@ -40,7 +40,7 @@ pub struct Settings {
     /// The Kubernetes minor version targeted (`1.N`), for API removals.
     pub kubernetes_minor: u16,
     /// How to render Helm charts.
-    pub helm: crate::helm::HelmSettings,
+    pub helm: HelmSettings,
     /// The folder of the config file, which its paths are relative to.
     pub config_dir: PathBuf,
     /// What to lint in Kustomize trees: builds, files, or both.
@@ -96,7 +96,7 @@ impl Default for Settings {
             limits: yaml::Limits::default(),
             pod_security: None,
             kubernetes_minor: pss::NEWEST_MINOR,
-            helm: crate::helm::HelmSettings::default(),
+            helm: HelmSettings::default(),
             config_dir: PathBuf::from("."),
             kustomize_mode: KustomizeMode::Build,
             kustomize_bin: None,
@@ -122,6 +122,31 @@ impl Settings {
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
             format!("unknown rule `{id}`{hint} (`kslint rules` lists them)")
+        })
+    }
+
+    /// A finding of kslint's own (a file it cannot read, a build that
+    /// fails), if its rule is on: at `severity` instead of the catalog's
+    /// when given (a note for a tool that is missing), unless the config
+    /// sets one.
+    pub fn engine_diagnostic(
+        &self,
+        rule: &'static str,
+        severity: Option<crate::diagnostic::Severity>,
+        file: crate::source::FileId,
+        span: yaml::Span,
+        message: String,
+    ) -> Option<crate::diagnostic::Diagnostic> {
+        let i = CATALOG.iter().position(|m| m.id == rule)?;
+        self.enabled[i].then(|| {
+            let default = severity.unwrap_or(CATALOG[i].severity);
+            crate::diagnostic::Diagnostic::new(
+                rule,
+                self.severity[i].unwrap_or(default),
+                file,
+                span,
+                message,
+            )
         })
     }
 
@@ -405,10 +430,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "kustomize",
 ];
 
-fn chart_config(
-    item: &Node,
-    base: &Path,
-) -> Result<crate::helm::ChartConfig, (yaml::Span, String)> {
+fn chart_config(item: &Node, base: &Path) -> Result<ChartConfig, (yaml::Span, String)> {
     let text = |key: &str| -> Result<Option<String>, (yaml::Span, String)> {
         match item.get(key) {
             None => Ok(None),
@@ -464,7 +486,7 @@ fn chart_config(
             ),
         ));
     }
-    let mut config = crate::helm::ChartConfig {
+    let mut config = ChartConfig {
         path: dir.clone(),
         release,
         namespace,
@@ -499,7 +521,7 @@ fn chart_config(
                 .map_err(|e| (node.span, e.replace("glob strings", "KEY=VALUE strings")))?,
             None => Vec::new(),
         };
-        config.value_sets.push(crate::helm::ValueSet {
+        config.value_sets.push(ValueSet {
             name: name.to_owned(),
             files,
             set: sets,
@@ -632,6 +654,70 @@ pub fn find_config(start: &Path) -> Option<PathBuf> {
 
 /// The largest config file read.
 const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
+/// One way to render a chart: its values files and `--set` values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueSet {
+    /// A name users see (`dev`, `prod`); empty for the chart's defaults.
+    pub name: String,
+    /// Values files, in order (later ones win), as paths to read.
+    pub files: Vec<PathBuf>,
+    /// `--set` expressions, in order.
+    pub set: Vec<String>,
+}
+
+/// How to render one chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChartConfig {
+    /// The chart folder (the one holding `Chart.yaml`).
+    pub path: PathBuf,
+    /// The release name (`release-name` when unset, as `helm template`).
+    pub release: Option<String>,
+    /// The release namespace.
+    pub namespace: Option<String>,
+    /// Value sets; none means the chart's own values.
+    pub value_sets: Vec<ValueSet>,
+}
+
+/// Helm options of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelmSettings {
+    /// The `helm` binary to use instead of the one on PATH.
+    pub bin: Option<PathBuf>,
+    /// Per-chart options from the config file.
+    pub charts: Vec<ChartConfig>,
+    /// Values files given on the command line, for every chart.
+    pub values: Vec<PathBuf>,
+    /// `--set` values given on the command line, for every chart.
+    pub set: Vec<String>,
+}
+
+impl HelmSettings {
+    /// The options for a chart folder: its configured entry, or defaults.
+    pub fn for_chart(&self, dir: &Path) -> ChartConfig {
+        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+        let mut config = self
+            .charts
+            .iter()
+            .find(|c| same(&c.path, dir))
+            .cloned()
+            .unwrap_or_else(|| ChartConfig {
+                path: dir.to_path_buf(),
+                ..ChartConfig::default()
+            });
+        if config.value_sets.is_empty() {
+            config.value_sets.push(ValueSet::default());
+        }
+        for set in &mut config.value_sets {
+            set.files.extend(self.values.iter().cloned());
+            set.set.extend(self.set.iter().cloned());
+        }
+        config
+    }
+}
 
 #[cfg(test)]
 mod tests {

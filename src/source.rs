@@ -7,10 +7,29 @@
 //! returned beside the files, never raised: the run goes on.
 
 use crate::tree::{Outside, Tree};
+pub use crate::tree::{io_message, text_of};
 use crate::yaml::line_index::LineIndex;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// The names a kustomization file may have: a folder holding one is a
+/// kustomization.
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The tree of a run's inputs: what it may read (see [`Tree`]). Standard
+/// input belongs to the current folder's repository.
+pub fn tree_of(inputs: &[Input]) -> Tree {
+    let paths: Vec<&Path> = inputs
+        .iter()
+        .map(|input| match input {
+            Input::Path(path) => path.as_path(),
+            Input::Stdin => Path::new("."),
+        })
+        .collect();
+    Tree::of(&paths)
+}
 
 /// Index of a file in the run's [`SourceDb`], in path order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -185,7 +204,7 @@ pub fn discover(
                     // `chart/` and `chart` are one chart.
                     discovery.charts.push(entry.path().components().collect());
                 }
-                if crate::kustomize::FILE_NAMES
+                if KUSTOMIZATION_FILES
                     .iter()
                     .any(|name| entry.path().join(name).is_file())
                 {
@@ -294,19 +313,6 @@ fn walk_problem(error: &ignore::Error) -> PathProblem {
     PathProblem {
         name: path_of(error).map_or_else(|| "?".into(), display_name),
         message: message_of(error),
-    }
-}
-
-/// An I/O error in words, without Rust's "(os error N)" suffix.
-pub fn io_message(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => "no such file or folder (or a dangling symbolic link)".into(),
-        ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let text = error.to_string();
-            text.split(" (os error").next().unwrap_or(&text).to_owned()
-        }
     }
 }
 
@@ -444,30 +450,4 @@ fn programs_on_path(name: &str) -> impl Iterator<Item = PathBuf> {
         })
         .collect::<Vec<_>>()
         .into_iter()
-}
-
-/// A file's text from its bytes: UTF-8, or lossy text and the offset of
-/// the first byte that is not UTF-8. A lone carriage return ends a line,
-/// as in Kubernetes' YAML reader; it becomes a line feed, which keeps
-/// every byte offset.
-pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
-    let mut bytes = bytes;
-    // `contains` on bytes is a vectorised search: most files have no CR.
-    if bytes.contains(&b'\r') {
-        for i in 0..bytes.len() {
-            if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
-                bytes[i] = b'\n';
-            }
-        }
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let valid_up_to = e.utf8_error().valid_up_to();
-            (
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                Some(valid_up_to),
-            )
-        }
-    }
 }

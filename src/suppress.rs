@@ -266,9 +266,9 @@ pub fn unused_suppressions(
                     Err(unknown) => unknown,
                 }
             };
-            let Some(mut diagnostic) = crate::check::engine_diagnostic(
-                settings,
+            let Some(mut diagnostic) = settings.engine_diagnostic(
                 crate::rules::manifest::UnusedSuppression::ID,
+                None,
                 FileId(i as u32),
                 item.span,
                 message,

@@ -4,9 +4,8 @@
 //! that several units or value sets share are merged into one.
 
 use crate::diagnostic::{Diagnostic, Label};
-use crate::expand::{ChartFound, Provenance};
+use crate::expand::{ChartFound, Provenance, Retrace};
 use crate::helm::trace::Tracer;
-use crate::kustomize::Built;
 use crate::outcome::SourceMap;
 use crate::settings::Settings;
 use crate::source::{FileId, SourceDb};
@@ -20,7 +19,7 @@ use std::sync::Arc;
 /// `# Source:` headers) and the Kustomize builds by the id of their text.
 pub struct Tracing<'a> {
     helm: Tracer,
-    builds: HashMap<FileId, Arc<Built>>,
+    builds: HashMap<FileId, Arc<dyn Retrace>>,
     provenance: &'a [Option<Arc<Provenance>>],
     charts: Vec<ChartFound>,
 }
@@ -90,8 +89,22 @@ impl<'a> Tracing<'a> {
     }
 
     fn trace(&mut self, diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic> {
-        let diagnostics = self.helm.trace_all(diagnostics, db);
-        crate::kustomize::trace::trace_all(diagnostics, &self.builds, db)
+        let mut diagnostics = self.helm.trace_all(diagnostics, db);
+        if self.builds.is_empty() {
+            return diagnostics;
+        }
+        for d in &mut diagnostics {
+            let text = d.primary.file;
+            if let Some(build) = self.builds.get(&text) {
+                build.retrace(d, text, db);
+            }
+            for label in &mut d.related {
+                if let Some(build) = self.builds.get(&label.file) {
+                    build.retrace_label(label, db);
+                }
+            }
+        }
+        diagnostics
     }
 
     /// How places in the generated texts map to source files, for queries.

@@ -4,7 +4,6 @@
 //! repository of a linted path, and never on a kernel file system such as
 //! `/proc`. A link that leaves the tree is reported, never followed.
 
-use crate::source::Input;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -69,16 +68,11 @@ impl Outside {
 }
 
 impl Tree {
-    /// The tree of a run's inputs. Standard input belongs to the current
-    /// folder's repository.
-    pub fn of(inputs: &[Input]) -> Tree {
+    /// The tree of the linted paths: their repositories.
+    pub fn of(paths: &[&Path]) -> Tree {
         let mut roots = Vec::new();
-        for input in inputs {
-            let root = match input {
-                Input::Path(path) => root_of(path),
-                Input::Stdin => root_of(Path::new(".")),
-            };
-            if let Some(root) = root
+        for path in paths {
+            if let Some(root) = root_of(path)
                 && !roots.contains(&root)
             {
                 roots.push(root);
@@ -181,7 +175,7 @@ impl Tree {
         match self.real_path(path) {
             Ok(real) => self.classify(&real).map(|()| real),
             Err(e) => {
-                let missing = Outside::Unresolved(crate::source::io_message(&e));
+                let missing = Outside::Unresolved(io_message(&e));
                 match nearest_real(path) {
                     Some(real) => self.classify(&real).and(Err(missing)),
                     None => Err(missing),
@@ -243,12 +237,12 @@ impl Tree {
     /// bytes, with CR-only line ends read as Kubernetes reads them.
     pub fn read_text(&self, path: &Path, limit: u64) -> Result<String, ReadError> {
         let bytes = self.read(path, limit)?;
-        Ok(crate::source::text_of(bytes).0)
+        Ok(text_of(bytes).0)
     }
 
     /// Like [`Tree::read_text`], but text that is not UTF-8 is an error.
     pub fn read_utf8(&self, path: &Path, limit: u64) -> Result<String, ReadError> {
-        match crate::source::text_of(self.read(path, limit)?) {
+        match text_of(self.read(path, limit)?) {
             (text, None) => Ok(text),
             (_, Some(_)) => Err(ReadError::NotUtf8),
         }
@@ -285,7 +279,7 @@ impl ReadError {
             ReadError::TooLarge { size, limit } => format!(
                 "the file is {size} bytes, over the limit of {limit} bytes (raise it with --max-file-size)"
             ),
-            ReadError::Io(e) => crate::source::io_message(e),
+            ReadError::Io(e) => io_message(e),
         }
     }
 }
@@ -369,6 +363,45 @@ fn absolute(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// An I/O error in words, without Rust's "(os error N)" suffix.
+pub fn io_message(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or folder (or a dangling symbolic link)".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = error.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_owned()
+        }
+    }
+}
+
+/// A file's text from its bytes: UTF-8, or lossy text and the offset of
+/// the first byte that is not UTF-8. A lone carriage return ends a line,
+/// as in Kubernetes' YAML reader; it becomes a line feed, which keeps
+/// every byte offset.
+pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
+    let mut bytes = bytes;
+    // `contains` on bytes is a vectorised search: most files have no CR.
+    if bytes.contains(&b'\r') {
+        for i in 0..bytes.len() {
+            if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                bytes[i] = b'\n';
+            }
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            (
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                Some(valid_up_to),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,7 +418,7 @@ mod tests {
         std::os::unix::fs::symlink("ok.yaml", repo.join("deploy/alias.yaml")).unwrap();
         std::os::unix::fs::symlink("/proc/self/environ", repo.join("deploy/env.yaml")).unwrap();
         // Linting a subfolder still allows the whole repository.
-        let tree = Tree::of(&[Input::Path(repo.join("deploy"))]);
+        let tree = Tree::of(&[repo.join("deploy").as_path()]);
         assert_eq!(tree.roots(), [repo.canonicalize().unwrap()]);
         assert!(tree.read(&repo.join("deploy/ok.yaml"), 100).is_ok());
         assert!(tree.read(&repo.join("deploy/alias.yaml"), 100).is_ok());
@@ -402,7 +435,7 @@ mod tests {
             Err(ReadError::TooLarge { .. })
         ));
         // A linted name that is itself a link out stays outside.
-        let tree = Tree::of(&[Input::Path(repo.join("deploy/leak.yaml"))]);
+        let tree = Tree::of(&[repo.join("deploy/leak.yaml").as_path()]);
         assert!(tree.read(&repo.join("deploy/leak.yaml"), 100).is_err());
     }
 
@@ -417,7 +450,7 @@ mod tests {
         )
         .unwrap();
         std::os::unix::fs::symlink(".git/config", repo.join("config.yaml")).unwrap();
-        let tree = Tree::of(&[Input::Path(repo.clone())]);
+        let tree = Tree::of(&[repo.clone().as_path()]);
         assert!(matches!(
             tree.read(&repo.join(".git/config"), 100),
             Err(ReadError::Outside(Outside::Git))
@@ -443,7 +476,7 @@ mod tests {
         let folder = dir.path().join("manifests");
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(dir.path().join("beside.yaml"), "a: 1").unwrap();
-        let tree = Tree::of(&[Input::Path(folder.clone())]);
+        let tree = Tree::of(&[folder.clone().as_path()]);
         // The temporary folder may itself be inside a repository.
         let expected = dir
             .path()

@@ -12,6 +12,7 @@ pub mod template;
 pub mod trace;
 
 use crate::sandbox;
+pub use crate::settings::{ChartConfig, HelmSettings, ValueSet};
 use crate::tree::Tree;
 use crate::yaml::{self, Node, Span};
 use std::ffi::OsString;
@@ -19,70 +20,6 @@ use std::path::{Path, PathBuf};
 
 /// The note given for a chart when no `helm` binary is found.
 pub const HELM_NOT_FOUND: &str = "helm not found: install helm or pipe helm template output";
-
-/// One way to render a chart: its values files and `--set` values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ValueSet {
-    /// A name users see (`dev`, `prod`); empty for the chart's defaults.
-    pub name: String,
-    /// Values files, in order (later ones win), as paths to read.
-    pub files: Vec<PathBuf>,
-    /// `--set` expressions, in order.
-    pub set: Vec<String>,
-}
-
-/// How to render one chart.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChartConfig {
-    /// The chart folder (the one holding `Chart.yaml`).
-    pub path: PathBuf,
-    /// The release name (`release-name` when unset, as `helm template`).
-    pub release: Option<String>,
-    /// The release namespace.
-    pub namespace: Option<String>,
-    /// Value sets; none means the chart's own values.
-    pub value_sets: Vec<ValueSet>,
-}
-
-/// Helm options of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HelmSettings {
-    /// The `helm` binary to use instead of the one on PATH.
-    pub bin: Option<PathBuf>,
-    /// Per-chart options from the config file.
-    pub charts: Vec<ChartConfig>,
-    /// Values files given on the command line, for every chart.
-    pub values: Vec<PathBuf>,
-    /// `--set` values given on the command line, for every chart.
-    pub set: Vec<String>,
-}
-
-impl HelmSettings {
-    /// The options for a chart folder: its configured entry, or defaults.
-    pub fn for_chart(&self, dir: &Path) -> ChartConfig {
-        let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => a == b,
-        };
-        let mut config = self
-            .charts
-            .iter()
-            .find(|c| same(&c.path, dir))
-            .cloned()
-            .unwrap_or_else(|| ChartConfig {
-                path: dir.to_path_buf(),
-                ..ChartConfig::default()
-            });
-        if config.value_sets.is_empty() {
-            config.value_sets.push(ValueSet::default());
-        }
-        for set in &mut config.value_sets {
-            set.files.extend(self.values.iter().cloned());
-            set.set.extend(self.set.iter().cloned());
-        }
-        config
-    }
-}
 
 /// Whether a folder is a Helm chart.
 pub fn is_chart(dir: &Path) -> bool {

@@ -150,7 +150,7 @@ fn generate(
                 if !merged.iter().any(|(k, _)| *k == e.key) {
                     merged.push((
                         e.key.clone(),
-                        string(&super::transform::scalar_text(&e.value), e.value.span),
+                        string(&super::res::value_text(&e.value), e.value.span),
                     ));
                 }
             }
@@ -397,7 +397,7 @@ fn go_map(entries: &[Entry]) -> String {
             .map(|e| format!(
                 "{}:{}",
                 go_string(&e.key),
-                go_string(&super::transform::scalar_text(&e.value))
+                go_string(&super::res::value_text(&e.value))
             ))
             .collect::<Vec<_>>()
             .join(",")

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 /// The names a kustomization file may have.
-pub const FILE_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const FILE_NAMES: &[&str] = crate::source::KUSTOMIZATION_FILES;
 
 /// Why a build failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -752,11 +752,7 @@ pub(super) fn label_selector_matches(
     selector: &str,
     labels: Option<&Node>,
 ) -> Result<bool, String> {
-    let get = |k: &str| {
-        labels
-            .and_then(|l| l.get(k))
-            .map(super::transform::scalar_text)
-    };
+    let get = |k: &str| labels.and_then(|l| l.get(k)).map(super::res::value_text);
     for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         if term.contains(" in ") || term.contains(" notin ") || term.contains('(') {
             return Err("set-based label selectors in patch targets".to_owned());

@@ -364,3 +364,16 @@ pub fn respan(node: &mut Node, span: Span) {
         _ => {}
     }
 }
+
+/// A scalar as kustomize writes it into a label, an annotation or a tag:
+/// its text, the JSON of anything else.
+pub fn value_text(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Null => String::new(),
+        _ => node.to_json().to_string(),
+    }
+}

@@ -5,56 +5,39 @@ use super::Built;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::source::{FileId, SourceDb, SourceFile, display_name};
 use crate::yaml::Span;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Traces every finding (and label) that is in a build's output.
-pub fn trace_all(
-    diagnostics: Vec<Diagnostic>,
-    builds: &HashMap<FileId, Arc<Built>>,
-    db: &mut SourceDb,
-) -> Vec<Diagnostic> {
-    if builds.is_empty() {
-        return diagnostics;
+impl crate::expand::Retrace for Built {
+    fn retrace(&self, d: &mut Diagnostic, text: FileId, db: &mut SourceDb) {
+        let base = base_object(self, d.primary.span, db);
+        let caveat = approximate(self, d.primary.span);
+        if let Some(moved) = move_label(&d.primary, self, db) {
+            d.primary = moved;
+            d.rendered_from = Some(text);
+            d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
+            if let Some(base) = base.filter(|b| b.file != d.primary.file) {
+                d.related.insert(0, base);
+            }
+            if let Some(message) = caveat {
+                // In a label of its own: every reporter shows it.
+                d.related.insert(
+                    0,
+                    Label {
+                        file: d.primary.file,
+                        span: d.primary.span,
+                        message,
+                    },
+                );
+            }
+        }
     }
-    diagnostics
-        .into_iter()
-        .map(|mut d| {
-            let rendered = d.primary.file;
-            if let Some(built) = builds.get(&rendered) {
-                let base = base_object(built, d.primary.span, db);
-                let caveat = approximate(built, d.primary.span);
-                if let Some(moved) = move_label(&d.primary, built, db) {
-                    d.primary = moved;
-                    d.rendered_from = Some(rendered);
-                    d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
-                    if let Some(base) = base.filter(|b| b.file != d.primary.file) {
-                        d.related.insert(0, base);
-                    }
-                    if let Some(message) = caveat {
-                        // In a label of its own: every reporter shows it.
-                        d.related.insert(
-                            0,
-                            Label {
-                                file: d.primary.file,
-                                span: d.primary.span,
-                                message,
-                            },
-                        );
-                    }
-                }
-            }
-            for label in &mut d.related {
-                if let Some(built) = builds.get(&label.file)
-                    && let Some(moved) = move_label(label, built, db)
-                {
-                    *label = moved;
-                }
-            }
-            d
-        })
-        .collect()
+
+    fn retrace_label(&self, label: &mut Label, db: &mut SourceDb) {
+        if let Some(moved) = move_label(label, self, db) {
+            *label = moved;
+        }
+    }
 }
 
 fn move_label(label: &Label, built: &Built, db: &mut SourceDb) -> Option<Label> {

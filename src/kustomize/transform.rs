@@ -383,7 +383,7 @@ fn add_pairs(resources: &mut [Res], pairs: &Node, specs: &[FieldSpec]) -> Result
         .map(|e| {
             (
                 e.key.clone(),
-                scalar_text(&e.value),
+                res::value_text(&e.value),
                 e.key_span.to(e.value.span),
             )
         })
@@ -427,17 +427,6 @@ fn add_pairs(resources: &mut [Res], pairs: &Node, specs: &[FieldSpec]) -> Result
         }
     }
     Ok(())
-}
-
-pub(super) fn scalar_text(node: &Node) -> String {
-    match &node.value {
-        Value::Str(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Null => String::new(),
-        _ => node.to_json().to_string(),
-    }
 }
 
 // --- replicas and images ---------------------------------------------------
@@ -498,7 +487,7 @@ fn set_images(resources: &mut [Res], entry: &Node) -> Result<(), Error> {
             tag.span,
         ));
     }
-    let new_tag = entry.get("newTag").map(scalar_text);
+    let new_tag = entry.get("newTag").map(res::value_text);
     let digest = res::str_at(entry, &["digest"]);
     let pattern = regex::Regex::new(&format!(
         "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
