@@ -120,29 +120,7 @@ pub fn meta(id: &str) -> Option<&'static RuleMeta> {
 
 /// The rule id closest to `id`, for "did you mean" messages.
 pub fn suggest(id: &str) -> Option<&'static str> {
-    nearest(id, CATALOG.iter().map(|m| m.id))
-}
-
-/// The candidate closest to `word`, for "did you mean": a candidate that
-/// starts with it (the shortest), else the nearest by edit distance if close.
-pub fn nearest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str> + Clone,
-) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    if lower.len() >= 4
-        && let Some(prefixed) = candidates
-            .clone()
-            .filter(|c| c.to_lowercase().starts_with(&lower))
-            .min_by_key(|c| c.len())
-    {
-        return Some(prefixed);
-    }
-    candidates
-        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), c))
-        .filter(|(distance, c)| *distance <= (c.len() / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c)
+    crate::spelling::nearest(id, CATALOG.iter().map(|m| m.id))
 }
 
 /// The rule list as an aligned table, Markdown, or JSON.

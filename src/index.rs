@@ -5,9 +5,9 @@
 use crate::diagnostic::{ObjectRef, ObjectSlot};
 use crate::k8s::Manifest;
 use crate::k8s::node_access::{NodeEscape, node_escape};
+use crate::k8s::rbac::{BindingFact, RoleFact};
 use crate::k8s::selector::{LabelSelector, labels_of};
 use crate::pss::{self, Verdicts};
-use crate::rbac::{BindingFact, RoleFact};
 use crate::source::FileId;
 use crate::yaml::{Node, Span};
 use std::collections::HashMap;

@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod settings;
 pub mod source;
+pub mod spelling;
 pub mod suppress;
 pub mod text;
 pub mod trace;

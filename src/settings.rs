@@ -282,7 +282,7 @@ impl Settings {
                     ));
                 }
                 other => {
-                    let hint = catalog::nearest(other, CONFIG_KEYS.iter().copied())
+                    let hint = crate::spelling::nearest(other, CONFIG_KEYS.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
                         .unwrap_or_default();
                     return Err(at(

@@ -5,6 +5,7 @@
 
 pub mod node_access;
 pub mod pod;
+pub mod rbac;
 pub mod selector;
 
 use crate::diagnostic::{ObjectRef, ObjectSlot};
@@ -42,7 +43,8 @@ impl<'a> Manifest<'a> {
 
     /// The object's problems against the schema of its kind.
     pub fn schema_problems(&self) -> &[crate::schema::Problem] {
-        self.schema.get_or_init(|| crate::schema::check(self))
+        self.schema
+            .get_or_init(|| crate::schema::check(&self.object.api_version, self.kind(), self.node))
     }
 
     /// The API group (`""` for the core group).

@@ -100,7 +100,7 @@ pub fn check(object: &Node, schema: &Node) -> Vec<Problem> {
                             problems.push(Problem::UnknownField {
                                 name: entry.key.clone(),
                                 span: entry.key_span,
-                                suggestion: crate::catalog::nearest(&entry.key, names)
+                                suggestion: crate::spelling::nearest(&entry.key, names)
                                     .map(str::to_owned),
                                 parent: path.clone(),
                             });

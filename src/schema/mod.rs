@@ -6,7 +6,6 @@
 
 pub mod crd;
 
-use crate::k8s::Manifest;
 use crate::yaml::{Node, Span, Value};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -221,13 +220,9 @@ fn spell(steps: &[Step], mut at: usize) -> String {
 }
 
 /// The problems of one object, in document order, if its kind is known.
-/// Use [`Manifest::schema_problems`], which computes them once.
-pub fn check(object: &Manifest) -> Vec<Problem> {
-    walk(object)
-}
-
-fn walk(object: &Manifest) -> Vec<Problem> {
-    let key = format!("{} {}", object.object.api_version, object.kind());
+/// Use `Manifest::schema_problems`, which computes them once.
+pub fn check(api_version: &str, kind: &str, object: &Node) -> Vec<Problem> {
+    let key = format!("{api_version} {kind}");
     let Some(root) = SCHEMA
         .kinds
         .get(&key)
@@ -237,7 +232,7 @@ fn walk(object: &Manifest) -> Vec<Problem> {
     };
     let mut problems = Vec::new();
     let mut steps: Vec<Step> = vec![Step::Root];
-    let mut stack: Vec<(&Node, &Type, usize)> = vec![(object.node, root, 0)];
+    let mut stack: Vec<(&Node, &Type, usize)> = vec![(object, root, 0)];
     while let Some((node, ty, at)) = stack.pop() {
         let ty = resolve(ty);
         if let Some(expected) = mismatch(node, ty) {
@@ -299,7 +294,7 @@ fn suggest(name: &str, properties: &BTreeMap<String, Type>) -> Option<String> {
     if let Some(same) = properties.keys().find(|k| k.eq_ignore_ascii_case(name)) {
         return Some(same.clone());
     }
-    crate::catalog::nearest(name, properties.keys().map(String::as_str)).map(str::to_owned)
+    crate::spelling::nearest(name, properties.keys().map(String::as_str)).map(str::to_owned)
 }
 
 #[cfg(test)]

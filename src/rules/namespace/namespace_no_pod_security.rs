@@ -1,5 +1,4 @@
 //! `namespace-no-pod-security`: see rules/namespace-no-pod-security.md
-use crate::catalog;
 use crate::k8s::Manifest;
 use crate::pss::{self, Level, Version};
 use crate::registry::{Rule, RuleContext};
@@ -36,7 +35,7 @@ impl Rule for NamespaceNoPodSecurity {
                 continue;
             };
             if !KNOWN_LABELS.contains(&short) {
-                let hint = catalog::nearest(short, KNOWN_LABELS.iter().copied())
+                let hint = crate::spelling::nearest(short, KNOWN_LABELS.iter().copied())
                     .map(|s| format!("; did you mean `{}{s}`?", pss::LABEL_PREFIX))
                     .unwrap_or_default();
                 cx.report(label.key_span, format!("Pod Security Admission ignores the label {:?}{hint}", label.key))
