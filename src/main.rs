@@ -36,7 +36,7 @@ fn main() -> ExitCode {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut out)
-                .map_err(|e| e.to_string())
+                .map_err(anyhow::Error::from)
                 .and_then(|()| print(&String::from_utf8_lossy(&out)))
                 .map(|()| ExitCode::SUCCESS)
         }
@@ -48,12 +48,15 @@ fn main() -> ExitCode {
     result.unwrap_or_else(|message| {
         // The message may quote the linted tree (a file name, a config
         // value): no control characters reach the terminal or CI log.
-        eprintln!("error: {}", kslint::text::clean_line(&message));
+        eprintln!(
+            "error: {}",
+            kslint::text::clean_line(&format!("{message:#}"))
+        );
         ExitCode::from(2)
     })
 }
 
-fn lint(args: LintArgs) -> Result<ExitCode, String> {
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     let settings = resolve(&args)?;
     let outputs = pair_outputs(&args)?;
     // No progress note while the user may be typing into standard input.
@@ -139,9 +142,9 @@ fn random_token() -> String {
 /// linted tree (a pull request can commit `kslint.sarif -> ~/.bashrc`) is
 /// refused, and the text goes to a new file beside the target that then
 /// replaces it, so a reader never sees half a report.
-fn write_report(path: &std::path::Path, text: &str) -> Result<(), String> {
+fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     let shown = kslint::text::clean_line(&path.display().to_string()).into_owned();
-    let refuse = |why: &str| format!("cannot write {shown}: {why}");
+    let refuse = |why: &str| anyhow::anyhow!("cannot write {shown}: {why}");
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(refuse(
             "it is a symbolic link, and kslint does not write through links (remove it first)",
@@ -181,20 +184,18 @@ fn write_report(path: &std::path::Path, text: &str) -> Result<(), String> {
 
 /// Pairs formats with outputs: outputs take the last formats in order, and
 /// at most one format is left for stdout.
-fn pair_outputs(args: &LintArgs) -> Result<Vec<(Format, Option<std::path::PathBuf>)>, String> {
+fn pair_outputs(args: &LintArgs) -> anyhow::Result<Vec<(Format, Option<std::path::PathBuf>)>> {
     let formats = if args.format.is_empty() {
         vec![Format::Human]
     } else {
         args.format.clone()
     };
     if args.output.len() > formats.len() {
-        return Err("more --output than --format values: give a --format for each --output".into());
+        anyhow::bail!("more --output than --format values: give a --format for each --output");
     }
     let to_stdout = formats.len() - args.output.len();
     if to_stdout > 1 {
-        return Err(
-            "several formats need an --output each (all but one, which goes to stdout)".into(),
-        );
+        anyhow::bail!("several formats need an --output each (all but one, which goes to stdout)");
     }
     let mut pairs = Vec::new();
     for (i, format) in formats.into_iter().enumerate() {
@@ -207,7 +208,7 @@ fn pair_outputs(args: &LintArgs) -> Result<Vec<(Format, Option<std::path::PathBu
     Ok(pairs)
 }
 
-fn resolve(args: &LintArgs) -> Result<Settings, String> {
+fn resolve(args: &LintArgs) -> anyhow::Result<Settings> {
     let mut settings = Settings::default();
     if !args.no_config {
         match &args.config {
@@ -244,7 +245,7 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
         .exclude
         .extend(args.exclude.iter().cloned());
     if let Some(level) = &args.fail_on {
-        settings.fail_on = settings::parse_fail_on(level)?;
+        settings.fail_on = settings::parse_fail_on(level).map_err(anyhow::Error::msg)?;
     }
     for id in &args.enable {
         settings.enabled[Settings::rule_index(id)?] = true;
@@ -257,10 +258,14 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
     }
     if let Some(version) = &args.kubernetes_version {
         settings.kubernetes_minor = settings::parse_kubernetes_version(version)
-            .map_err(|e| format!("--kubernetes-version: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("--kubernetes-version: {e}"))?;
     }
     if let Some(policy) = &args.pod_security {
-        settings.pod_security = Some(policy.parse().map_err(|e| format!("--pod-security: {e}"))?);
+        settings.pod_security = Some(
+            policy
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--pod-security: {e}"))?,
+        );
     }
     if let Some(bin) = &args.helm_bin {
         settings.helm.bin = Some(bin.clone());
@@ -271,7 +276,9 @@ fn resolve(args: &LintArgs) -> Result<Settings, String> {
         .extend(args.helm_values.iter().cloned());
     settings.helm.set.extend(args.helm_set.iter().cloned());
     if let Some(mode) = &args.kustomize {
-        settings.kustomize_mode = mode.parse().map_err(|e| format!("--kustomize: {e}"))?;
+        settings.kustomize_mode = mode
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--kustomize: {e}"))?;
     }
     if let Some(bin) = &args.kustomize_bin {
         settings.kustomize_bin = Some(bin.clone());
@@ -327,17 +334,19 @@ impl Drop for Progress {
 
 /// Reads the manifests under `paths` with no rule on: the facts are all a
 /// query needs.
-fn read_facts(paths: Vec<std::path::PathBuf>) -> Result<kslint::runner::Outcome, String> {
+fn read_facts(paths: Vec<std::path::PathBuf>) -> anyhow::Result<kslint::runner::Outcome> {
     let args = LintArgs {
         paths,
         ..LintArgs::default()
     };
     let mut settings = resolve(&args)?;
     settings.enabled.iter_mut().for_each(|on| *on = false);
-    kslint::runner::lint(&settings, || read_stdin(settings.max_file_size))
+    Ok(kslint::runner::lint(&settings, || {
+        read_stdin(settings.max_file_size)
+    })?)
 }
 
-fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
+fn who_can(args: WhoCanArgs) -> anyhow::Result<ExitCode> {
     use kslint::rbac::query;
     let outcome = read_facts(args.paths)?;
     let question = query::Question::new(
@@ -365,7 +374,7 @@ fn who_can(args: WhoCanArgs) -> Result<ExitCode, String> {
     print(&text).map(|()| ExitCode::SUCCESS)
 }
 
-fn rbac_graph(paths: Vec<std::path::PathBuf>, format: GraphFormat) -> Result<ExitCode, String> {
+fn rbac_graph(paths: Vec<std::path::PathBuf>, format: GraphFormat) -> anyhow::Result<ExitCode> {
     let outcome = read_facts(paths)?;
     let graph = kslint::rbac::graph::Graph::of(&outcome.index);
     let text = match format {
@@ -375,7 +384,7 @@ fn rbac_graph(paths: Vec<std::path::PathBuf>, format: GraphFormat) -> Result<Exi
     print(&text).map(|()| ExitCode::SUCCESS)
 }
 
-fn explain(id: &str) -> Result<ExitCode, String> {
+fn explain(id: &str) -> anyhow::Result<ExitCode> {
     let index = Settings::rule_index(id)?;
     print(CATALOG[index].doc).map(|()| ExitCode::SUCCESS)
 }
@@ -385,14 +394,14 @@ fn rules_listing(format: RulesFormat) -> String {
 }
 
 /// Writes to stdout; a closed pipe (`kslint | head`) is not an error.
-fn print(text: &str) -> Result<(), String> {
+fn print(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(|e| format!("cannot write to stdout: {e}")),
+        other => other.map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}")),
     }
 }
 

@@ -20,15 +20,23 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// Why a run could not start. Anything wrong in the linted tree is a
+/// finding instead.
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    /// An `--include`/`--exclude` pattern (or the config's) is no glob.
+    #[error("invalid glob: {0}")]
+    InvalidGlob(#[from] globset::Error),
+}
+
 /// Lints what the settings name: discovery, expansion, then
 /// [`lint_generated`].
 pub fn lint(
     settings: &Settings,
     stdin: impl FnOnce() -> std::io::Result<String>,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, LintError> {
     let tree = Arc::new(source::tree_of(&settings.inputs));
-    let discovery = source::discover(&settings.inputs, &settings.filters, &tree)
-        .map_err(|e| format!("invalid glob: {e}"))?;
+    let discovery = source::discover(&settings.inputs, &settings.filters, &tree)?;
     let mut stdin = Some(stdin);
     let mut texts = Vec::with_capacity(discovery.files.len() + discovery.problems.len());
     for candidate in &discovery.files {

@@ -83,6 +83,41 @@ impl std::str::FromStr for KustomizeMode {
     }
 }
 
+/// Why a config file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read (or is no regular file, or is too large).
+    #[error("{file}: {why}")]
+    Unreadable {
+        /// The file as the user named it.
+        file: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// A setting is wrong: where, and why.
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file as the user named it.
+        file: String,
+        /// The 1-based line of the setting.
+        line: u32,
+        /// The 1-based column of the setting.
+        column: u32,
+        /// What is wrong, and what would be right.
+        message: String,
+    },
+}
+
+/// A rule id no rule has.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown rule `{id}`{} (`kslint rules` lists them)", .suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+pub struct UnknownRule {
+    /// The id as written.
+    pub id: String,
+    /// The closest rule id, if one is close.
+    pub suggestion: Option<&'static str>,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -116,13 +151,14 @@ impl Settings {
     }
 
     /// The position of a rule id, or an error with a suggestion.
-    pub fn rule_index(id: &str) -> Result<usize, String> {
-        CATALOG.iter().position(|m| m.id == id).ok_or_else(|| {
-            let hint = catalog::suggest(id)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            format!("unknown rule `{id}`{hint} (`kslint rules` lists them)")
-        })
+    pub fn rule_index(id: &str) -> Result<usize, UnknownRule> {
+        CATALOG
+            .iter()
+            .position(|m| m.id == id)
+            .ok_or_else(|| UnknownRule {
+                id: id.to_owned(),
+                suggestion: catalog::suggest(id),
+            })
     }
 
     /// A finding of kslint's own (a file it cannot read, a build that
@@ -161,9 +197,12 @@ impl Settings {
     /// Applies a config file the user named. It must still be a regular
     /// file of a sane size: the action's `config` input may name a file of
     /// the pull request.
-    pub fn apply_config(&mut self, config: &Path) -> Result<(), String> {
+    pub fn apply_config(&mut self, config: &Path) -> Result<(), ConfigError> {
         use std::io::Read;
-        let fail = |why: String| format!("{}: {why}", config.display());
+        let fail = |why: String| ConfigError::Unreadable {
+            file: config.display().to_string(),
+            why,
+        };
         let meta = std::fs::metadata(config).map_err(|e| fail(crate::source::io_message(&e)))?;
         if !meta.is_file() {
             return Err(fail("not a regular file".to_owned()));
@@ -180,14 +219,17 @@ impl Settings {
 
     /// Applies a config file found in the tree: it is read only if it is a
     /// regular file of its repository (not a link to a file elsewhere).
-    pub fn apply_found_config(&mut self, config: &Path) -> Result<(), String> {
+    pub fn apply_found_config(&mut self, config: &Path) -> Result<(), ConfigError> {
         let text = crate::tree::Tree::around(config)
             .read_text(config, MAX_CONFIG_SIZE)
-            .map_err(|e| format!("{}: {}", config.display(), e.why()))?;
+            .map_err(|e| ConfigError::Unreadable {
+                file: config.display().to_string(),
+                why: e.why(),
+            })?;
         self.apply_config_file(config, text)
     }
 
-    fn apply_config_file(&mut self, config: &Path, text: String) -> Result<(), String> {
+    fn apply_config_file(&mut self, config: &Path, text: String) -> Result<(), ConfigError> {
         self.config_dir = config
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -196,10 +238,15 @@ impl Settings {
     }
 
     /// Applies config text; errors name the file, line and column.
-    pub fn apply_config_text(&mut self, name: &str, text: &str) -> Result<(), String> {
+    pub fn apply_config_text(&mut self, name: &str, text: &str) -> Result<(), ConfigError> {
         let at = |span: yaml::Span, message: String| {
             let lc = yaml::line_index::LineIndex::new(text).line_col(text, span.start);
-            format!("{name}:{}:{}: {message}", lc.line, lc.column)
+            ConfigError::Invalid {
+                file: name.to_owned(),
+                line: lc.line,
+                column: lc.column,
+                message,
+            }
         };
         let stream = yaml::parse_stream(text, self.limits.clone());
         if let Some(error) = stream.errors.first() {
@@ -304,7 +351,8 @@ impl Settings {
             "`rules` must map rule ids to on, off or a severity".to_owned(),
         ))?;
         for entry in entries {
-            let index = Self::rule_index(&entry.key).map_err(|e| (entry.key_span, e))?;
+            let index =
+                Self::rule_index(&entry.key).map_err(|e| (entry.key_span, e.to_string()))?;
             let setting = &entry.value;
             match &setting.value {
                 Value::Bool(on) => self.enabled[index] = *on,
@@ -751,7 +799,10 @@ mod tests {
     fn a_config_cannot_name_programs() {
         let mut settings = Settings::default();
         for text in ["kustomize-bin: ./evil.sh\n", "helm:\n  bin: ./evil.sh\n"] {
-            let error = settings.apply_config_text("c.yaml", text).unwrap_err();
+            let error = settings
+                .apply_config_text("c.yaml", text)
+                .unwrap_err()
+                .to_string();
             assert!(
                 error.contains("must not choose the programs kslint runs"),
                 "{error}"
@@ -805,7 +856,7 @@ mod tests {
                 "c.yaml:4:16",
             ),
         ] {
-            let error = config(text).unwrap_err();
+            let error = config(text).unwrap_err().to_string();
             assert!(error.starts_with(at), "{text}: {error}");
         }
     }
@@ -815,14 +866,16 @@ mod tests {
         let mut settings = Settings::default();
         let error = settings
             .apply_config_text("c.yaml", "exlude: [a]\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("c.yaml:1:1: unknown config key `exlude`; did you mean `exclude`?"),
             "{error}"
         );
         let error = settings
             .apply_config_text("c.yaml", "rules:\n  privileged-containers: off\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("c.yaml:2:3: unknown rule `privileged-containers`; did you mean `privileged-container`?"), "{error}");
     }
 }

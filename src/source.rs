@@ -401,31 +401,73 @@ pub fn find_program(name: &str, tree: &Tree) -> Option<PathBuf> {
 /// [`find_program`] does, never in the current folder; a path (with a
 /// `/`) is used as given, unless it leads inside `tree`: the change under
 /// review may have put it there. `Err` says why it cannot be used.
-pub fn named_program(named: &Path, tree: &Tree) -> Result<PathBuf, String> {
+pub fn named_program(named: &Path, tree: &Tree) -> Result<PathBuf, ProgramError> {
     let shown = display_name(named);
     let is_name = named.components().count() == 1 && !named.to_string_lossy().contains('/');
     if is_name {
-        let name = named.to_string_lossy();
+        let name = named.to_string_lossy().into_owned();
         return find_program(&name, tree).ok_or_else(|| match skipped_program(&name, tree) {
-            Some(skipped) => format!(
-                "the `{name}` on PATH ({}) is inside the repository under review, and kslint runs no program from it",
-                display_name(&skipped)
-            ),
-            None => format!("no program `{name}` is on PATH"),
+            Some(skipped) => ProgramError::OnPathInsideTree {
+                name,
+                found: display_name(&skipped),
+            },
+            None => ProgramError::NotOnPath { name },
         });
     }
-    let real = named
-        .canonicalize()
-        .map_err(|e| format!("{shown} cannot be run: {}", io_message(&e)))?;
+    let real = named.canonicalize().map_err(|e| ProgramError::CannotRun {
+        shown: shown.clone(),
+        why: io_message(&e),
+    })?;
     if tree.holds(&real) {
-        return Err(format!(
-            "{shown} is inside the repository under review, and kslint runs no program from it; install it outside the repository"
-        ));
+        return Err(ProgramError::InsideTree { shown });
     }
     if !real.is_file() {
-        return Err(format!("{shown} is not a program"));
+        return Err(ProgramError::NotAProgram { shown });
     }
     Ok(real)
+}
+
+/// Why a program the user named cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramError {
+    /// A bare name that PATH does not hold.
+    #[error("no program `{name}` is on PATH")]
+    NotOnPath {
+        /// The name looked up.
+        name: String,
+    },
+    /// PATH holds it only inside the tree under review.
+    #[error(
+        "the `{name}` on PATH ({found}) is inside the repository under review, and kslint runs no program from it"
+    )]
+    OnPathInsideTree {
+        /// The name looked up.
+        name: String,
+        /// The program skipped, shown.
+        found: String,
+    },
+    /// The path does not lead to a file.
+    #[error("{shown} cannot be run: {why}")]
+    CannotRun {
+        /// The path, shown.
+        shown: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// The path leads inside the tree under review.
+    #[error(
+        "{shown} is inside the repository under review, and kslint runs no program from it; install it outside the repository"
+    )]
+    InsideTree {
+        /// The path, shown.
+        shown: String,
+    },
+    /// The path leads to a folder or other non-file.
+    #[error("{shown} is not a program")]
+    NotAProgram {
+        /// The path, shown.
+        shown: String,
+    },
 }
 
 /// A program on PATH that [`find_program`] skipped because it lies inside

@@ -263,7 +263,7 @@ pub fn unused_suppressions(
                     // elsewhere; that is not the suppression's fault.
                     Ok(index) if !settings.enabled[index] => continue,
                     Ok(_) => format!("the suppression of {:?} hides no finding", item.rule),
-                    Err(unknown) => unknown,
+                    Err(unknown) => unknown.to_string(),
                 }
             };
             let Some(mut diagnostic) = settings.engine_diagnostic(

@@ -170,6 +170,11 @@ fn assert_no_secret(all: &str) {
 
 /// Runs a command and watches its peak resident memory (VmHWM) until it
 /// ends: (output, time, peak bytes).
+/// A wall-clock bound the attacks blow through by far (minutes, or until
+/// killed) that a debug build still meets on a busy two-core CI machine
+/// running the other tests beside it.
+const GENEROUS: Duration = Duration::from_secs(30);
+
 fn measured(command: &mut Command) -> (Output, Duration, u64) {
     use std::io::Read;
     let started = Instant::now();
@@ -1230,7 +1235,7 @@ fn bombs_are_bounded() {
         .args(["--format", "json", "--max-file-size", "2000000", "."])
         .current_dir(&scene.repo);
     let (output, took, peak) = measured(&mut command);
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(took < GENEROUS, "{took:?}");
     assert!(peak < 500 << 20, "peak memory {} MB", peak >> 20);
     let found = findings(&output);
     let has = |rule: &str, file: &str, words: &str| {
@@ -1436,7 +1441,7 @@ fn everything_at_once() {
     let (output, took, peak) = measured(&mut command);
     eprintln!("everything at once: {took:?}, peak {} MB", peak >> 20);
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(took < GENEROUS, "{took:?}");
     assert!(peak < 500 << 20, "peak memory {} MB", peak >> 20);
     assert_eq!(
         output.status.code(),

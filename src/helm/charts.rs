@@ -97,7 +97,9 @@ fn render_charts(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<ChartRun> {
                 Err(why) => {
                     // Plain "not found" is the common case and says it all.
                     let why = match settings.helm.bin.as_ref() {
-                        None if why.starts_with("no program") => String::new(),
+                        None if matches!(why, source::ProgramError::NotOnPath { .. }) => {
+                            String::new()
+                        }
                         None => format!(" ({why})"),
                         Some(bin) => format!(" (--helm-bin {}: {why})", bin.display()),
                     };
@@ -128,7 +130,7 @@ fn render_charts(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<ChartRun> {
                 )
             };
             if let Err(why) = super::check_chart(dir, tree) {
-                run.problems.push(refuse(why));
+                run.problems.push(refuse(why.to_string()));
                 return run;
             }
             // A render is read like a file: no larger than one.

@@ -29,7 +29,10 @@ pub fn is_chart(dir: &Path) -> bool {
 /// The `helm` binary: the one the user named (`--helm-bin` or
 /// `KSLINT_HELM_BIN`, never the linted tree's config), or the first on PATH;
 /// never one inside the tree. `Err` says why none can be used.
-pub fn find_helm(configured: Option<&Path>, tree: &Tree) -> Result<PathBuf, String> {
+pub fn find_helm(
+    configured: Option<&Path>,
+    tree: &Tree,
+) -> Result<PathBuf, crate::source::ProgramError> {
     crate::source::named_program(configured.unwrap_or(Path::new("helm")), tree)
 }
 
@@ -42,9 +45,9 @@ const MAX_CHART_ENTRIES: usize = 100_000;
 /// output or error. Every link must stay inside `tree`, and every entry
 /// must be a file or folder (a pipe could stall helm). The problem found,
 /// with the offending path, if any.
-pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
+pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), ChartRefusal> {
     if let Err(outside) = tree.resolve(dir) {
-        return Err(format!("the chart folder {}", outside.why()));
+        return Err(ChartRefusal::FolderOutside(outside.why()));
     }
     let mut pending = vec![dir.to_path_buf()];
     // helm follows links to folders too: each real folder is checked once.
@@ -56,19 +59,14 @@ pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
         {
             continue;
         }
-        let listing = std::fs::read_dir(&folder).map_err(|e| {
-            format!(
-                "{} cannot be read: {}",
-                crate::source::display_name(&folder),
-                crate::source::io_message(&e)
-            )
+        let listing = std::fs::read_dir(&folder).map_err(|e| ChartRefusal::Unreadable {
+            folder: crate::source::display_name(&folder),
+            why: crate::source::io_message(&e),
         })?;
         for entry in listing.flatten() {
             entries += 1;
             if entries > MAX_CHART_ENTRIES {
-                return Err(format!(
-                    "the chart holds more than {MAX_CHART_ENTRIES} files and folders"
-                ));
+                return Err(ChartRefusal::TooManyEntries);
             }
             let path = entry.path();
             let shown = crate::source::display_name(&path);
@@ -78,26 +76,58 @@ pub fn check_chart(dir: &Path, tree: &Tree) -> Result<(), String> {
             if kind.is_symlink() {
                 match tree.resolve(&path) {
                     Ok(real) if real.is_dir() => pending.push(real),
-                    Ok(real) if !real.is_file() => {
-                        return Err(format!(
-                            "{shown} leads to something that is not a regular file (a pipe, socket or device)"
-                        ));
-                    }
+                    Ok(real) if !real.is_file() => return Err(ChartRefusal::LinkToSpecial(shown)),
                     Ok(_) => {}
                     // helm skips a dangling link with a warning.
                     Err(crate::tree::Outside::Unresolved(_)) => {}
-                    Err(outside) => return Err(format!("{shown}: {}", outside.why())),
+                    Err(outside) => {
+                        return Err(ChartRefusal::LinkOutside {
+                            link: shown,
+                            why: outside.why(),
+                        });
+                    }
                 }
             } else if kind.is_dir() {
                 pending.push(path);
             } else if !kind.is_file() {
-                return Err(format!(
-                    "{shown} is not a regular file (a pipe, socket or device)"
-                ));
+                return Err(ChartRefusal::Special(shown));
             }
         }
     }
     Ok(())
+}
+
+/// Why a chart is not handed to helm.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartRefusal {
+    /// The chart folder itself leads outside the tree.
+    #[error("the chart folder {0}")]
+    FolderOutside(String),
+    /// A folder of the chart cannot be listed.
+    #[error("{folder} cannot be read: {why}")]
+    Unreadable {
+        /// The folder, shown.
+        folder: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// The chart is larger than kslint hands to helm.
+    #[error("the chart holds more than {MAX_CHART_ENTRIES} files and folders")]
+    TooManyEntries,
+    /// A link leads outside the tree.
+    #[error("{link}: {why}")]
+    LinkOutside {
+        /// The link, shown.
+        link: String,
+        /// Where it leads, in words.
+        why: String,
+    },
+    /// A link leads to a pipe, socket or device.
+    #[error("{0} leads to something that is not a regular file (a pipe, socket or device)")]
+    LinkToSpecial(String),
+    /// An entry is a pipe, socket or device.
+    #[error("{0} is not a regular file (a pipe, socket or device)")]
+    Special(String),
 }
 
 /// A chart's name and declared dependencies, read from `Chart.yaml`.
@@ -217,8 +247,13 @@ pub fn template_args(config: &ChartConfig, set: &ValueSet, kubernetes_minor: u16
 /// Runs `helm template`, walled off ([`crate::sandbox`]); the rendered
 /// stream, or helm's error in words (bounded, with control characters
 /// shown as symbols).
-pub fn render(helm: &Path, args: Vec<OsString>, policy: sandbox::Policy) -> Result<String, String> {
-    let cwd = std::env::current_dir().map_err(|e| crate::source::io_message(&e))?;
+pub fn render(
+    helm: &Path,
+    args: Vec<OsString>,
+    policy: sandbox::Policy,
+) -> Result<String, RenderError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| RenderError::NoWorkingFolder(crate::source::io_message(&e)))?;
     let job = sandbox::Job {
         program: helm,
         args,
@@ -226,8 +261,7 @@ pub fn render(helm: &Path, args: Vec<OsString>, policy: sandbox::Policy) -> Resu
         policy,
     };
     match sandbox::run(&job) {
-        Ok(stdout) => String::from_utf8(stdout)
-            .map_err(|_| "helm template printed text that is not UTF-8".to_owned()),
+        Ok(stdout) => String::from_utf8(stdout).map_err(|_| RenderError::NotUtf8),
         Err(sandbox::Failure::Exit(stderr)) => {
             let message = stderr
                 .lines()
@@ -236,10 +270,27 @@ pub fn render(helm: &Path, args: Vec<OsString>, policy: sandbox::Policy) -> Resu
                 .collect::<Vec<_>>()
                 .join(" ");
             let message = message.strip_prefix("Error: ").unwrap_or(&message);
-            Err(sandbox::shown_error(message))
+            Err(RenderError::Helm(sandbox::shown_error(message)))
         }
-        Err(failure) => Err(failure.why("helm template")),
+        Err(failure) => Err(RenderError::Tool(failure)),
     }
+}
+
+/// Why `helm template` gave no stream.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// kslint's own folder is gone, so helm has nowhere to run.
+    #[error("the current folder cannot be read: {0}")]
+    NoWorkingFolder(String),
+    /// Helm reported an error (its words, bounded and made safe to show).
+    #[error("{0}")]
+    Helm(String),
+    /// The output is not text.
+    #[error("helm template printed text that is not UTF-8")]
+    NotUtf8,
+    /// The sandbox stopped or refused it.
+    #[error("{}", .0.why("helm template"))]
+    Tool(sandbox::Failure),
 }
 
 /// A `# Source: CHART/templates/FILE` header in a rendered stream.

@@ -249,8 +249,8 @@ impl Tracer {
             d.range.start <= label.span.start
                 && label.span.start < d.range.end.max(d.range.start + 1)
         });
-        let located = document.and_then(|d| origin::locate(&d.root, label.span));
-        let Some(located) = located else {
+        let located = document.and_then(|d| Some((d, origin::locate(&d.root, label.span)?)));
+        let Some((document, located)) = located else {
             // Not inside an object (a comment, a syntax error): the template
             // line with the same text, if there is exactly one.
             let found = same_line(db, label, template_id);
@@ -304,7 +304,7 @@ impl Tracer {
         // The template document this object came from. Helm drops the
         // documents an `if` emptied, so documents are matched by kind (and
         // name), and by order only among documents of the same kind.
-        let root = &document.expect("located in a document").root;
+        let root = &document.root;
         let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
         let same_kind_before = context
             .documents

@@ -226,7 +226,10 @@ fn build_one(dir: &Path, tool: Option<&fallback::Tool>, cx: &Context<'_>) -> Run
                     Some(bin) => format!(
                         "--kustomize-bin {} is not a program kslint can run ({})",
                         bin.display(),
-                        source::named_program(bin, tree).err().unwrap_or_default()
+                        source::named_program(bin, tree)
+                            .err()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default()
                     ),
                     None => "neither kustomize nor kubectl is on PATH to build it (install one, or pass --kustomize-bin)".to_owned(),
                 },
