@@ -50,24 +50,35 @@ fn paths_after<'a>(text: &'a str, prefix: &str) -> Vec<Vec<&'a str>> {
     let mut found = Vec::new();
     for (at, _) in text.match_indices(prefix) {
         let before = text[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
             continue;
         }
         let rest = &text[at + prefix.len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let inner = &group[..group.find('}').unwrap_or(group.len())];
-            for item in inner.split(',') {
-                let segments = module_segments(item.trim());
-                if !segments.is_empty() {
+        // `a::b::{c, d::e}` is `a::b::c` and `a::b::d::e`.
+        let (head, group) = match rest.find("::{") {
+            Some(brace) if !rest[..brace].contains(|c: char| c.is_whitespace() || c == ';') => {
+                (&rest[..brace], Some(&rest[brace + 3..]))
+            }
+            _ => ("", None),
+        };
+        match group {
+            Some(group) => {
+                let inner = &group[..group.find('}').unwrap_or(group.len())];
+                for item in inner.split(',') {
+                    let mut segments = module_segments(head);
+                    segments.extend(module_segments(item.trim()));
                     found.push(segments);
                 }
             }
-        } else {
-            let segments = module_segments(rest);
-            if !segments.is_empty() {
-                found.push(segments);
+            None if rest.starts_with('{') => {
+                let inner = &rest[1..rest.find('}').unwrap_or(rest.len())];
+                for item in inner.split(',') {
+                    found.push(module_segments(item.trim()));
+                }
             }
+            None => found.push(module_segments(rest)),
         }
+        found.retain(|segments| !segments.is_empty());
     }
     found
 }
@@ -102,11 +113,15 @@ fn graph(depth: usize) -> BTreeMap<String, BTreeSet<String>> {
             .into_iter()
             .map(|p| p.iter().map(|s| s.to_string()).collect())
             .collect();
-        // `super::x` in a file resolves against its parent module.
-        let parent = &module[..module.len() - 1];
+        // `super::x` in a file resolves against its parent module, and
+        // each further `super` climbs one more.
         for path in paths_after(text, "super::") {
-            let mut absolute: Vec<String> = parent.to_vec();
-            absolute.extend(path.iter().map(|s| s.to_string()));
+            let climbs = 1 + path.iter().take_while(|s| **s == "super").count();
+            let Some(base) = module.len().checked_sub(climbs) else {
+                continue;
+            };
+            let mut absolute: Vec<String> = module[..base].to_vec();
+            absolute.extend(path.iter().skip(climbs - 1).map(|s| s.to_string()));
             targets.push(absolute);
         }
         for target in targets {
