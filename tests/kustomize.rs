@@ -4,6 +4,11 @@
 //! same objects. A kustomization using a feature the engine does not build
 //! must say so (kslint then falls back to kubectl); one that kubectl
 //! rejects must be rejected too.
+//!
+//! Without kubectl the engine is held to checked-in builds instead:
+//! testdata/kustomize-builds holds what `kubectl kustomize` printed for
+//! each fixture (`KSLINT_BLESS_BUILDS=1 cargo test --test kustomize
+//! checked_in` rewrites them from kubectl).
 
 mod common;
 
@@ -290,11 +295,8 @@ fn native_build_equals_kubectl_on_the_corpus() {
     }
 }
 
-#[test]
-fn native_build_equals_kubectl_on_the_fixtures() {
-    let Some(kubectl) = common::tool("kubectl") else {
-        return;
-    };
+/// Every fixture folder that holds a kustomization, sorted.
+fn fixture_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     let roots = [
         common::root().join("testdata/kustomize"),
@@ -310,6 +312,119 @@ fn native_build_equals_kubectl_on_the_fixtures() {
         }
     }
     dirs.sort();
+    dirs
+}
+
+/// The checked-in record of a fixture's build: `<folder>.yaml` holds
+/// kubectl's output, `<folder>.error` the engine's error for a
+/// kustomization both reject, `<folder>.unsupported` the feature the
+/// engine leaves to the fallback.
+fn checked_in(dir: &Path, extension: &str) -> PathBuf {
+    let inside = dir
+        .strip_prefix(common::root().join("testdata"))
+        .unwrap_or(dir);
+    common::root()
+        .join("testdata/kustomize-builds")
+        .join(format!("{}.{extension}", inside.display()))
+}
+
+#[test]
+fn native_build_equals_the_checked_in_builds() {
+    let bless = std::env::var_os("KSLINT_BLESS_BUILDS").is_some();
+    let kubectl = if bless {
+        Some(common::tool("kubectl").expect("KSLINT_BLESS_BUILDS needs kubectl on PATH"))
+    } else {
+        None
+    };
+    let mut differ = Vec::new();
+    let mut compared = 0;
+    for dir in fixture_dirs() {
+        let name = common::relative(&dir);
+        let native = kustomize::build(
+            &dir,
+            &mut Sources::within(tree_of(common::root()), 64 << 20),
+        );
+        let (extension, record) = match &native {
+            Ok(_) => ("yaml", None),
+            Err(Error::Invalid { message, .. }) => ("error", Some(message.clone())),
+            Err(Error::Unsupported { feature, .. }) => ("unsupported", Some(feature.clone())),
+        };
+        let path = checked_in(&dir, extension);
+        if let Some(kubectl) = &kubectl {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text = match &record {
+                Some(record) => format!("{record}\n"),
+                None => {
+                    let out = Command::new(kubectl)
+                        .arg("kustomize")
+                        .arg(&dir)
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{name}: kubectl failed");
+                    String::from_utf8(out.stdout).unwrap()
+                }
+            };
+            std::fs::write(&path, text).unwrap();
+        }
+        let Ok(expected) = std::fs::read_to_string(&path) else {
+            differ.push(format!(
+                "{name}: no {} (the engine's verdict changed?)",
+                common::relative(&path)
+            ));
+            continue;
+        };
+        compared += 1;
+        match (&native, record) {
+            (Ok(nodes), _) => {
+                let mine_in_order: Vec<String> = nodes.iter().map(id).collect();
+                if mine_in_order != ids(&expected) {
+                    differ.push(format!(
+                        "{name}: objects in another order: {mine_in_order:?}"
+                    ));
+                    continue;
+                }
+                let mut mine: Vec<String> = nodes
+                    .iter()
+                    .map(|n| canonical(&n.to_json()).to_string())
+                    .collect();
+                mine.sort();
+                let theirs = objects(&expected);
+                if let Some(only_mine) = mine.iter().find(|m| !theirs.contains(m)) {
+                    differ.push(format!("{name}: built {only_mine}"));
+                }
+            }
+            (Err(_), Some(record)) => {
+                if expected.trim_end() != record {
+                    differ.push(format!(
+                        "{name}: now says {record:?}, was {:?}",
+                        expected.trim_end()
+                    ));
+                }
+            }
+            (Err(_), None) => unreachable!(),
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    // Every checked-in record belongs to a fixture.
+    let records = walk(&common::root().join("testdata/kustomize-builds"));
+    let files = records
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .filter(|e| e.as_ref().unwrap().path().is_file())
+        .count();
+    assert_eq!(
+        files, compared,
+        "stale records in testdata/kustomize-builds"
+    );
+    assert!(compared >= 30, "{compared}");
+}
+
+#[test]
+fn native_build_equals_kubectl_on_the_fixtures() {
+    let Some(kubectl) = common::tool("kubectl") else {
+        return;
+    };
+    let dirs = fixture_dirs();
     let tally = compare(&kubectl, &dirs, common::relative, |_| {
         common::root().to_path_buf()
     });
