@@ -9,6 +9,7 @@ use crate::outcome::SourceMap;
 use crate::sandbox;
 use crate::settings::Settings;
 use crate::source::{Discovery, FileId, SourceDb};
+use crate::suppress::Suppressions;
 use crate::tree::Tree;
 use crate::yaml::Span;
 use std::collections::HashSet;
@@ -21,6 +22,53 @@ pub trait Engine: Sync {
     /// Expands what discovery found. `kept` are the files the include and
     /// exclude filters kept.
     fn expand(&self, found: &Discovery, kept: &HashSet<&Path>, cx: &Context<'_>) -> Expansion;
+
+    /// Its part of the trace stage for a run, if it has one beyond the
+    /// [`Retrace`] of each generated text.
+    fn tracer(&self, _run: &TraceInput<'_>) -> Option<Box<dyn Tracer>> {
+        None
+    }
+}
+
+/// What an engine's tracer may read of a run.
+pub struct TraceInput<'a> {
+    /// The run's texts, loaded.
+    pub db: &'a SourceDb,
+    /// Each text's provenance, by file id (`None`: a file as it is).
+    pub provenance: &'a [Option<Arc<Provenance>>],
+    /// The chart folders the engines found.
+    pub charts: &'a [ChartFound],
+    /// What tracing may read.
+    pub tree: &'a Tree,
+}
+
+/// An engine's part of the trace stage: moves findings in texts it knows
+/// (the ones it made, or a piped stream it recognises) to the files users
+/// edit, and says how suppressions there behave.
+pub trait Tracer {
+    /// Moves each finding and label in a text it knows to its source.
+    fn trace(&mut self, diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic>;
+
+    /// Drops comment suppressions of generated texts whose comments are
+    /// read in their sources instead.
+    fn drop_generated_comments(&self, _suppressions: &mut [Suppressions]) {}
+
+    /// More places whose comment suppressions apply to a traced finding.
+    fn more_places(&self, _diagnostic: &Diagnostic) -> Vec<(FileId, Span)> {
+        Vec::new()
+    }
+
+    /// Whether a suppression in `file` may hide findings only under other
+    /// inputs (a template line that renders under some values), so it is
+    /// not reported unused when it hid nothing here.
+    fn conditional(&self, _file: FileId, _db: &SourceDb) -> bool {
+        false
+    }
+
+    /// Whether it traced texts that can repeat a finding.
+    fn repeats(&self) -> bool {
+        false
+    }
 }
 
 /// What an engine may use.

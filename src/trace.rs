@@ -4,8 +4,7 @@
 //! that several units or value sets share are merged into one.
 
 use crate::diagnostic::{Diagnostic, Label};
-use crate::expand::{ChartFound, Provenance, Retrace};
-use crate::helm::trace::Tracer;
+use crate::expand::{ChartFound, Provenance, Retrace, TraceInput, Tracer};
 use crate::outcome::SourceMap;
 use crate::settings::Settings;
 use crate::source::{FileId, SourceDb};
@@ -15,13 +14,14 @@ use crate::yaml::Span;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Tracing for one run: the Helm tracer (rendered charts, and streams with
-/// `# Source:` headers) and the Kustomize builds by the id of their text.
+/// Tracing for one run: the engines' tracers, and the generated texts
+/// that retrace themselves (by the id of their text).
 pub struct Tracing<'a> {
-    helm: Tracer,
+    tracers: Vec<Box<dyn Tracer>>,
     builds: HashMap<FileId, Arc<dyn Retrace>>,
     provenance: &'a [Option<Arc<Provenance>>],
-    charts: Vec<ChartFound>,
+    /// Files from here on were loaded by tracing (templates, values files).
+    first_added: usize,
 }
 
 impl<'a> Tracing<'a> {
@@ -38,11 +38,20 @@ impl<'a> Tracing<'a> {
             .enumerate()
             .filter_map(|(i, p)| Some((FileId(i as u32), p.as_ref()?.build()?.clone())))
             .collect();
+        let input = TraceInput {
+            db,
+            provenance,
+            charts: &charts,
+            tree,
+        };
         Tracing {
-            helm: Tracer::new(db, provenance, &charts, tree),
+            tracers: crate::engines()
+                .iter()
+                .filter_map(|engine| engine.tracer(&input))
+                .collect(),
             builds,
             provenance,
-            charts,
+            first_added: db.len(),
         }
     }
 
@@ -59,37 +68,33 @@ impl<'a> Tracing<'a> {
         any_units: bool,
     ) -> Vec<Diagnostic> {
         suppressions.resize_with(db.len(), Suppressions::default);
-        self.helm
-            .drop_rendered_comment_suppressions(&mut suppressions);
+        for tracer in &self.tracers {
+            tracer.drop_generated_comments(&mut suppressions);
+        }
         let diagnostics = suppress(diagnostics, &mut suppressions, db, |_| Vec::new());
         let diagnostics = self.trace(diagnostics, db);
-        suppressions.extend(self.helm.added_suppressions(db));
+        suppressions.extend(added_suppressions(db, self.first_added));
         let diagnostics = suppress(diagnostics, &mut suppressions, db, |d| {
-            self.helm.template_places(d)
+            self.tracers.iter().flat_map(|t| t.more_places(d)).collect()
         });
-        // A template's lines render only under some values: a suppression
-        // there that hid nothing may hide something with other values. A
-        // misspelt rule name is still worth saying.
-        let skip_unused = |file: FileId| {
-            self.helm.is_template(file)
-                || self
-                    .charts
-                    .iter()
-                    .any(|c| !c.rendered && db.file(file).name.starts_with(&format!("{}/", c.dir)))
-        };
+        // A misspelt rule name is worth saying anywhere; an unused
+        // suppression only where it could not hide something elsewhere.
+        let skip_unused = |file: FileId| self.tracers.iter().any(|t| t.conditional(file, db));
         let unused = unused_suppressions(suppressions, settings, skip_unused);
         let mut diagnostics = diagnostics;
         diagnostics.extend(self.trace(unused, db));
         // Only generated texts and several units can repeat a finding.
-        if any_units || self.helm.has_renders() {
+        if any_units || self.tracers.iter().any(|t| t.repeats()) {
             merge_duplicates(diagnostics, self.provenance)
         } else {
             diagnostics
         }
     }
 
-    fn trace(&mut self, diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic> {
-        let mut diagnostics = self.helm.trace_all(diagnostics, db);
+    fn trace(&mut self, mut diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic> {
+        for tracer in &mut self.tracers {
+            diagnostics = tracer.trace(diagnostics, db);
+        }
         if self.builds.is_empty() {
             return diagnostics;
         }
@@ -114,6 +119,21 @@ impl<'a> Tracing<'a> {
             .map(|(id, built)| (id, built as Arc<dyn SourceMap>))
             .collect()
     }
+}
+
+/// The comment suppressions of files tracing loaded (templates, values
+/// files, the bases of builds), in file id order after the run's own.
+fn added_suppressions(db: &SourceDb, first_added: usize) -> Vec<Suppressions> {
+    (first_added..db.len())
+        .map(|i| {
+            let file = db.file(FileId(i as u32));
+            if file.text.contains("kslint-ignore") {
+                Suppressions::from_comments(&file.text, file.line_index())
+            } else {
+                Suppressions::default()
+            }
+        })
+        .collect()
 }
 
 /// Merges identical findings (same rule, place and message): a finding

@@ -5,6 +5,7 @@
 use crate::diagnostic::Severity;
 use crate::expand::{
     ChartFound, Context, Engine, Expansion, Generated, Origin, Problem, Provenance, Render,
+    TraceInput, Tracer,
 };
 use crate::sandbox;
 use crate::source::{self, Discovery};
@@ -17,6 +18,15 @@ use std::sync::Arc;
 pub struct Charts;
 
 impl Engine for Charts {
+    fn tracer(&self, run: &TraceInput<'_>) -> Option<Box<dyn Tracer>> {
+        Some(Box::new(super::trace::Tracer::new(
+            run.db,
+            run.provenance,
+            run.charts,
+            run.tree,
+        )))
+    }
+
     fn expand(&self, found: &Discovery, _kept: &HashSet<&Path>, cx: &Context<'_>) -> Expansion {
         let mut expansion = Expansion::default();
         for run in render_charts(&found.charts, cx) {

@@ -27,14 +27,50 @@ struct Context {
     documents: Vec<yaml::Document>,
 }
 
+impl crate::expand::Tracer for Tracer {
+    /// Traces every finding (and its labels) that is in a rendered text.
+    fn trace(&mut self, diagnostics: Vec<Diagnostic>, db: &mut SourceDb) -> Vec<Diagnostic> {
+        if self.contexts.is_empty() {
+            return diagnostics;
+        }
+        diagnostics
+            .into_iter()
+            .map(|d| self.trace_one(d, db))
+            .collect()
+    }
+
+    fn drop_generated_comments(&self, suppressions: &mut [Suppressions]) {
+        self.drop_rendered_comment_suppressions(suppressions);
+    }
+
+    fn more_places(&self, diagnostic: &Diagnostic) -> Vec<(FileId, Span)> {
+        self.template_places(diagnostic)
+    }
+
+    /// A template's lines render only under some values, and a chart that
+    /// was not rendered had no chance to use its suppressions.
+    fn conditional(&self, file: FileId, db: &SourceDb) -> bool {
+        self.is_template(file)
+            || self
+                .unrendered
+                .iter()
+                .any(|dir| db.file(file).name.starts_with(dir.as_str()))
+    }
+
+    fn repeats(&self) -> bool {
+        self.has_renders()
+    }
+}
+
 /// Traces findings of a run's rendered texts.
 pub struct Tracer {
     contexts: HashMap<FileId, Context>,
     templates: HashMap<PathBuf, Option<(FileId, Vec<Line>)>>,
     values: HashMap<String, Option<(FileId, Node)>>,
-    first_added: usize,
     /// What tracing may read: templates and values files of the tree.
     tree: Tree,
+    /// The folders (with a trailing `/`) of charts that were not rendered.
+    unrendered: Vec<String>,
 }
 
 impl Tracer {
@@ -105,7 +141,11 @@ impl Tracer {
             contexts,
             templates: HashMap::new(),
             values: HashMap::new(),
-            first_added: db.len(),
+            unrendered: charts
+                .iter()
+                .filter(|c| !c.rendered)
+                .map(|c| format!("{}/", c.dir))
+                .collect(),
             tree: tree.clone(),
         }
     }
@@ -124,21 +164,6 @@ impl Tracer {
                     .retain(|item| matches!(item.scope, Scope::Object(_) | Scope::Container(..)));
             }
         }
-    }
-
-    /// The comment suppressions of files the tracing added (templates and
-    /// values files), in file id order after the run's own.
-    pub fn added_suppressions(&self, db: &SourceDb) -> Vec<Suppressions> {
-        (self.first_added..db.len())
-            .map(|i| {
-                let file = db.file(FileId(i as u32));
-                if file.text.contains("kslint-ignore") {
-                    Suppressions::from_comments(&file.text, file.line_index())
-                } else {
-                    Suppressions::default()
-                }
-            })
-            .collect()
     }
 
     /// Whether the run has rendered text to trace.
@@ -169,19 +194,7 @@ impl Tracer {
             .collect()
     }
 
-    /// Traces every finding (and its labels) that is in a rendered text.
-    pub fn trace_all(
-        &mut self,
-        diagnostics: Vec<Diagnostic>,
-        db: &mut SourceDb,
-    ) -> Vec<Diagnostic> {
-        if self.contexts.is_empty() {
-            return diagnostics;
-        }
-        diagnostics.into_iter().map(|d| self.trace(d, db)).collect()
-    }
-
-    fn trace(&mut self, mut diagnostic: Diagnostic, db: &mut SourceDb) -> Diagnostic {
+    fn trace_one(&mut self, mut diagnostic: Diagnostic, db: &mut SourceDb) -> Diagnostic {
         let rendered = diagnostic.primary.file;
         if self.contexts.contains_key(&rendered) {
             let (primary, extra) = self.trace_label(&diagnostic.primary, db, true);
