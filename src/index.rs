@@ -514,20 +514,10 @@ impl RunIndex {
     }
 }
 
-/// A path with `.` and `..` resolved and no leading `./`.
+/// A run's file name with `.` and `..` resolved as text, as kustomize
+/// joins paths.
 fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    let absolute = if path.starts_with('/') { "/" } else { "" };
-    format!("{absolute}{}", parts.join("/"))
+    crate::source::display_name(&crate::source::lexical_join(std::path::Path::new(""), path))
 }
 
 #[cfg(test)]

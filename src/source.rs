@@ -286,6 +286,31 @@ pub fn display_name(path: &Path) -> String {
     }
 }
 
+/// `dir` joined with `entry` and cleaned as text, as Go's `filepath.Join`
+/// does: `..` removes the part before it, whatever links are on disk.
+pub fn lexical_join(dir: &Path, entry: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for part in dir.components().chain(Path::new(entry).components()) {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(part),
+            },
+            Component::RootDir | Component::Prefix(_) => {
+                out.clear();
+                out.push(part);
+            }
+            Component::Normal(_) => out.push(part),
+        }
+    }
+    out.iter().collect()
+}
+
 fn walk_problem(error: &ignore::Error) -> PathProblem {
     fn path_of(error: &ignore::Error) -> Option<&Path> {
         match error {

@@ -465,11 +465,12 @@ fn agrees(values: &Node, rendered: &Node) -> bool {
     match (&values.value, &rendered.value) {
         (Value::Map(_), Value::Map(_)) | (Value::Seq(_), Value::Seq(_)) => true,
         (Value::Map(_) | Value::Seq(_), _) | (_, Value::Map(_) | Value::Seq(_)) => false,
-        (a, b) => scalar_text(a) == scalar_text(b),
+        (a, b) => comparable_text(a) == comparable_text(b),
     }
 }
 
-fn scalar_text(value: &Value) -> String {
+/// A scalar's text for comparing a values-file value with a rendered one.
+fn comparable_text(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),

@@ -100,7 +100,7 @@ fn write_value(out: &mut Emitted, node: &Node, indent: usize, owner_start: usize
         _ => {
             out.text.push(' ');
             start_of_value = out.text.len();
-            out.text.push_str(&scalar_text(node));
+            out.text.push_str(&yaml_scalar(node));
             out.text.push('\n');
             out.origins
                 .push((Span::new(start_of_value, out.text.len() - 1), node.span));
@@ -128,7 +128,9 @@ fn key_text(key: &str) -> String {
     }
 }
 
-fn scalar_text(node: &Node) -> String {
+/// A scalar as emitted YAML: strings JSON-quoted (a JSON string is a
+/// YAML double-quoted string), floats with a point.
+fn yaml_scalar(node: &Node) -> String {
     match &node.value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),

@@ -18,6 +18,7 @@ mod res;
 pub mod trace;
 mod transform;
 
+pub(crate) use crate::source::lexical_join;
 use crate::tree::{ReadError, Tree};
 use crate::yaml::{self, Node, Span, Value};
 use res::Res;
@@ -699,31 +700,6 @@ fn is_remote(entry: &str) -> bool {
         .iter()
         .any(|p| lower.contains(p))
         || lower.ends_with(".git")
-}
-
-/// `dir` joined with `entry` and cleaned as text, as Go's `filepath.Join`
-/// does: `..` removes the part before it, whatever links are on disk.
-pub(super) fn lexical_join(dir: &Path, entry: &str) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for part in dir.components().chain(Path::new(entry).components()) {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => out.push(part),
-            },
-            Component::RootDir | Component::Prefix(_) => {
-                out.clear();
-                out.push(part);
-            }
-            Component::Normal(_) => out.push(part),
-        }
-    }
-    out.iter().collect()
 }
 
 /// A file path inside the kustomization's folder (kustomize's default load

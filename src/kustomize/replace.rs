@@ -225,7 +225,7 @@ fn source_value(source: &Node, sources: &Sources, resources: &[Res]) -> Result<C
             text: if collection {
                 None
             } else {
-                Some(scalar_text(value, sources)?)
+                Some(replacement_text(value, sources)?)
             },
         });
     };
@@ -235,7 +235,7 @@ fn source_value(source: &Node, sources: &Sources, resources: &[Res]) -> Result<C
             source.span,
         ));
     }
-    let text = scalar_text(value, sources)?;
+    let text = replacement_text(value, sources)?;
     let parts: Vec<&str> = text.split(delimiter.as_str()).collect();
     let part = usize::try_from(options.index)
         .ok()
@@ -271,7 +271,7 @@ fn is_nil_or_empty(node: &Node) -> bool {
 
 /// A scalar's text as kustomize holds it: strings as they are, other
 /// scalars as written in their file (when that text is still this value).
-fn scalar_text(node: &Node, sources: &Sources) -> Result<String, Error> {
+fn replacement_text(node: &Node, sources: &Sources) -> Result<String, Error> {
     if let Value::Str(s) = &node.value {
         return Ok(s.clone());
     }
@@ -462,7 +462,7 @@ fn lookup<'n>(
                 items.iter().find(|item| {
                     item.get(name).is_some_and(|v| {
                         !matches!(v.value, Value::Map(_) | Value::Seq(_))
-                            && scalar_text(v, sources).is_ok_and(|t| t == value)
+                            && replacement_text(v, sources).is_ok_and(|t| t == value)
                     })
                 })
             })
@@ -640,7 +640,7 @@ impl Writer<'_> {
                 "a replacement matching list items by a field that is quoted, null, a number with a point, a map or a list",
             ));
         }
-        scalar_text(node, self.sources)
+        replacement_text(node, self.sources)
     }
 
     /// kyaml's `setFieldValue`: a scalar target keeps its type and takes
