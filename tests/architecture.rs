@@ -225,3 +225,34 @@ fn the_circle_finder_finds_circles() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
 }
+
+#[test]
+fn rule_ids_are_written_only_by_their_rules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ids: Vec<String> = std::fs::read_dir(root.join("rules"))
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            (path.extension()? == "md").then_some(stem)
+        })
+        .collect();
+    assert!(ids.len() > 40, "{ids:?}");
+    let src = root.join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative.starts_with("rules") || relative == Path::new("catalog.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for id in &ids {
+            if code.contains(&format!("\"{id}\"")) {
+                found.push(format!("{}: \"{id}\"", relative.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "use the rule's ID constant: {found:?}");
+}

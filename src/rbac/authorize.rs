@@ -65,20 +65,6 @@ impl Danger {
         Danger::TokenCreate,
     ];
 
-    /// The per-role rule that reports it.
-    pub fn rule_id(self) -> &'static str {
-        match self {
-            Danger::Wildcard => "rbac-wildcard",
-            Danger::CreatePods => "rbac-create-pods",
-            Danger::PodExec => "rbac-pod-exec",
-            Danger::PortForward => "rbac-port-forward",
-            Danger::SecretsRead => "rbac-secrets-read",
-            Danger::EscalateBindImpersonate => "rbac-escalate-bind-impersonate",
-            Danger::NodeProxy => "rbac-node-proxy",
-            Danger::TokenCreate => "rbac-token-create",
-        }
-    }
-
     /// What whoever holds the permission can do, as a clause.
     pub fn consequence(self) -> &'static str {
         match self {
