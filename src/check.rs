@@ -3,17 +3,14 @@
 //! cross-resource rules need.
 
 use crate::catalog::CATALOG;
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::expand::Generated;
 use crate::index::RunIndex;
 use crate::k8s;
 use crate::k8s::node_access::node_escape;
-use crate::registry::{Rule, RuleContext};
+use crate::registry::{FileView, Rule, RuleContext};
 use crate::rules::RULES;
-use crate::rules::manifest::{
-    SchemaTypeMismatch, UnknownField, UnreadableFile, YamlAmbiguousValue, YamlDuplicateKey,
-    YamlSyntax,
-};
+use crate::rules::manifest::{SchemaTypeMismatch, UnknownField, UnreadableFile};
 use crate::rules::namespace::PodSecurityViolation;
 use crate::rules::pod_security::{ImageLatestTag, ImageNotPinned, ResourceLimitsMissing};
 use crate::settings::Settings;
@@ -155,17 +152,15 @@ pub fn process_file(
                 Err(ReadFailure::NotUtf8 { lossy, valid_up_to }) => {
                     result.file = SourceFile::new(candidate.name, Arc::from(lossy));
                     result.read = true;
-                    let span = Span::new(valid_up_to, valid_up_to + 1);
-                    let message = "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode".to_owned();
-                    result.diagnostics.extend(
-                        settings
-                            .engine_diagnostic(YamlSyntax::ID, None, id, span, message)
-                            .map(|d| {
-                                d.with_help(
-                                    "Save the file as UTF-8, or leave it out with --exclude.",
-                                )
-                            }),
-                    );
+                    let view = FileView {
+                        id,
+                        text: &result.file.text,
+                        not_utf8_at: Some(Span::new(valid_up_to, valid_up_to + 1)),
+                        stream: &yaml::Stream::default(),
+                        objects: &[],
+                        named: candidate.explicit,
+                    };
+                    check_file(&view, active, &mut result.diagnostics);
                     return result;
                 }
             }
@@ -194,37 +189,18 @@ pub fn process_file(
             }
         }
     }
-    // A YAML error in a file with no sign of Kubernetes objects (a CI
-    // workflow, a values file) is not this tool's business.
-    let relevant = explicit || !objects.is_empty() || text.contains("apiVersion");
-    if relevant {
-        for error in &stream.errors {
-            let template_hint = if text.contains("{{") {
-                " (this looks like an unrendered template)"
-            } else {
-                ""
-            };
-            let message = format!("invalid YAML: {}{template_hint}", error.message);
-            let help =
-                "Fix the YAML at this position; the file's other documents were still linted.";
-            result.diagnostics.extend(
-                settings
-                    .engine_diagnostic(YamlSyntax::ID, None, id, error.span, message)
-                    .map(|d| d.with_help(help)),
-            );
-        }
-    }
     if text.contains("kslint-ignore") {
         result.suppressions = Suppressions::from_comments(&text, result.file.line_index());
     }
-    report_yaml_traps(
-        settings,
+    let view = FileView {
         id,
-        &text,
-        &stream.documents,
-        &objects,
-        &mut result.diagnostics,
-    );
+        text: &text,
+        not_utf8_at: None,
+        stream: &stream,
+        objects: &objects,
+        named: explicit,
+    };
+    check_file(&view, active, &mut result.diagnostics);
     let base = result.file.name.rsplit('/').next().unwrap_or_default();
     if matches!(
         base,
@@ -303,100 +279,17 @@ fn kustomization_patches(file: FileId, documents: &[yaml::Document]) -> Vec<(Fil
     out
 }
 
-/// `yaml-duplicate-key` and `yaml-ambiguous-value`, tied to the object
-/// they are in (so annotations can suppress them).
-fn report_yaml_traps(
-    settings: &Settings,
-    file: FileId,
-    text: &str,
-    documents: &[yaml::Document],
-    objects: &[k8s::Manifest],
-    out: &mut Vec<Diagnostic>,
-) {
-    let duplicates = settings.is_enabled(YamlDuplicateKey::ID);
-    let ambiguous = settings.is_enabled(YamlAmbiguousValue::ID);
-    if !duplicates && !ambiguous {
-        return;
+/// Runs the file-level rules on one file.
+fn check_file(view: &FileView<'_>, active: &[ActiveRule], out: &mut Vec<Diagnostic>) {
+    for active_rule in active {
+        let mut cx = RuleContext::new(
+            active_rule.rule.id(),
+            active_rule.severity,
+            active_rule.configured,
+            out,
+        );
+        active_rule.rule.check_file(view, &mut cx);
     }
-    // Objects are in document order (unless aliases copied one): the one
-    // holding a span is then the last that starts before it.
-    let in_order = objects
-        .windows(2)
-        .all(|w| w[0].node.span.start <= w[1].node.span.start);
-    let holds = |o: &&k8s::Manifest, span: Span| {
-        o.node.span.start <= span.start && span.end <= o.node.span.end
-    };
-    let owner = |span: Span| {
-        if in_order {
-            let after = objects.partition_point(|o| o.node.span.start <= span.start);
-            after
-                .checked_sub(1)
-                .map(|i| &objects[i])
-                .filter(|o| holds(o, span))
-        } else {
-            objects.iter().find(|o| holds(o, span))
-        }
-    };
-    // Only inside Kubernetes objects: CI workflows, compose files and
-    // values files have their own YAML conventions.
-    let mut push = |diagnostic: Option<Diagnostic>, span: Span| {
-        if let (Some(mut diagnostic), Some(object)) = (diagnostic, owner(span)) {
-            diagnostic.object = Some(object.object.clone());
-            diagnostic.slot = Some(object.slot);
-            out.push(diagnostic);
-        }
-    };
-    let key = |span: Span| {
-        text.get(span.start as usize..span.end as usize)
-            .unwrap_or("")
-    };
-    for document in documents {
-        if duplicates {
-            for (first, repeated) in &document.duplicate_keys {
-                let message = format!(
-                    "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
-                    key(*repeated)
-                );
-                let diagnostic = settings.engine_diagnostic(YamlDuplicateKey::ID, None, file, *repeated, message).map(|d| {
-                    let mut d = d.with_help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.");
-                    d.related.push(Label { file, span: *first, message: "first written here; this value is ignored".to_owned() });
-                    d
-                });
-                push(diagnostic, *repeated);
-            }
-        }
-        if ambiguous {
-            for value in yaml_traps_ambiguous(text, document) {
-                let written = key(value.span);
-                let message = format!(
-                    "`{written}` is {}: Kubernetes reads it as {}, while YAML 1.2 tools (yq, editors, formatters) read {}",
-                    value.why, value.reading, value.yaml12
-                );
-                let help = if value.why.contains("boolean") {
-                    format!(
-                        "Write `{}` if you mean the boolean, or quote it (\"{written}\") if you mean the text.",
-                        value.reading
-                    )
-                } else {
-                    format!(
-                        "Write `{}` (what Kubernetes reads), or quote it if you mean the text.",
-                        value.reading
-                    )
-                };
-                let diagnostic = settings
-                    .engine_diagnostic(YamlAmbiguousValue::ID, None, file, value.span, message)
-                    .map(|d| d.with_help(help));
-                push(diagnostic, value.span);
-            }
-        }
-    }
-}
-
-fn yaml_traps_ambiguous(
-    text: &str,
-    document: &yaml::Document,
-) -> Vec<crate::rules::manifest::yaml_traps::Ambiguous> {
-    crate::rules::manifest::yaml_traps::ambiguous_values(text, document)
 }
 
 enum ReadFailure {

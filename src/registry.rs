@@ -19,6 +19,48 @@ pub trait Rule: Sync {
     fn check(&self, _object: &Manifest, _cx: &mut RuleContext) {}
     /// Checks relations between the run's objects.
     fn check_run(&self, _index: &RunIndex, _cx: &mut RuleContext) {}
+    /// Checks a file as a whole: its YAML rather than its objects.
+    fn check_file(&self, _file: &FileView<'_>, _cx: &mut RuleContext) {}
+}
+
+/// One file as file-level rules see it.
+pub struct FileView<'a> {
+    /// Its id.
+    pub id: FileId,
+    /// Its text (lossy when it is not UTF-8).
+    pub text: &'a str,
+    /// Where the text stops being UTF-8, if it does (nothing was loaded).
+    pub not_utf8_at: Option<Span>,
+    /// The loaded stream: documents and syntax errors.
+    pub stream: &'a crate::yaml::Stream,
+    /// The Kubernetes objects in it, in document order unless aliases
+    /// copied one.
+    pub objects: &'a [Manifest<'a>],
+    /// Whether the user named the file (or a generator made it), rather
+    /// than a folder walk finding it.
+    pub named: bool,
+}
+
+impl<'a> FileView<'a> {
+    /// The object whose text holds `span`, if any.
+    pub fn object_at(&self, span: Span) -> Option<&'a Manifest<'a>> {
+        let holds = |o: &Manifest| o.node.span.start <= span.start && span.end <= o.node.span.end;
+        let in_order = self
+            .objects
+            .windows(2)
+            .all(|w| w[0].node.span.start <= w[1].node.span.start);
+        if in_order {
+            let after = self
+                .objects
+                .partition_point(|o| o.node.span.start <= span.start);
+            after
+                .checked_sub(1)
+                .map(|i| &self.objects[i])
+                .filter(|o| holds(o))
+        } else {
+            self.objects.iter().find(|o| holds(o))
+        }
+    }
 }
 
 /// Declares a rule struct bound to its catalog file `rules/<id>.md`; a

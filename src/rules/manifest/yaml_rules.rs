@@ -1,0 +1,117 @@
+//! `yaml-syntax`, `yaml-duplicate-key` and `yaml-ambiguous-value`: a file's
+//! YAML, before and beside its objects.
+
+use super::yaml_traps::ambiguous_values;
+use crate::registry::{FileView, Rule, RuleContext};
+use crate::yaml::Span;
+
+crate::declare_rule!(YamlSyntax, "yaml-syntax");
+crate::declare_rule!(YamlDuplicateKey, "yaml-duplicate-key");
+crate::declare_rule!(YamlAmbiguousValue, "yaml-ambiguous-value");
+
+impl Rule for YamlSyntax {
+    crate::rule_identity!();
+
+    fn check_file(&self, file: &FileView<'_>, cx: &mut RuleContext) {
+        if let Some(span) = file.not_utf8_at {
+            cx.report_at(
+                file.id,
+                span,
+                "the file is not UTF-8 text (binary data or another encoding); YAML must be Unicode",
+                None,
+            )
+            .help("Save the file as UTF-8, or leave it out with --exclude.");
+            return;
+        }
+        // A YAML error in a file with no sign of Kubernetes objects (a CI
+        // workflow, a values file) is not this tool's business.
+        let relevant = file.named || !file.objects.is_empty() || file.text.contains("apiVersion");
+        if !relevant {
+            return;
+        }
+        let template_hint = if file.text.contains("{{") {
+            " (this looks like an unrendered template)"
+        } else {
+            ""
+        };
+        for error in &file.stream.errors {
+            cx.report_at(
+                file.id,
+                error.span,
+                format!("invalid YAML: {}{template_hint}", error.message),
+                None,
+            )
+            .help("Fix the YAML at this position; the file's other documents were still linted.");
+        }
+    }
+}
+
+/// The written text at a span.
+fn written<'a>(file: &FileView<'a>, span: Span) -> &'a str {
+    file.text
+        .get(span.start as usize..span.end as usize)
+        .unwrap_or("")
+}
+
+/// Reports tied to the object they are in (so its annotations can suppress
+/// them); only inside Kubernetes objects, since CI workflows, compose files
+/// and values files have their own YAML conventions.
+fn in_object(
+    file: &FileView<'_>,
+    span: Span,
+) -> Option<(crate::diagnostic::ObjectSlot, crate::diagnostic::ObjectRef)> {
+    file.object_at(span).map(|o| (o.slot, o.object.clone()))
+}
+
+impl Rule for YamlDuplicateKey {
+    crate::rule_identity!();
+
+    fn check_file(&self, file: &FileView<'_>, cx: &mut RuleContext) {
+        for document in &file.stream.documents {
+            for (first, repeated) in &document.duplicate_keys {
+                let Some(object) = in_object(file, *repeated) else {
+                    continue;
+                };
+                let message = format!(
+                    "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
+                    written(file, *repeated)
+                );
+                cx.report_at(file.id, *repeated, message, Some(object))
+                    .help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.")
+                    .related(file.id, *first, "first written here; this value is ignored");
+            }
+        }
+    }
+}
+
+impl Rule for YamlAmbiguousValue {
+    crate::rule_identity!();
+
+    fn check_file(&self, file: &FileView<'_>, cx: &mut RuleContext) {
+        for document in &file.stream.documents {
+            for value in ambiguous_values(file.text, document) {
+                let Some(object) = in_object(file, value.span) else {
+                    continue;
+                };
+                let written = written(file, value.span);
+                let message = format!(
+                    "`{written}` is {}: Kubernetes reads it as {}, while YAML 1.2 tools (yq, editors, formatters) read {}",
+                    value.why, value.reading, value.yaml12
+                );
+                let help = if value.why.contains("boolean") {
+                    format!(
+                        "Write `{}` if you mean the boolean, or quote it (\"{written}\") if you mean the text.",
+                        value.reading
+                    )
+                } else {
+                    format!(
+                        "Write `{}` (what Kubernetes reads), or quote it if you mean the text.",
+                        value.reading
+                    )
+                };
+                cx.report_at(file.id, value.span, message, Some(object))
+                    .help(help);
+            }
+        }
+    }
+}
