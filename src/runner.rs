@@ -27,6 +27,46 @@ pub enum LintError {
     /// An `--include`/`--exclude` pattern (or the config's) is no glob.
     #[error("invalid glob: {0}")]
     InvalidGlob(#[from] globset::Error),
+    /// A path to lint does not exist: a usage error, not a finding.
+    #[error("{shown}: no such file or folder{}", .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    NoSuchPath {
+        /// The path as given.
+        shown: String,
+        /// A close name in its folder, if there is one.
+        suggestion: Option<String>,
+    },
+}
+
+/// Refuses a path that does not exist (a dangling link exists, and is a
+/// finding of its own), suggesting the closest name beside it.
+fn check_exists(path: &std::path::Path) -> Result<(), LintError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        _ => return Ok(()),
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .take(10_000)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let suggestion = crate::spelling::nearest(&wanted, names.iter().map(String::as_str))
+        .map(|name| source::display_name(&folder.join(name)));
+    Err(LintError::NoSuchPath {
+        shown: source::display_name(path),
+        suggestion,
+    })
 }
 
 /// Lints what the settings name: discovery, expansion, then
@@ -35,6 +75,11 @@ pub fn lint(
     settings: &Settings,
     stdin: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<Outcome, LintError> {
+    for input in &settings.inputs {
+        if let source::Input::Path(path) = input {
+            check_exists(path)?;
+        }
+    }
     let tree = Arc::new(source::tree_of(&settings.inputs));
     let discovery = source::discover(&settings.inputs, &settings.filters, &tree)?;
     let mut stdin = Some(stdin);

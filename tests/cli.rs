@@ -80,6 +80,17 @@ fn exit_codes() {
         Some(2)
     );
 
+    // A path that does not exist is a usage error, not a finding.
+    let missing = kslint(dir.path(), &["--no-config", "pod.yml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "error: pod.yml: no such file or folder; did you mean `pod.yaml`?\n"
+    );
+    assert!(missing.stdout.is_empty());
+    let missing = kslint(dir.path(), &["--no-config", "/nonexistent/x.yaml"]);
+    assert_eq!(missing.status.code(), Some(2));
+
     let clean = tempfile::tempdir().unwrap();
     std::fs::write(
         clean.path().join("cm.yaml"),
