@@ -142,7 +142,7 @@ fn added_suppressions(db: &SourceDb, first_added: usize) -> Vec<Suppressions> {
 /// finding only some value sets have names them; an unused suppression in
 /// a template that another value set used is no finding.
 fn merge_duplicates(
-    diagnostics: Vec<Diagnostic>,
+    mut diagnostics: Vec<Diagnostic>,
     renders: &[Option<Arc<Provenance>>],
 ) -> Vec<Diagnostic> {
     let render_of = |d: &Diagnostic| {
@@ -150,6 +150,8 @@ fn merge_duplicates(
             .and_then(|id| renders.get(id.0 as usize))
             .and_then(Option::as_ref)
     };
+    // Findings in files as written first, so a build's copy of one finds it.
+    diagnostics.sort_by_key(|d| render_of(d).is_some_and(|r| r.build().is_some()));
     struct Seen {
         sets: Vec<String>,
         // Whether a copy came from outside any value set.
@@ -160,6 +162,7 @@ fn merge_duplicates(
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     let mut seen: Vec<Seen> = Vec::with_capacity(diagnostics.len());
     let mut index: HashMap<(&'static str, FileId, Span, String), usize> = HashMap::new();
+    let mut loose: HashMap<(&'static str, FileId, Span, Option<String>), usize> = HashMap::new();
     for diagnostic in diagnostics {
         let build = render_of(&diagnostic)
             .filter(|r| r.build().is_some())
@@ -181,9 +184,25 @@ fn merge_duplicates(
                 diagnostic.message.clone()
             },
         );
-        let at = match index.get(&key) {
-            Some(&at) => at,
+        // With `--kustomize both` a base file is linted as written too: its
+        // finding and the builds' copy of it at the same place are one.
+        let place = (
+            diagnostic.rule,
+            diagnostic.primary.file,
+            diagnostic.primary.span,
+            diagnostic.container.clone(),
+        );
+        let as_written = if build.is_some() {
+            loose.get(&place).copied()
+        } else {
+            None
+        };
+        let at = match as_written.or_else(|| index.get(&key).copied()) {
+            Some(at) => at,
             None => {
+                if build.is_none() {
+                    loose.entry(place).or_insert(out.len());
+                }
                 index.insert(key, out.len());
                 out.push(diagnostic);
                 seen.push(Seen {

@@ -1006,3 +1006,65 @@ fn files_mode_lints_files_as_written() {
         .collect();
     assert_eq!(names, ["web"]);
 }
+
+/// Each finding's place: rule, file, line, column, and the line it ends on.
+fn places(diagnostics: &[serde_json::Value]) -> Vec<(String, String, u64, u64, u64)> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_owned(),
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["end_line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A finding traced out of a build spans no more of its file than the
+/// same finding in the file linted as written; with both, it is reported
+/// once.
+fn builds_agree_with_files(dir: &str) -> usize {
+    let files = places(&lint_json(&["--kustomize", "files", dir]));
+    let built = places(&lint_json(&["--kustomize", "build", dir]));
+    let mut compared = 0;
+    for (rule, file, line, column, end_line) in &built {
+        let same = files
+            .iter()
+            .find(|(r, f, l, c, _)| r == rule && f == file && l == line && c == column);
+        if let Some((.., files_end)) = same {
+            compared += 1;
+            assert!(
+                end_line <= files_end,
+                "{rule} at {file}:{line}:{column} ends on line {end_line} through the build, {files_end} as written"
+            );
+        }
+    }
+    let both = places(&lint_json(&["--kustomize", "both", dir]));
+    let mut seen = std::collections::HashSet::new();
+    for (rule, file, line, column, _) in &both {
+        assert!(
+            seen.insert((rule, file, line, column)),
+            "--kustomize both repeats {rule} at {file}:{line}:{column}"
+        );
+    }
+    compared
+}
+
+#[test]
+fn spans_through_builds_match_spans_in_files() {
+    let compared = builds_agree_with_files("testdata/kustomize/overlays");
+    assert!(compared >= 5, "{compared}");
+}
+
+#[test]
+fn spans_through_builds_match_spans_in_files_on_the_corpus() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let podinfo = corpus.join("stefanprodan__podinfo");
+    let compared = builds_agree_with_files(podinfo.to_str().unwrap());
+    assert!(compared >= 50, "{compared}");
+}

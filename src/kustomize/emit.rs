@@ -14,14 +14,55 @@ pub struct Emitted {
 }
 
 impl Emitted {
-    /// The source span of the innermost written node that holds `span`.
+    /// The source span of `span`: of the written node it is, or of the run
+    /// of nodes it covers from start to end (a key and its value) when they
+    /// are read from one place in order; else of the innermost node that
+    /// holds it.
     pub fn origin(&self, span: Span) -> Option<Span> {
-        self.origins
+        let (holder, source) = self
+            .origins
             .iter()
             .filter(|(out, _)| out.start <= span.start && span.end <= out.end.max(out.start + 1))
-            .min_by_key(|(out, _)| out.end - out.start)
-            .map(|(_, source)| *source)
-            .filter(|source| *source != Span::default())
+            .min_by_key(|(out, _)| out.end - out.start)?;
+        if *holder != span
+            && let Some(covered) = self.covered(span, *source)
+        {
+            return Some(covered);
+        }
+        Some(*source).filter(|source| *source != Span::default())
+    }
+
+    /// The source of the nodes that start and end `span` when both were
+    /// read inside `within` (the holder's source) in order; else of the
+    /// node that starts it (a patch may have written the value).
+    fn covered(&self, span: Span, within: Span) -> Option<Span> {
+        let inside = |&&(out, source): &&(Span, Span)| {
+            source != Span::default() && span.start <= out.start && out.end <= span.end
+        };
+        let first = self
+            .origins
+            .iter()
+            .filter(inside)
+            .filter(|(out, _)| out.start == span.start)
+            .max_by_key(|(out, _)| out.end)?
+            .1;
+        let last = self
+            .origins
+            .iter()
+            .filter(inside)
+            .filter(|(out, _)| out.end == span.end)
+            .max_by_key(|(out, _)| out.end - out.start)
+            .map(|(_, source)| *source);
+        let read_within = |source: Span| within.start <= source.start && source.end <= within.end;
+        Some(match last {
+            Some(last) if read_within(first) && read_within(last) && first.start <= last.end => {
+                Span {
+                    start: first.start,
+                    end: last.end,
+                }
+            }
+            _ => first,
+        })
     }
 }
 

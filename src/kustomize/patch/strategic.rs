@@ -238,7 +238,12 @@ fn merge(
             Some(d) if matches!(d.value, Value::Seq(_)) => merge_list(&d, patch, path, schema),
             _ => Some(without_directives(patch)),
         },
-        _ => Some(patch.clone()),
+        // A patch that restates a value (a list item's merge key, most
+        // often) changes nothing: the value stays where it was written.
+        _ => match dest {
+            Some(d) if d.value == patch.value => Some(d),
+            _ => Some(patch.clone()),
+        },
     }
 }
 
