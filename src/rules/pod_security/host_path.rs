@@ -13,7 +13,9 @@ impl Rule for HostPath {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
         for volume in pod.volumes() {
-            let Some(host_path) = volume.entry("hostPath") else {
+            // `hostPath: null` is no hostPath volume: the API server
+            // decodes it as absent, as Pod Security does.
+            let Some(host_path) = volume.entry("hostPath").filter(|e| !e.value.is_null()) else {
                 continue;
             };
             let name = volume.get("name").and_then(Node::as_str).unwrap_or("");
