@@ -37,6 +37,10 @@ const BASELINE: Policy = Policy {
     level: Level::Baseline,
     version: Version::Latest,
 };
+const RESTRICTED: Policy = Policy {
+    level: Level::Restricted,
+    version: Version::Latest,
+};
 
 /// One field written three ways: absent, as `null`, and set.
 struct Case {
@@ -87,5 +91,19 @@ fn host_path_null_is_no_host_path_volume() {
         absent: "  volumes:\n  - name: v\n",
         null: "  volumes:\n  - name: v\n    hostPath: null\n",
         set: "  volumes:\n  - name: v\n    hostPath:\n      path: /data\n",
+    });
+}
+
+/// `seccompProfile: null` sets no profile: the container runs unconfined
+/// unless the runtime defaults it.
+#[test]
+fn seccomp_profile_null_is_no_profile() {
+    null_reads_as_absent(Case {
+        rule: "seccomp-unconfined",
+        check: "seccompProfile_restricted",
+        policy: RESTRICTED,
+        absent: "  securityContext: {}\n",
+        null: "  securityContext:\n    seccompProfile: null\n",
+        set: "  securityContext:\n    seccompProfile:\n      type: RuntimeDefault\n",
     });
 }

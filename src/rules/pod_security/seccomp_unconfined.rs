@@ -48,8 +48,10 @@ impl Rule for SeccompUnconfined {
                 .severity(Severity::Error)
                 .container(&container);
             } else if own.is_none()
-                && container.security(&["seccompProfile"]).is_none()
-                && pod.security(&["seccompProfile"]).is_none()
+                // `seccompProfile: null` sets no profile, as the API server
+                // and Pod Security read it.
+                && container.security(&["seccompProfile"]).is_none_or(|e| e.value.is_null())
+                && pod.security(&["seccompProfile"]).is_none_or(|e| e.value.is_null())
             {
                 cx.report(
                     container.absence_span(),
