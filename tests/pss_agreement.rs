@@ -107,3 +107,17 @@ fn seccomp_profile_null_is_no_profile() {
         set: "  securityContext:\n    seccompProfile:\n      type: RuntimeDefault\n",
     });
 }
+
+/// A sysctl with no name is the sysctl `""` to the API server, as is one
+/// whose name is `null`; neither is in the safe set.
+#[test]
+fn a_sysctl_without_a_name_is_the_empty_name() {
+    null_reads_as_absent(Case {
+        rule: "unsafe-sysctl",
+        check: "sysctls",
+        policy: BASELINE,
+        absent: "  securityContext:\n    sysctls:\n    - value: \"1\"\n",
+        null: "  securityContext:\n    sysctls:\n    - name: null\n      value: \"1\"\n",
+        set: "  securityContext:\n    sysctls:\n    - name: kernel.shm_rmid_forced\n      value: \"1\"\n",
+    });
+}
