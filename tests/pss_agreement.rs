@@ -121,3 +121,19 @@ fn a_sysctl_without_a_name_is_the_empty_name() {
         set: "  securityContext:\n    sysctls:\n    - name: kernel.shm_rmid_forced\n      value: \"1\"\n",
     });
 }
+
+/// `add: [null]` is the capability `""` to Go, which no allow-list holds.
+#[test]
+fn a_null_capability_is_the_empty_name() {
+    let caps = |item: &str| {
+        pod(&format!(
+            "{CONTAINER}    securityContext:\n      capabilities:\n        add: [{item}]\n"
+        ))
+    };
+    for item in ["null", "\"\""] {
+        let text = caps(item);
+        assert!(fires("dangerous-capability", &text), "{text}");
+        assert!(fails("capabilities_baseline", BASELINE, &text), "{text}");
+    }
+    assert!(!fires("dangerous-capability", &caps("CHOWN")));
+}

@@ -5,7 +5,10 @@ use crate::yaml::{Entry, Node, Span};
 
 /// A capability name as the runtime reads it: upper case, no `CAP_`.
 pub fn capability(node: &Node) -> Option<String> {
-    let upper = node.as_str()?.trim().to_ascii_uppercase();
+    // Go decodes a null item of a list of strings as "", as Pod Security
+    // reads it.
+    let name = if node.is_null() { "" } else { node.as_str()? };
+    let upper = name.trim().to_ascii_uppercase();
     Some(
         upper
             .strip_prefix("CAP_")
