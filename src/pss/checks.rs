@@ -923,7 +923,7 @@ fn capabilities_restricted(pod: &PodSpec) -> Option<Violation> {
 }
 
 /// Inline volume sources the restricted level allows.
-const ALLOWED_VOLUMES: &[&str] = &[
+pub const ALLOWED_VOLUMES: &[&str] = &[
     "configMap",
     "csi",
     "downwardAPI",

@@ -13,7 +13,7 @@
 mod checks;
 pub mod predicates;
 
-pub use checks::{BASELINE_CAPABILITIES, safe_sysctl};
+pub use checks::{ALLOWED_VOLUMES, BASELINE_CAPABILITIES, safe_sysctl};
 
 use crate::k8s::PodSpec;
 use crate::yaml::Span;
