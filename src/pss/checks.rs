@@ -488,12 +488,12 @@ fn host_probes_and_lifecycle(pod: &PodSpec) -> Option<Violation> {
             });
         for handler in probes.chain(hooks) {
             for kind in ["httpGet", "tcpSocket"] {
-                let host = object(&handler.value, kind).and_then(|h| h.value.entry("host"));
-                if let Some(entry) = host
-                    && let Some(host) = entry.value.as_str().filter(|h| !h.is_empty())
+                let host = Field::of(object(&handler.value, kind).map(|h| &h.value), "host");
+                if let (Some(name), Some(span)) = (host.str(), host.at())
+                    && !name.is_empty()
                 {
-                    found.values.insert(host.to_owned());
-                    found.container(&container, entry.value.span);
+                    found.values.insert(name.to_owned());
+                    found.container(&container, span);
                 }
             }
         }
