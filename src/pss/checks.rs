@@ -1,6 +1,8 @@
 //! The Pod Security checks, each in the versions the admission library
-//! defines, reading a pod the way the API server decodes it.
+//! defines. They read the pod only through [`super::predicates`], which
+//! decodes it as the API server does and which the per-rule checks share.
 
+use super::predicates::{self as p, Field, Scope};
 use super::{Level, Policy, Violation};
 use crate::k8s::{Container, PodSpec};
 use crate::yaml::{Entry, Node, Span};
@@ -216,7 +218,7 @@ const CAPS: u8 = 1;
 const SECCOMP: u8 = 2;
 
 fn unless_windows<const CHECK: u8>(pod: &PodSpec) -> Option<Violation> {
-    if pod.is_windows() {
+    if p::is_windows(pod) {
         return None;
     }
     match CHECK {
@@ -226,58 +228,7 @@ fn unless_windows<const CHECK: u8>(pod: &PodSpec) -> Option<Violation> {
     }
 }
 
-/// A user-namespaced pod (`hostUsers: false`), which later versions relax
-/// some checks for.
-fn in_user_namespace(pod: &PodSpec) -> bool {
-    pod.get("hostUsers").and_then(Node::as_bool) == Some(false)
-}
-
-// ---- reading the pod as the API server decodes it ----
-
-/// A struct-valued field: set when present, not null, and a mapping.
-fn object<'a>(node: &'a Node, key: &str) -> Option<&'a Entry> {
-    node.entry(key).filter(|e| e.value.as_map().is_some())
-}
-
-/// The pod's `securityContext` mapping.
-fn pod_context<'a>(pod: &PodSpec<'a>) -> Option<&'a Node> {
-    object(pod.spec, "securityContext").map(|e| &e.value)
-}
-
-/// A container's `securityContext` mapping.
-fn context<'a>(container: &Container<'a>) -> Option<&'a Node> {
-    object(container.node, "securityContext").map(|e| &e.value)
-}
-
-/// A string field (`""` when unset).
-fn text<'a>(node: &'a Node, key: &str) -> &'a str {
-    node.get(key).and_then(Node::as_str).unwrap_or("")
-}
-
-/// A set boolean field and its entry.
-fn flag<'a>(node: &'a Node, key: &str) -> Option<(bool, &'a Entry)> {
-    let entry = node.entry(key)?;
-    Some((entry.value.as_bool()?, entry))
-}
-
-/// An item of a list of strings: Go decodes `null` there as `""`.
-fn list_string(item: &Node) -> Option<&str> {
-    if item.is_null() {
-        Some("")
-    } else {
-        item.as_str()
-    }
-}
-
-/// Where a set field is written: its value, or its key when the value is
-/// empty.
-fn at(entry: &Entry) -> Span {
-    if entry.value.is_null() {
-        entry.key_span
-    } else {
-        entry.value.span
-    }
-}
+// ---- wording ----
 
 /// `"a", "b"`.
 fn quote_all<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
@@ -356,38 +307,31 @@ fn app_armor_profile(pod: &PodSpec) -> Option<Violation> {
     let allowed = |t: &str| matches!(t, "RuntimeDefault" | "Localhost");
     let mut found = Findings::default();
     let mut pod_bad = false;
-    let check = |node: Option<&Node>, found: &mut Findings| -> Option<Span> {
-        let profile = object(node?, "appArmorProfile")?;
-        let kind = text(&profile.value, "type");
+    for scope in p::scopes(pod) {
+        let Some(profile) = p::apparmor_profile(&scope) else {
+            continue;
+        };
+        let kind = profile.kind.text();
         if allowed(kind) {
-            return None;
+            continue;
         }
         found.values.insert(kind.to_owned());
-        Some(profile.value.entry("type").map_or(profile.key_span, at))
-    };
-    if let Some(span) = check(pod_context(pod), &mut found) {
-        pod_bad = true;
-        found.spans.push(span);
-    }
-    for container in pod.containers() {
-        if let Some(span) = check(context(&container), &mut found) {
-            found.container(&container, span);
+        match scope.container() {
+            Some(container) => found.container(container, profile.span()),
+            None => {
+                pod_bad = true;
+                found.spans.push(profile.span());
+            }
         }
     }
     let mut annotations = Vec::new();
-    for entry in pod.annotations() {
-        let Some(value) = entry.value.as_str() else {
-            continue;
-        };
+    for annotation in p::apparmor_annotations(pod) {
+        let value = annotation.value;
         let allowed_value =
             value.is_empty() || value == "runtime/default" || value.starts_with("localhost/");
-        if entry
-            .key
-            .starts_with("container.apparmor.security.beta.kubernetes.io/")
-            && !allowed_value
-        {
-            annotations.push(format!("{}={value:?}", entry.key));
-            found.spans.push(entry.value.span);
+        if !allowed_value {
+            annotations.push(format!("{}={value:?}", annotation.entry.key));
+            found.spans.push(annotation.entry.value.span);
         }
     }
     let mut who = Vec::new();
@@ -429,27 +373,15 @@ pub const BASELINE_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-/// The `capabilities.add` items of a container.
-fn added<'a>(container: &Container<'a>) -> &'a [Node] {
-    context(container)
-        .and_then(|sc| object(sc, "capabilities"))
-        .and_then(|caps| caps.value.get("add"))
-        .and_then(Node::as_seq)
-        .unwrap_or_default()
-}
-
 fn capabilities_baseline(pod: &PodSpec) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
-        for item in added(&container) {
+        for capability in p::added_capabilities(&container) {
             // The admission library compares exact strings: `CAP_CHOWN` and
             // `chown` are not on the list.
-            let Some(name) = list_string(item) else {
-                continue;
-            };
-            if !BASELINE_CAPABILITIES.contains(&name) {
-                found.values.insert(name.to_owned());
-                found.container(&container, item.span);
+            if !BASELINE_CAPABILITIES.contains(&capability.name) {
+                found.values.insert(capability.name.to_owned());
+                found.container(&container, capability.node.span);
             }
         }
     }
@@ -470,9 +402,12 @@ fn capabilities_baseline(pod: &PodSpec) -> Option<Violation> {
 fn host_namespaces(pod: &PodSpec) -> Option<Violation> {
     let mut spans = Vec::new();
     let mut set = Vec::new();
-    for key in ["hostNetwork", "hostPID", "hostIPC"] {
-        if let Some((true, entry)) = flag(pod.spec, key) {
-            spans.push(entry.value.span);
+    for key in p::HOST_NAMESPACES {
+        let field = p::host_namespace(pod, key);
+        if field.is_true()
+            && let Some(span) = field.at()
+        {
+            spans.push(span);
             set.push(format!("{key}=true"));
         }
     }
@@ -488,11 +423,9 @@ fn host_namespaces(pod: &PodSpec) -> Option<Violation> {
 fn host_path_volumes(pod: &PodSpec) -> Option<Violation> {
     let mut spans = Vec::new();
     let mut names = Vec::new();
-    for volume in pod.volumes() {
-        if let Some(entry) = volume.entry("hostPath").filter(|e| !e.value.is_null()) {
-            spans.push(entry.key_span);
-            names.push(text(volume, "name"));
-        }
+    for volume in p::host_path_volumes(pod) {
+        spans.push(volume.entry.key_span);
+        names.push(volume.name());
     }
     let noun = if names.len() == 1 {
         "volume"
@@ -511,14 +444,12 @@ fn host_path_volumes(pod: &PodSpec) -> Option<Violation> {
 fn host_ports(pod: &PodSpec) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
-        let ports = container.node.get("ports").and_then(Node::as_seq);
-        for port in ports.unwrap_or_default() {
-            if let Some(entry) = port.entry("hostPort")
-                && let Some(number) = entry.value.as_i64()
+        for port in p::host_ports(&container) {
+            if let (Some(number), Some(span)) = (port.int(), port.at())
                 && number != 0
             {
                 found.values.insert(number.to_string());
-                found.container(&container, entry.value.span);
+                found.container(&container, span);
             }
         }
     }
@@ -536,6 +467,12 @@ fn host_ports(pod: &PodSpec) -> Option<Violation> {
     )
 }
 
+/// A struct field of a container outside its security context (only this
+/// check reads probes and lifecycle handlers).
+fn object<'a>(node: &'a Node, key: &str) -> Option<&'a Entry> {
+    Field::of(Some(node), key).object()
+}
+
 fn host_probes_and_lifecycle(pod: &PodSpec) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
@@ -551,12 +488,12 @@ fn host_probes_and_lifecycle(pod: &PodSpec) -> Option<Violation> {
             });
         for handler in probes.chain(hooks) {
             for kind in ["httpGet", "tcpSocket"] {
-                let host = object(&handler.value, kind).and_then(|h| h.value.entry("host"));
-                if let Some(entry) = host
-                    && let Some(host) = entry.value.as_str().filter(|h| !h.is_empty())
+                let host = Field::of(object(&handler.value, kind).map(|h| &h.value), "host");
+                if let (Some(name), Some(span)) = (host.str(), host.at())
+                    && !name.is_empty()
                 {
-                    found.values.insert(host.to_owned());
-                    found.container(&container, entry.value.span);
+                    found.values.insert(name.to_owned());
+                    found.container(&container, span);
                 }
             }
         }
@@ -578,8 +515,11 @@ fn host_probes_and_lifecycle(pod: &PodSpec) -> Option<Violation> {
 fn privileged(pod: &PodSpec) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
-        if let Some((true, entry)) = context(&container).and_then(|sc| flag(sc, "privileged")) {
-            found.container(&container, entry.value.span);
+        let field = p::privileged(&container);
+        if field.is_true()
+            && let Some(span) = field.at()
+        {
+            found.container(&container, span);
         }
     }
     let detail = format!(
@@ -607,13 +547,12 @@ fn proc_mount_restricted(pod: &PodSpec) -> Option<Violation> {
 fn proc_mount_as(pod: &PodSpec, check: &'static str) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
-        let entry = context(&container).and_then(|sc| sc.entry("procMount"));
-        if let Some(entry) = entry
-            && let Some(kind) = entry.value.as_str()
+        let field = p::proc_mount(&container);
+        if let (Some(kind), Some(span)) = (field.str(), field.at())
             && kind != "Default"
         {
             found.values.insert(kind.to_owned());
-            found.container(&container, entry.value.span);
+            found.container(&container, span);
         }
     }
     let detail = format!(
@@ -630,7 +569,7 @@ fn proc_mount_as(pod: &PodSpec, check: &'static str) -> Option<Violation> {
 }
 
 fn proc_mount_unless_user_namespace(pod: &PodSpec) -> Option<Violation> {
-    if in_user_namespace(pod) {
+    if p::in_user_namespace(pod) {
         return None;
     }
     proc_mount(pod)
@@ -656,29 +595,29 @@ fn selinux_options_1_31(pod: &PodSpec) -> Option<Violation> {
 fn selinux_options(pod: &PodSpec, allowed_types: &[&str]) -> Option<Violation> {
     let mut found = Findings::default();
     let (mut user, mut role) = (false, false);
-    let mut check = |node: Option<&Node>, found: &mut Findings| -> Vec<Span> {
-        let Some(options) = node.and_then(|sc| object(sc, "seLinuxOptions")) else {
+    let mut check = |scope: &Scope, found: &mut Findings| -> Vec<Span> {
+        let Some(options) = p::selinux_options(scope) else {
             return Vec::new();
         };
         let mut spans = Vec::new();
-        let kind = text(&options.value, "type");
+        let kind = options.kind.text();
         if !allowed_types.contains(&kind) {
             found.values.insert(kind.to_owned());
-            spans.extend(options.value.entry("type").map(at));
+            spans.extend(options.kind.at());
         }
-        for (key, seen) in [("user", &mut user), ("role", &mut role)] {
-            if !text(&options.value, key).is_empty() {
+        for (field, seen) in [(options.user, &mut user), (options.role, &mut role)] {
+            if !field.text().is_empty() {
                 *seen = true;
-                spans.extend(options.value.entry(key).map(at));
+                spans.extend(field.at());
             }
         }
         spans
     };
-    let pod_spans = check(pod_context(pod), &mut found);
+    let pod_spans = check(&Scope::Pod(*pod), &mut found);
     let pod_bad = !pod_spans.is_empty();
     found.spans.extend(pod_spans);
     for container in pod.containers() {
-        for span in check(context(&container), &mut found) {
+        for span in check(&Scope::Container(container), &mut found) {
             found.container(&container, span);
         }
     }
@@ -716,29 +655,16 @@ fn allowed_seccomp(kind: &str) -> bool {
 }
 
 /// Before v1.19 seccomp was set by annotations.
-fn seccomp_annotations<'a>(pod: &PodSpec<'a>) -> Option<Violation> {
+fn seccomp_annotations(pod: &PodSpec) -> Option<Violation> {
     let valid =
         |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
-    let annotations = pod.annotations();
-    let lookup = |key: &str| annotations.iter().find(|e| e.key == key);
-    let mut keys: Vec<(&Entry, String)> = Vec::new();
-    let mut consider = |entry: Option<&'a Entry>| {
-        if let Some(entry) = entry
-            && let Some(value) = entry.value.as_str()
-            && !valid(value)
-            && !keys.iter().any(|(seen, _)| std::ptr::eq(*seen, entry))
-        {
-            keys.push((entry, format!("{}={value:?}", entry.key)));
-        }
-    };
-    consider(lookup("seccomp.security.alpha.kubernetes.io/pod"));
-    for container in pod.containers() {
-        let key = format!(
-            "container.seccomp.security.alpha.kubernetes.io/{}",
-            container.name()
-        );
-        consider(lookup(&key));
-    }
+    // Only the pod's key and the keys of the pod's own containers count.
+    let names: Vec<&str> = pod.containers().map(|c| c.name()).collect();
+    let mut keys: Vec<(&Entry, String)> = p::seccomp_annotations(pod)
+        .filter(|a| a.container.is_none_or(|name| names.contains(&name)))
+        .filter(|a| !valid(a.value))
+        .map(|a| (a.entry, format!("{}={:?}", a.entry.key, a.value)))
+        .collect();
     keys.sort_by(|a, b| a.1.cmp(&b.1));
     let noun = if keys.len() == 1 {
         "annotation"
@@ -762,11 +688,10 @@ fn seccomp_annotations<'a>(pod: &PodSpec<'a>) -> Option<Violation> {
 
 /// A set `seccompProfile` and whether its type is allowed; the span is
 /// the type, or the profile when it has none.
-fn seccomp_of(node: Option<&Node>) -> Option<(bool, String, Span)> {
-    let profile = object(node?, "seccompProfile")?;
-    let kind = text(&profile.value, "type");
-    let span = profile.value.entry("type").map_or(profile.key_span, at);
-    Some((allowed_seccomp(kind), kind.to_owned(), span))
+fn seccomp_of(scope: &Scope) -> Option<(bool, String, Span)> {
+    let profile = p::seccomp_profile(scope)?;
+    let kind = profile.kind.text();
+    Some((allowed_seccomp(kind), kind.to_owned(), profile.span()))
 }
 
 fn seccomp_profile_baseline(pod: &PodSpec) -> Option<Violation> {
@@ -791,7 +716,7 @@ fn seccomp_profile(pod: &PodSpec, required: bool) -> Option<Violation> {
     };
     let mut found = Findings::default();
     let mut pod_bad = false;
-    let pod_profile = seccomp_of(pod_context(pod));
+    let pod_profile = seccomp_of(&Scope::Pod(*pod));
     if let Some((false, kind, span)) = &pod_profile {
         pod_bad = true;
         found.values.insert(kind.clone());
@@ -800,7 +725,7 @@ fn seccomp_profile(pod: &PodSpec, required: bool) -> Option<Violation> {
     let pod_set = matches!(pod_profile, Some((true, ..)));
     let mut implicit = Findings::default();
     for container in pod.containers() {
-        match seccomp_of(context(&container)) {
+        match seccomp_of(&Scope::Container(container)) {
             Some((false, kind, span)) => {
                 found.values.insert(kind);
                 found.container(&container, span);
@@ -820,7 +745,7 @@ fn seccomp_profile(pod: &PodSpec, required: bool) -> Option<Violation> {
         );
         return found.violation(check, "seccompProfile", detail, fix);
     }
-    if let Some(sc) = object(pod.spec, "securityContext")
+    if let Some(sc) = pod.security_context()
         && !implicit.is_empty()
     {
         // One pod-level setting fixes every container: point there.
@@ -883,17 +808,13 @@ fn sysctls_1_37(pod: &PodSpec) -> Option<Violation> {
 }
 
 fn sysctls(pod: &PodSpec, minor: u16) -> Option<Violation> {
-    let items = pod_context(pod)
-        .and_then(|sc| sc.get("sysctls"))
-        .and_then(Node::as_seq)
-        .unwrap_or_default();
     let mut names = Vec::new();
     let mut spans = Vec::new();
-    for item in items.iter().filter(|i| i.as_map().is_some()) {
-        let name = text(item, "name");
+    for sysctl in p::sysctls(pod) {
+        let name = sysctl.name();
         if !safe_sysctl(name, minor) {
             names.push(name);
-            spans.push(item.entry("name").map_or(item.span, at));
+            spans.push(sysctl.span());
         }
     }
     (!spans.is_empty()).then(|| Violation {
@@ -906,18 +827,15 @@ fn sysctls(pod: &PodSpec, minor: u16) -> Option<Violation> {
 }
 
 fn windows_host_process(pod: &PodSpec) -> Option<Violation> {
-    let host_process = |node: Option<&Node>| {
-        let options = object(node?, "windowsOptions")?;
-        match flag(&options.value, "hostProcess") {
-            Some((true, entry)) => Some(entry.value.span),
-            _ => None,
-        }
+    let host_process = |scope: &Scope| {
+        let field = p::host_process(scope);
+        field.is_true().then(|| field.at()).flatten()
     };
     let mut found = Findings::default();
-    let pod_span = host_process(pod_context(pod));
+    let pod_span = host_process(&Scope::Pod(*pod));
     found.spans.extend(pod_span);
     for container in pod.containers() {
-        if let Some(span) = host_process(context(&container)) {
+        if let Some(span) = host_process(&Scope::Container(container)) {
             found.container(&container, span);
         }
     }
@@ -938,12 +856,10 @@ fn windows_host_process(pod: &PodSpec) -> Option<Violation> {
 fn allow_privilege_escalation(pod: &PodSpec) -> Option<Violation> {
     let mut found = Findings::default();
     for container in pod.containers() {
-        let entry = context(&container).and_then(|sc| sc.entry("allowPrivilegeEscalation"));
-        match entry {
-            Some(entry) if entry.value.as_bool() == Some(false) => {}
-            Some(entry) if entry.value.as_bool().is_some() => {
-                found.container(&container, entry.value.span)
-            }
+        let field = p::allow_privilege_escalation(&container);
+        match (field.bool(), field.at()) {
+            (Some(false), _) => {}
+            (Some(true), Some(span)) => found.container(&container, span),
             _ => found.container(&container, container.absence_span()),
         }
     }
@@ -963,30 +879,21 @@ fn capabilities_restricted(pod: &PodSpec) -> Option<Violation> {
     let mut missing_drop = Findings::default();
     let mut adding = Findings::default();
     for container in pod.containers() {
-        let sc = object(container.node, "securityContext");
-        let caps = sc.and_then(|sc| object(&sc.value, "capabilities"));
-        let Some(caps) = caps else {
+        let Some(caps) = p::capabilities(&container).object() else {
+            let sc = container.security_context();
             let span = sc.map_or_else(|| container.absence_span(), |sc| sc.key_span);
             missing_drop.container(&container, span);
             continue;
         };
-        let drop = caps.value.entry("drop");
-        let drops_all = drop
-            .and_then(|d| d.value.as_seq())
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.as_str() == Some("ALL"));
+        let drops_all = p::dropped_capabilities(&container).any(|c| c.name == "ALL");
         if !drops_all {
+            let drop = p::drop_list(&container).written();
             missing_drop.container(&container, drop.map_or(caps.key_span, |d| d.key_span));
         }
-        let add = caps.value.get("add").and_then(Node::as_seq);
-        for item in add.unwrap_or_default() {
-            let Some(name) = list_string(item) else {
-                continue;
-            };
-            if name != "NET_BIND_SERVICE" {
-                adding.values.insert(name.to_owned());
-                adding.container(&container, item.span);
+        for capability in p::added_capabilities(&container) {
+            if capability.name != "NET_BIND_SERVICE" {
+                adding.values.insert(capability.name.to_owned());
+                adding.container(&container, capability.node.span);
             }
         }
     }
@@ -1016,7 +923,7 @@ fn capabilities_restricted(pod: &PodSpec) -> Option<Violation> {
 }
 
 /// Inline volume sources the restricted level allows.
-const ALLOWED_VOLUMES: &[&str] = &[
+pub const ALLOWED_VOLUMES: &[&str] = &[
     "configMap",
     "csi",
     "downwardAPI",
@@ -1058,7 +965,7 @@ fn restricted_volumes(pod: &PodSpec) -> Option<Violation> {
     let mut kinds = BTreeSet::new();
     let mut spans = Vec::new();
     for volume in pod.volumes() {
-        let set = |key: &str| volume.entry(key).filter(|e| !e.value.is_null());
+        let set = |key: &str| p::volume_source(volume, key).set();
         if ALLOWED_VOLUMES.iter().any(|k| set(k).is_some()) {
             continue;
         }
@@ -1067,7 +974,7 @@ fn restricted_volumes(pod: &PodSpec) -> Option<Violation> {
             .iter()
             .find_map(|k| set(k).map(|e| (*k, e)))
         {
-            names.push(text(volume, "name"));
+            names.push(p::volume_name(volume));
             kinds.insert(kind);
             spans.push(entry.key_span);
         }
@@ -1092,23 +999,23 @@ fn restricted_volumes(pod: &PodSpec) -> Option<Violation> {
 }
 
 fn run_as_non_root(pod: &PodSpec) -> Option<Violation> {
-    let pod_entry = pod_context(pod).and_then(|sc| sc.entry("runAsNonRoot"));
-    let pod_value = pod_entry.and_then(|e| e.value.as_bool());
+    let pod_field = p::run_as_non_root(&Scope::Pod(*pod));
+    let pod_value = pod_field.bool();
     let mut explicit = Findings::default();
     let pod_bad = pod_value == Some(false);
     if pod_bad {
-        explicit.spans.extend(pod_entry.map(|e| e.value.span));
+        explicit.spans.extend(pod_field.at());
     }
     let mut implicit = Findings::default();
     for container in pod.containers() {
-        let entry = context(&container).and_then(|sc| sc.entry("runAsNonRoot"));
-        match entry.and_then(|e| Some((e.value.as_bool()?, e))) {
-            Some((false, entry)) => explicit.container(&container, entry.value.span),
-            Some((true, _)) => {}
-            None if pod_value != Some(true) => {
+        let field = p::run_as_non_root(&Scope::Container(container));
+        match (field.bool(), field.at()) {
+            (Some(false), Some(span)) => explicit.container(&container, span),
+            (Some(_), _) => {}
+            (None, _) if pod_value != Some(true) => {
                 implicit.container(&container, container.absence_span())
             }
-            None => {}
+            (None, _) => {}
         }
     }
     let fix = "Set `securityContext.runAsNonRoot: true` in the pod (and remove any `runAsNonRoot: false`).";
@@ -1119,7 +1026,7 @@ fn run_as_non_root(pod: &PodSpec) -> Option<Violation> {
         );
         return explicit.violation("runAsNonRoot", "runAsNonRoot != true", detail, fix);
     }
-    if let Some(sc) = object(pod.spec, "securityContext")
+    if let Some(sc) = pod.security_context()
         && !implicit.is_empty()
     {
         implicit.spans = vec![sc.key_span];
@@ -1132,23 +1039,22 @@ fn run_as_non_root(pod: &PodSpec) -> Option<Violation> {
 }
 
 fn run_as_non_root_unless_user_namespace(pod: &PodSpec) -> Option<Violation> {
-    if in_user_namespace(pod) {
+    if p::in_user_namespace(pod) {
         return None;
     }
     run_as_non_root(pod)
 }
 
 fn run_as_user(pod: &PodSpec) -> Option<Violation> {
-    let root = |node: Option<&Node>| {
-        node.and_then(|sc| sc.entry("runAsUser"))
-            .filter(|e| e.value.as_i64() == Some(0))
-            .map(|e| e.value.span)
+    let root = |scope: &Scope| {
+        let field = p::run_as_user(scope);
+        (field.int() == Some(0)).then(|| field.at()).flatten()
     };
     let mut found = Findings::default();
-    let pod_span = root(pod_context(pod));
+    let pod_span = root(&Scope::Pod(*pod));
     found.spans.extend(pod_span);
     for container in pod.containers() {
-        if let Some(span) = root(context(&container)) {
+        if let Some(span) = root(&Scope::Container(container)) {
             found.container(&container, span);
         }
     }
@@ -1165,7 +1071,7 @@ fn run_as_user(pod: &PodSpec) -> Option<Violation> {
 }
 
 fn run_as_user_unless_user_namespace(pod: &PodSpec) -> Option<Violation> {
-    if in_user_namespace(pod) {
+    if p::in_user_namespace(pod) {
         return None;
     }
     run_as_user(pod)

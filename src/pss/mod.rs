@@ -6,10 +6,14 @@
 //! Like the API server, the evaluator reads the pod as decoded and
 //! defaulted: a field of the wrong type counts as unset (the API server
 //! would refuse the object), and a volume with no source is an `emptyDir`.
+//! It reads the pod only through [`predicates`], the field-level layer the
+//! per-rule checks of `rules::pod_security` share, so the two read every
+//! field alike.
 
 mod checks;
+pub mod predicates;
 
-pub use checks::{BASELINE_CAPABILITIES, safe_sysctl};
+pub use checks::{ALLOWED_VOLUMES, BASELINE_CAPABILITIES, safe_sysctl};
 
 use crate::k8s::PodSpec;
 use crate::yaml::Span;

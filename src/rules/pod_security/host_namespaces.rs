@@ -1,6 +1,6 @@
 //! `host-network`, `host-pid`, `host-ipc`: see their files in rules/.
-use super::helpers::is_true;
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostNetwork, "host-network");
@@ -9,9 +9,11 @@ crate::declare_rule!(HostIpc, "host-ipc");
 
 fn check_host_field(object: &Manifest, cx: &mut RuleContext, field: &str, what: &str, help: &str) {
     let Some(pod) = &object.pod else { return };
-    let entry = pod.entry(field);
-    if let (true, Some(entry)) = (is_true(entry), entry) {
-        cx.report(entry.value.span, format!("pod shares the node's {what}"))
+    let shared = p::host_namespace(pod, field);
+    if shared.is_true()
+        && let Some(span) = shared.at()
+    {
+        cx.report(span, format!("pod shares the node's {what}"))
             .help(help.to_owned());
     }
 }

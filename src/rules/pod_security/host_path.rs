@@ -2,8 +2,8 @@
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
 use crate::k8s::node_access::host_path_risk;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
-use crate::yaml::Node;
 
 crate::declare_rule!(HostPath, "host-path");
 
@@ -12,14 +12,15 @@ impl Rule for HostPath {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
-        for volume in pod.volumes() {
-            let Some(host_path) = volume.entry("hostPath") else {
-                continue;
-            };
-            let name = volume.get("name").and_then(Node::as_str).unwrap_or("");
-            let path_entry = host_path.value.entry("path");
-            let span = path_entry.map_or(host_path.key_span, |e| e.value.span);
-            let path = path_entry.and_then(|e| e.value.as_str()).unwrap_or("");
+        // Only set hostPath volumes: `hostPath: null` is none, as the API
+        // server and Pod Security read it.
+        for volume in p::host_path_volumes(pod) {
+            let name = volume.name();
+            let span = volume
+                .path
+                .written()
+                .map_or(volume.entry.key_span, |e| e.value.span);
+            let path = volume.path.text();
             match host_path_risk(path) {
                 Some(risk) => {
                     cx.report(span, format!("volume {name:?} mounts the host path {path:?}"))

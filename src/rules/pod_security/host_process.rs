@@ -1,6 +1,6 @@
 //! `host-process`: see rules/host-process.md
-use super::helpers::is_true;
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostProcess, "host-process");
@@ -12,26 +12,27 @@ impl Rule for HostProcess {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
-        let pod_level = pod.security(&["windowsOptions", "hostProcess"]);
-        if let (true, Some(entry)) = (is_true(pod_level), pod_level) {
-            cx.report(
-                entry.value.span,
-                "pod runs as a Windows HostProcess on the node",
-            )
-            .help(HELP);
-        }
-        for container in pod.containers() {
-            let entry = container.security(&["windowsOptions", "hostProcess"]);
-            if let (true, Some(entry)) = (is_true(entry), entry) {
-                cx.report(
-                    entry.value.span,
-                    format!(
-                        "{} runs as a Windows HostProcess on the node",
-                        container.describe()
-                    ),
-                )
-                .help(HELP)
-                .container(&container);
+        for scope in p::scopes(pod) {
+            let host_process = p::host_process(&scope);
+            let Some(span) = host_process.at().filter(|_| host_process.is_true()) else {
+                continue;
+            };
+            match scope.container() {
+                None => {
+                    cx.report(span, "pod runs as a Windows HostProcess on the node")
+                        .help(HELP);
+                }
+                Some(container) => {
+                    cx.report(
+                        span,
+                        format!(
+                            "{} runs as a Windows HostProcess on the node",
+                            container.describe()
+                        ),
+                    )
+                    .help(HELP)
+                    .container(container);
+                }
             }
         }
     }

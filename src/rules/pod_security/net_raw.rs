@@ -1,7 +1,8 @@
 //! `net-raw`: see rules/net-raw.md
-use super::helpers::{added, capability, drop_span, drops, linux_pod};
+use super::helpers::{capability, drop_span, drops, linux_pod};
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(NetRaw, "net-raw");
@@ -12,12 +13,11 @@ impl Rule for NetRaw {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
-            let added_raw: Vec<_> = added(&container)
-                .iter()
-                .filter(|n| capability(n).as_deref() == Some("NET_RAW"))
+            let added_raw: Vec<_> = p::added_capabilities(&container)
+                .filter(|c| capability(c.name) == "NET_RAW")
                 .collect();
-            for item in &added_raw {
-                cx.report(item.span, format!("{} adds NET_RAW", container.describe()))
+            for added in &added_raw {
+                cx.report(added.node.span, format!("{} adds NET_RAW", container.describe()))
                     .label("raw sockets: spoofed packets and ARP/DNS attacks on the pod network")
                     .help("Remove NET_RAW from capabilities.add; ping and similar tools work without it on current kernels.")
                     .severity(Severity::Error)

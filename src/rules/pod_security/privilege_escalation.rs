@@ -1,6 +1,7 @@
 //! `privilege-escalation`: see rules/privilege-escalation.md
 use super::helpers::linux_pod;
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(PrivilegeEscalation, "privilege-escalation");
@@ -11,11 +12,11 @@ impl Rule for PrivilegeEscalation {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
-            let entry = container.security(&["allowPrivilegeEscalation"]);
-            match entry.and_then(|e| e.value.as_bool()) {
+            let field = p::allow_privilege_escalation(&container);
+            match field.bool() {
                 Some(false) => {}
                 Some(true) => {
-                    let span = entry.map_or_else(|| container.absence_span(), |e| e.value.span);
+                    let span = field.at().unwrap_or_else(|| container.absence_span());
                     cx.report(
                         span,
                         format!("{} allows privilege escalation", container.describe()),
@@ -24,7 +25,10 @@ impl Rule for PrivilegeEscalation {
                     .container(&container);
                 }
                 None => {
-                    let span = entry.map_or_else(|| container.absence_span(), |e| e.key_span);
+                    // Unset, null or not a boolean: at the key if written.
+                    let span = field
+                        .written()
+                        .map_or_else(|| container.absence_span(), |e| e.key_span);
                     cx.report(span, format!("{} does not set allowPrivilegeEscalation to false", container.describe()))
                         .help("Add `allowPrivilegeEscalation: false` to the container's securityContext; unset, setuid binaries can gain root.")
                         .container(&container);

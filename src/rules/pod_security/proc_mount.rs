@@ -1,5 +1,6 @@
 //! `proc-mount`: see rules/proc-mount.md
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(ProcMount, "proc-mount");
@@ -10,10 +11,12 @@ impl Rule for ProcMount {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
         for container in pod.containers() {
-            let Some(entry) = container.security(&["procMount"]) else {
+            let proc_mount = p::proc_mount(&container);
+            // A set value of the wrong type is not `Default` either.
+            let Some(entry) = proc_mount.set() else {
                 continue;
             };
-            if entry.value.is_null() || entry.value.as_str() == Some("Default") {
+            if proc_mount.str() == Some("Default") {
                 continue;
             }
             cx.report(entry.value.span, format!("{} unmasks /proc", container.describe()))

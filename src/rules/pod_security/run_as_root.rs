@@ -2,6 +2,7 @@
 use super::helpers::linux_pod;
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(RunAsRoot, "run-as-root");
@@ -12,10 +13,10 @@ impl Rule for RunAsRoot {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
-            let user = container.effective(&["runAsUser"]);
-            match user.and_then(|e| e.value.as_i64()) {
+            let (user, _) = p::effective(&container, p::run_as_user);
+            match user.int() {
                 Some(0) => {
-                    let span = user.map_or_else(|| container.absence_span(), |e| e.value.span);
+                    let span = user.at().unwrap_or_else(|| container.absence_span());
                     cx.report(
                         span,
                         format!("{} runs as root (UID 0)", container.describe()),
@@ -25,12 +26,11 @@ impl Rule for RunAsRoot {
                     .container(&container);
                 }
                 Some(_) => {}
-                None if user.is_some() => {}
+                // A set value of the wrong type: the schema rules say so.
+                None if user.is_set() => {}
                 None => {
-                    let non_root = container
-                        .effective(&["runAsNonRoot"])
-                        .and_then(|e| e.value.as_bool());
-                    if non_root != Some(true) {
+                    let (non_root, _) = p::effective(&container, p::run_as_non_root);
+                    if non_root.bool() != Some(true) {
                         cx.report(container.absence_span(), format!("{} may run as root, depending on its image", container.describe()))
                             .help("Set `runAsNonRoot: true` (and a non-zero runAsUser) in the container's or the pod's securityContext.")
                             .container(&container);

@@ -1,7 +1,7 @@
 //! `selinux-options`: see rules/selinux-options.md
 use crate::k8s::Manifest;
+use crate::pss::predicates::{self as p, SeLinuxOptions};
 use crate::registry::{Rule, RuleContext};
-use crate::yaml::Entry;
 
 crate::declare_rule!(SelinuxOptions, "selinux-options");
 
@@ -12,19 +12,20 @@ const ALLOWED_TYPES: &[&str] = &[
     "container_engine_t",
 ];
 
-fn check_options(options: &Entry, who: &str, cx: &mut RuleContext) {
-    for entry in options.value.as_map().unwrap_or_default() {
-        let value = entry.value.as_str().unwrap_or_default();
-        let problem = match entry.key.as_str() {
+fn check_options(options: &SeLinuxOptions, who: &str, cx: &mut RuleContext) {
+    for (key, field) in [
+        ("type", options.kind),
+        ("user", options.user),
+        ("role", options.role),
+    ] {
+        let Some(entry) = field.set() else { continue };
+        let value = field.text();
+        let problem = match key {
             "type" if !value.is_empty() && !ALLOWED_TYPES.contains(&value) => {
                 format!("{who} sets the SELinux type {value:?}")
             }
-            "user" if !entry.value.is_null() && !value.is_empty() => {
-                format!("{who} sets the SELinux user {value:?}")
-            }
-            "role" if !entry.value.is_null() && !value.is_empty() => {
-                format!("{who} sets the SELinux role {value:?}")
-            }
+            "user" if !value.is_empty() => format!("{who} sets the SELinux user {value:?}"),
+            "role" if !value.is_empty() => format!("{who} sets the SELinux role {value:?}"),
             _ => continue,
         };
         cx.report(entry.value.span, problem)
@@ -37,13 +38,14 @@ impl Rule for SelinuxOptions {
 
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
-        if let Some(options) = pod.security(&["seLinuxOptions"]) {
-            check_options(options, "pod", cx);
-        }
-        for container in pod.containers() {
-            if let Some(options) = container.security(&["seLinuxOptions"]) {
-                check_options(options, &container.describe(), cx);
-            }
+        for scope in p::scopes(pod) {
+            let Some(options) = p::selinux_options(&scope) else {
+                continue;
+            };
+            let who = scope
+                .container()
+                .map_or_else(|| "pod".to_owned(), |c| c.describe());
+            check_options(&options, &who, cx);
         }
     }
 }

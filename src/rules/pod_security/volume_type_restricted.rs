@@ -1,22 +1,11 @@
 //! `volume-type-restricted`: see rules/volume-type-restricted.md
 use crate::k8s::Manifest;
+// The Pod Security Standards' restricted volume types.
+use crate::pss::ALLOWED_VOLUMES as ALLOWED;
+use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
-use crate::yaml::Node;
 
 crate::declare_rule!(VolumeTypeRestricted, "volume-type-restricted");
-
-/// The Pod Security Standards' restricted volume types.
-const ALLOWED: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-    "image",
-];
 
 impl Rule for VolumeTypeRestricted {
     crate::rule_identity!();
@@ -24,12 +13,12 @@ impl Rule for VolumeTypeRestricted {
     fn check(&self, object: &Manifest, cx: &mut RuleContext) {
         let Some(pod) = &object.pod else { return };
         for volume in pod.volumes() {
-            let name = volume.get("name").and_then(Node::as_str).unwrap_or("");
-            for entry in volume.as_map().unwrap_or_default() {
-                if entry.key == "name"
-                    || entry.value.is_null()
-                    || ALLOWED.contains(&entry.key.as_str())
-                {
+            let name = p::volume_name(volume);
+            // Every set key but `name` is a source; unlike Pod Security,
+            // which looks only at the first forbidden source of a volume
+            // with no allowed one, the rule names each.
+            for entry in p::volume_sources(volume) {
+                if ALLOWED.contains(&entry.key.as_str()) {
                     continue;
                 }
                 cx.report(entry.key_span, format!("volume {name:?} has the type {}, outside the restricted set", entry.key))
