@@ -5,6 +5,7 @@
 
 pub mod node_access;
 pub mod pod;
+pub mod predicates;
 pub mod rbac;
 pub mod selector;
 

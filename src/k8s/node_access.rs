@@ -5,7 +5,7 @@
 use super::PodSpec;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::source::FileId;
-use crate::yaml::{Node, Span};
+use crate::yaml::Span;
 
 /// Why a host path matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,71 +131,57 @@ impl NodeEscape {
 /// socket or `/` mounted from the host, or the host's PID namespace with a
 /// host path to reach processes' files through.
 pub fn node_escape(pod: &PodSpec) -> Option<NodeEscape> {
+    use super::predicates as p;
     for container in pod.containers() {
-        if let Some(entry) = container.security(&["privileged"])
-            && entry.value.as_bool() == Some(true)
-        {
+        let privileged = p::privileged(&container);
+        if privileged.is_true() {
             return Some(NodeEscape {
                 how: format!("{} is privileged", container.describe()),
-                span: entry.value.span,
+                span: privileged.at()?,
             });
         }
-        let added = container
-            .security(&["capabilities", "add"])
-            .and_then(|e| e.value.as_seq())
-            .unwrap_or_default();
-        for item in added {
-            let name = item
-                .as_str()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_uppercase();
+        for added in p::added_capabilities(&container) {
+            let name = added.name.trim().to_ascii_uppercase();
             if matches!(name.as_str(), "SYS_ADMIN" | "CAP_SYS_ADMIN" | "ALL") {
                 return Some(NodeEscape {
                     how: format!("{} adds {name}", container.describe()),
-                    span: item.span,
+                    span: added.node.span,
                 });
             }
         }
-        if let Some(entry) = container.effective(&["windowsOptions", "hostProcess"])
-            && entry.value.as_bool() == Some(true)
-        {
+        let (host_process, _) = p::effective(&container, p::host_process);
+        if host_process.is_true() {
             return Some(NodeEscape {
                 how: format!(
                     "{} runs as a Windows HostProcess container",
                     container.describe()
                 ),
-                span: entry.value.span,
+                span: host_process.at()?,
             });
         }
     }
     let mut first_host_path = None;
-    for volume in pod.volumes() {
-        let Some(host_path) = volume.entry("hostPath").filter(|e| !e.value.is_null()) else {
-            continue;
-        };
-        let name = volume.get("name").and_then(Node::as_str).unwrap_or("");
-        let path = host_path.value.entry("path");
-        let span = path.map_or(host_path.key_span, |p| p.value.span);
+    for volume in p::host_path_volumes(pod) {
+        let span = volume
+            .path
+            .written()
+            .map_or(volume.entry.key_span, |p| p.value.span);
         first_host_path.get_or_insert(span);
-        let risk = path.and_then(|p| p.value.as_str()).and_then(host_path_risk);
-        let how = match risk {
+        let how = match volume.path.str().and_then(host_path_risk) {
             Some(HostPathRisk::RootFilesystem) => "the node's root filesystem",
             Some(HostPathRisk::RuntimeSocket) => "the container runtime socket",
             _ => continue,
         };
         return Some(NodeEscape {
-            how: format!("volume {name:?} mounts {how}"),
+            how: format!("volume {:?} mounts {how}", volume.name()),
             span,
         });
     }
-    let host_pid = pod
-        .entry("hostPID")
-        .filter(|e| e.value.as_bool() == Some(true));
-    if let (Some(entry), Some(_)) = (host_pid, first_host_path) {
+    let host_pid = p::host_namespace(pod, "hostPID");
+    if host_pid.is_true() && first_host_path.is_some() {
         return Some(NodeEscape {
             how: "the pod shares the node's process namespace and mounts a host path".to_owned(),
-            span: entry.value.span,
+            span: host_pid.at()?,
         });
     }
     None

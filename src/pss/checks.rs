@@ -1,9 +1,9 @@
 //! The Pod Security checks, each in the versions the admission library
-//! defines. They read the pod only through [`super::predicates`], which
+//! defines. They read the pod only through [`crate::k8s::predicates`], which
 //! decodes it as the API server does and which the per-rule checks share.
 
-use super::predicates::{self as p, Field, Scope};
 use super::{Level, Policy, Violation};
+use crate::k8s::predicates::{self as p, Field, Scope};
 use crate::k8s::{Container, PodSpec};
 use crate::yaml::{Entry, Node, Span};
 use std::collections::BTreeSet;

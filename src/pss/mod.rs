@@ -6,12 +6,11 @@
 //! Like the API server, the evaluator reads the pod as decoded and
 //! defaulted: a field of the wrong type counts as unset (the API server
 //! would refuse the object), and a volume with no source is an `emptyDir`.
-//! It reads the pod only through [`predicates`], the field-level layer the
-//! per-rule checks of `rules::pod_security` share, so the two read every
-//! field alike.
+//! It reads the pod only through [`crate::k8s::predicates`], the
+//! field-level layer the per-rule checks of `rules::pod_security` and the
+//! node-escape context share, so they all read every field alike.
 
 mod checks;
-pub mod predicates;
 
 pub use checks::{ALLOWED_VOLUMES, BASELINE_CAPABILITIES, safe_sysctl};
 

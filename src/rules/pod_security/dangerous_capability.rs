@@ -1,7 +1,7 @@
 //! `dangerous-capability`: see rules/dangerous-capability.md
 use super::helpers::capability;
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 // The Pod Security Standards baseline allow-list.
 use crate::pss::BASELINE_CAPABILITIES as BASELINE;
 use crate::registry::{Rule, RuleContext};

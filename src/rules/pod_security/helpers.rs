@@ -1,8 +1,8 @@
 //! Helpers shared by the pod and container security rules. The fields
 //! themselves are read by `pss::predicates`, which Pod Security shares.
 
+use crate::k8s::predicates as p;
 use crate::k8s::{Container, Manifest, PodSpec};
-use crate::pss::predicates as p;
 use crate::yaml::Span;
 
 /// A capability name as the runtime reads it: upper case, no `CAP_`.

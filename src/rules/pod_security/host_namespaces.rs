@@ -1,6 +1,6 @@
 //! `host-network`, `host-pid`, `host-ipc`: see their files in rules/.
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostNetwork, "host-network");

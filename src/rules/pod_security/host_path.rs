@@ -2,7 +2,7 @@
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
 use crate::k8s::node_access::host_path_risk;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostPath, "host-path");

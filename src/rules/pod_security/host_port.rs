@@ -1,6 +1,6 @@
 //! `host-port`: see rules/host-port.md
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostPort, "host-port");

@@ -1,6 +1,6 @@
 //! `host-process`: see rules/host-process.md
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(HostProcess, "host-process");

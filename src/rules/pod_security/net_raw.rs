@@ -2,7 +2,7 @@
 use super::helpers::{capability, drop_span, drops, linux_pod};
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(NetRaw, "net-raw");

@@ -1,7 +1,7 @@
 //! `privilege-escalation`: see rules/privilege-escalation.md
 use super::helpers::linux_pod;
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(PrivilegeEscalation, "privilege-escalation");

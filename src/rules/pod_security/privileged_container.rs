@@ -1,6 +1,6 @@
 //! `privileged-container`: see rules/privileged-container.md
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(PrivilegedContainer, "privileged-container");

@@ -1,6 +1,6 @@
 //! `proc-mount`: see rules/proc-mount.md
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(ProcMount, "proc-mount");

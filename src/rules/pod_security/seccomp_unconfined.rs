@@ -2,7 +2,7 @@
 use super::helpers::linux_pod;
 use crate::diagnostic::Severity;
 use crate::k8s::Manifest;
-use crate::pss::predicates::{self as p, Scope};
+use crate::k8s::predicates::{self as p, Scope};
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(SeccompUnconfined, "seccomp-unconfined");

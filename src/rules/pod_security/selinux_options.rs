@@ -1,6 +1,6 @@
 //! `selinux-options`: see rules/selinux-options.md
 use crate::k8s::Manifest;
-use crate::pss::predicates::{self as p, SeLinuxOptions};
+use crate::k8s::predicates::{self as p, SeLinuxOptions};
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(SelinuxOptions, "selinux-options");

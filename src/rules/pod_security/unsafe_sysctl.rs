@@ -1,6 +1,6 @@
 //! `unsafe-sysctl`: see rules/unsafe-sysctl.md
 use crate::k8s::Manifest;
-use crate::pss::predicates as p;
+use crate::k8s::predicates as p;
 use crate::pss::{self, NEWEST_MINOR};
 use crate::registry::{Rule, RuleContext};
 

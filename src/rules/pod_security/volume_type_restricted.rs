@@ -1,8 +1,8 @@
 //! `volume-type-restricted`: see rules/volume-type-restricted.md
 use crate::k8s::Manifest;
 // The Pod Security Standards' restricted volume types.
+use crate::k8s::predicates as p;
 use crate::pss::ALLOWED_VOLUMES as ALLOWED;
-use crate::pss::predicates as p;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(VolumeTypeRestricted, "volume-type-restricted");
