@@ -1068,3 +1068,82 @@ fn spans_through_builds_match_spans_in_files_on_the_corpus() {
     let compared = builds_agree_with_files(podinfo.to_str().unwrap());
     assert!(compared >= 50, "{compared}");
 }
+
+#[test]
+fn patch_files_are_never_linted_as_objects() {
+    let found = lint_json(&["testdata/kustomize-patches"]);
+    let files: Vec<&str> = found.iter().map(|d| d["file"].as_str().unwrap()).collect();
+    // The patch of a kustomization that cannot be built, and a patch whose
+    // entry is commented out under `patchesStrategicMerge`, are no objects.
+    for patch in ["broken/api-patch.yaml", "commented/debug-patch.yaml"] {
+        assert!(
+            !files.iter().any(|f| f.ends_with(patch)),
+            "{patch} linted as an object: {files:?}"
+        );
+    }
+    // A resource commented out is an object left out, linted as written;
+    // the unbuildable kustomization says why it was not built.
+    assert!(files.iter().any(|f| f.ends_with("commented/worker.yaml")));
+    assert!(found.iter().any(|d| {
+        d["rule"] == "kustomize-build-failed"
+            && d["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("broken/kustomization.yaml")
+    }));
+}
+
+#[test]
+fn no_corpus_finding_treats_a_patch_file_as_an_object() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let found = lint_json(&[corpus.to_str().unwrap()]);
+    // Every kustomization's patch files, by their shown names.
+    let mut patches = std::collections::HashSet::new();
+    for dir in walk(&corpus) {
+        let Some(text) = kustomize::FILE_NAMES
+            .iter()
+            .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
+        else {
+            continue;
+        };
+        let stream = kslint::yaml::parse_stream(&text, kslint::yaml::Limits::default());
+        let Some(root) = stream.documents.first().map(|d| &d.root) else {
+            continue;
+        };
+        for field in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
+            for item in root.get(field).and_then(|n| n.as_seq()).unwrap_or_default() {
+                let path = item
+                    .as_str()
+                    .or_else(|| item.get("path").and_then(|p| p.as_str()));
+                if let Some(path) = path.filter(|p| !p.contains('\n')) {
+                    patches.insert(common::relative(&kslint::source::lexical_join(&dir, path)));
+                }
+            }
+        }
+    }
+    assert!(patches.len() > 50, "{}", patches.len());
+    // A finding in a patch file is one a build traced there (about what
+    // the patch writes), or about the file's YAML.
+    let wrong: Vec<String> = found
+        .iter()
+        .filter(|d| {
+            let file = d["file"].as_str().unwrap();
+            patches.iter().any(|p| file.ends_with(p.as_str()))
+                && !d["rule"].as_str().unwrap().starts_with("yaml-")
+                && !d["related"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["message"].as_str().unwrap().starts_with("in the build"))
+        })
+        .map(|d| format!("{} {}:{}", d["rule"], d["file"], d["line"]))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} findings: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(10)]
+    );
+}

@@ -45,6 +45,11 @@ impl Engine for Builds {
                 .flat_map(|built| built.sources.paths().map(Path::to_path_buf))
                 .collect();
         }
+        // A patch is part of an object, never one of its own, even when its
+        // kustomization cannot be built.
+        expansion
+            .consumed
+            .extend(patch_files(&found.kustomizations, cx));
         let units = units(&runs);
         for (run, unit) in runs.into_iter().zip(units) {
             if let Some(built) = run.built {
@@ -62,6 +67,110 @@ impl Engine for Builds {
         }
         expansion
     }
+}
+
+/// The fields whose entries name patch files.
+const PATCH_FIELDS: [&str; 3] = ["patches", "patchesStrategicMerge", "patchesJson6902"];
+
+/// The fields whose entries name whole objects or kustomizations.
+const RESOURCE_FIELDS: [&str; 3] = ["resources", "components", "crds"];
+
+/// The real paths of the files the kustomizations in `dirs` name as
+/// patches: in a patch field, or only in a comment (a patch switched off
+/// by commenting its entry out is still a patch, not an object), unless
+/// the kustomization also names them as resources.
+fn patch_files(dirs: &[PathBuf], cx: &Context<'_>) -> HashSet<PathBuf> {
+    let mut out = HashSet::new();
+    for dir in dirs {
+        let Some(text) = FILE_NAMES.iter().find_map(|name| {
+            cx.tree
+                .read_text(&dir.join(name), cx.settings.max_file_size)
+                .ok()
+        }) else {
+            continue;
+        };
+        let stream = crate::yaml::parse_stream(&text, cx.settings.limits.clone());
+        let root = stream.documents.first().map(|d| &d.root);
+        let entries = |fields: &[&str]| -> Vec<String> {
+            fields
+                .iter()
+                .flat_map(|field| {
+                    root.and_then(|r| r.get(field))
+                        .and_then(crate::yaml::Node::as_seq)
+                        .unwrap_or_default()
+                })
+                .filter_map(|item| {
+                    item.as_str()
+                        .or_else(|| item.get("path").and_then(crate::yaml::Node::as_str))
+                })
+                // An inline patch (YAML in a string) names no file.
+                .filter(|entry| !entry.contains('\n'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let resources: HashSet<PathBuf> = entries(&RESOURCE_FIELDS)
+            .iter()
+            .map(|entry| source::lexical_join(dir, entry))
+            .collect();
+        let named = entries(&PATCH_FIELDS)
+            .into_iter()
+            .chain(commented_files(&text));
+        for entry in named {
+            let path = source::lexical_join(dir, &entry);
+            if resources.contains(&path) {
+                continue;
+            }
+            if let Ok(real) = cx.tree.resolve(&path)
+                && real.is_file()
+            {
+                out.insert(real);
+            }
+        }
+    }
+    out
+}
+
+/// The YAML and JSON file names in comments under a patch field (its key
+/// written or itself commented out): entries switched off by commenting
+/// them out. A file commented out under `resources` is an object the
+/// kustomization leaves out, linted as written.
+fn commented_files(text: &str) -> Vec<String> {
+    let mut section = "";
+    let mut out = Vec::new();
+    for line in text.lines() {
+        // A top-level key, live or commented out, opens a section.
+        let bare = line.strip_prefix('#').map_or(line, str::trim_start);
+        if let Some((key, _)) = bare.split_once(':')
+            && !bare.starts_with(' ')
+            && !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            section = if bare.len() == line.len() || bare.trim_end().ends_with(':') {
+                key
+            } else {
+                section
+            };
+        }
+        let Some((_, comment)) = line.split_once('#') else {
+            continue;
+        };
+        if !PATCH_FIELDS.contains(&section) {
+            continue;
+        }
+        for word in
+            comment.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'))
+        {
+            let word = word.trim_start_matches(['-', ':']);
+            let word = word.strip_prefix("path:").unwrap_or(word);
+            if [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|ext| word.len() > ext.len() && word.ends_with(ext))
+            {
+                out.push(word.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// A top-level kustomization and what became of building it.
@@ -137,8 +246,28 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
             c.as_ref()
                 .is_none_or(|c| !referenced.contains(c) || in_cycle(c))
         })
+        // A component is built only as part of the kustomizations that
+        // include it; one that none includes is no deployment of its own.
+        .filter(|(dir, _)| !is_component(dir, cx))
         .map(|(dir, _)| build_one(dir, tool.as_ref(), cx))
         .collect()
+}
+
+/// Whether the kustomization in `dir` is a `kind: Component`.
+fn is_component(dir: &Path, cx: &Context<'_>) -> bool {
+    let Ok(text) = cx
+        .tree
+        .read_text(&kustomization_file(dir), cx.settings.max_file_size)
+    else {
+        return false;
+    };
+    let stream = crate::yaml::parse_stream(&text, cx.settings.limits.clone());
+    stream
+        .documents
+        .first()
+        .and_then(|d| d.root.get("kind"))
+        .and_then(crate::yaml::Node::as_str)
+        == Some("Component")
 }
 
 /// Builds one kustomization: natively, else (for a feature the engine does
