@@ -48,6 +48,20 @@ pub fn find_pod_spec<'a>(
             }
         }
     }
+    // The built-in workloads always hold a pod template, containers or not
+    // (a pod spec that sets only `hostIPC` is still a pod); for other kinds
+    // only a template with containers is taken for one.
+    let workload = match (group, object.kind.as_str()) {
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("batch", "Job") => Some(&["spec", "template", "spec"][..]),
+        ("batch", "CronJob") => Some(&["spec", "jobTemplate", "spec", "template", "spec"][..]),
+        _ => None,
+    };
+    if let Some(keys) = workload {
+        let template = node.path(&keys[..keys.len() - 1]);
+        return PodSpec::at(node, keys, template.and_then(|t| t.get("metadata")));
+    }
     for keys in TEMPLATE_PATHS {
         let template = node.path(&keys[..keys.len() - 1]);
         if let Some(pod) = PodSpec::at(node, keys, template.and_then(|t| t.get("metadata")))
