@@ -122,3 +122,36 @@ fn directives_and_empty_streams() {
     assert!(stream.errors.is_empty(), "{:?}", stream.errors);
     assert_eq!(stream.documents.len(), 2);
 }
+
+#[test]
+fn quoted_continuation_lines_may_be_indented_less_as_kubernetes_reads_them() {
+    // go-yaml v2 (libyaml) reads this as `--a --b`; YAML 1.2 forbids it.
+    for quote in ['"', '\''] {
+        let escape = if quote == '"' { " \\" } else { "" };
+        let text = format!(
+            "spec:\n  containers:\n    - args:\n        - {quote}--a{escape}\n      --b{quote}\n      securityContext: {{privileged: true}}\n"
+        );
+        let stream = load(&text);
+        assert!(stream.errors.is_empty(), "{quote}: {:?}", stream.errors);
+        let root = &stream.documents[0].root;
+        let arg = root.pointer("/spec/containers/0/args/0").unwrap();
+        assert_eq!(arg.as_str(), Some("--a --b"), "{quote}");
+        assert_eq!(
+            text_at(&text, arg.span),
+            format!("{quote}--a{escape}\n      --b{quote}")
+        );
+        let privileged = root.pointer("/spec/containers/0/securityContext/privileged");
+        assert_eq!(privileged.and_then(Node::as_bool), Some(true));
+    }
+}
+
+#[test]
+fn a_quoted_scalar_ends_at_its_closing_quote() {
+    let text = "image: \"nginx:latest\"   # pinned later\ntag: 'x' #c\n";
+    let root = one(text);
+    assert_eq!(
+        text_at(text, root.get("image").unwrap().span),
+        "\"nginx:latest\""
+    );
+    assert_eq!(text_at(text, root.get("tag").unwrap().span), "'x'");
+}

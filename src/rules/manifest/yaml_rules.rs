@@ -1,7 +1,7 @@
 //! `yaml-syntax`, `yaml-duplicate-key` and `yaml-ambiguous-value`: a file's
 //! YAML, before and beside its objects.
 
-use super::yaml_traps::ambiguous_values;
+use super::yaml_traps::{ambiguous_values, short_continuations};
 use crate::registry::{FileView, Rule, RuleContext};
 use crate::yaml::Span;
 
@@ -111,6 +111,18 @@ impl Rule for YamlAmbiguousValue {
                 };
                 cx.report_at(file.id, value.span, message, Some(object))
                     .help(help);
+            }
+            for span in short_continuations(file.text, document) {
+                let Some(object) = in_object(file, span) else {
+                    continue;
+                };
+                cx.report_at(
+                    file.id,
+                    span,
+                    "this quoted string continues on a line indented less than the line it starts on: Kubernetes (YAML 1.1) joins the lines, while YAML 1.2 tools (yq, editors, formatters) reject the file",
+                    Some(object),
+                )
+                .help("Indent the continuation line at least as far as the line the string starts on, or write the string on one line.");
             }
         }
     }

@@ -77,3 +77,41 @@ pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
     }
     out
 }
+
+/// The continuation lines of quoted strings that are indented less than
+/// the line the string starts on (`- "--a \` then `  --b"` under a deeper
+/// list): Kubernetes' YAML 1.1 reader joins them, YAML 1.2 tools reject
+/// the file. Each span is the text of such a line.
+pub fn short_continuations(text: &str, document: &Document) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Node> = vec![&document.root];
+    while let Some(node) = stack.pop() {
+        match &node.value {
+            Value::Seq(items) => stack.extend(items.iter().rev()),
+            Value::Map(entries) => stack.extend(entries.iter().rev().map(|e| &e.value)),
+            Value::Str(_) if !node.plain => {
+                let (start, end) = (node.span.start as usize, node.span.end as usize);
+                let Some(written) = text.get(start..end) else {
+                    continue;
+                };
+                if !written.starts_with(['"', '\'']) || !written.contains('\n') {
+                    continue;
+                }
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+                let block = indent(&text[line_start..start]);
+                let mut at = start + written.find('\n').unwrap_or(0) + 1;
+                for line in written.split('\n').skip(1) {
+                    let content = line.trim();
+                    if !content.is_empty() && indent(line) < block {
+                        let from = at + indent(line);
+                        out.push(Span::new(from, from + line.trim_end().len() - indent(line)));
+                    }
+                    at += line.len() + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
