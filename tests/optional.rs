@@ -30,7 +30,7 @@ fn main() {
         (
             "shared_corpus",
             corpus().is_dir(),
-            "the corpus-wide tests of rbac.rs, helm.rs and kustomize.rs (../shared/corpus/real)",
+            "the corpus-wide tests of rbac.rs, helm.rs, kustomize.rs and yaml_oracle.rs (../shared/corpus/real)",
         ),
         (
             "helm",
@@ -40,7 +40,7 @@ fn main() {
         (
             "kubectl",
             on_path("kubectl"),
-            "the kubectl kustomize oracle and fallback tests of kustomize.rs and hostile.rs",
+            "the kubectl kustomize oracle and fallback tests of kustomize.rs and hostile.rs, and the YAML oracle of yaml_oracle.rs",
         ),
         (
             "graphviz",
