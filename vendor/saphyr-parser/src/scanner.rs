@@ -21,7 +21,7 @@ use thiserror::Error;
 
 use crate::{
     char_traits::{
-        as_hex, is_anchor_char, is_blank_or_breakz, is_break, is_breakz, is_flow, is_hex,
+        as_hex, is_blank_or_breakz, is_break, is_breakz, is_flow, is_hex,
         is_tag_char, is_uri_char, is_yaml_non_break,
     },
     input::{Input, SkipTabs},
@@ -755,7 +755,9 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
-        if (self.mark.col as isize) < self.indent {
+        // kslint: no indentation inside flow collections, as in libyaml
+        // (`k: [` then `]` at the key's column).
+        if self.flow_level == 0 && (self.mark.col as isize) < self.indent {
             return Err(ScanError::new_str(self.mark, "invalid indentation"));
         }
 
@@ -1463,12 +1465,17 @@ impl<'input, T: Input> Scanner<'input, T> {
         let start_mark = self.mark;
 
         self.skip_non_blank();
-        while is_anchor_char(self.input.look_ch()) {
+        // kslint: anchor names as libyaml reads them: letters, digits, `_`
+        // and `-` (so `*n: v` is the alias `n` as a key), followed by a
+        // blank or one of `?:,]}%@` and a backquote; `&a.b` is an error.
+        while self.input.look_ch().is_ascii_alphanumeric() || matches!(self.input.peek(), '_' | '-') {
             string.push(self.input.peek());
             self.skip_non_blank();
         }
-
-        if string.is_empty() {
+        let next = self.input.look_ch();
+        if string.is_empty()
+            || !(is_blank_or_breakz(next) || matches!(next, '?' | ':' | ',' | ']' | '}' | '%' | '@' | '`'))
+        {
             return Err(ScanError::new_str(
                 start_mark,
                 "while scanning an anchor or alias, did not find expected alphabetic or numeric character",
