@@ -515,8 +515,16 @@ impl RunIndex {
 }
 
 /// A run's file name with `.` and `..` resolved as text, as kustomize
-/// joins paths.
+/// joins paths. Most names have nothing to resolve and are kept as they
+/// are: this runs over every file name of the run.
 fn normalize(path: &str) -> String {
+    let clean = !path.is_empty()
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if clean {
+        return path.to_owned();
+    }
     crate::source::display_name(&crate::source::lexical_join(std::path::Path::new(""), path))
 }
 
