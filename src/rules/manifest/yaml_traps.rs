@@ -18,14 +18,25 @@ pub struct Ambiguous {
     pub yaml12: String,
 }
 
-/// Every ambiguous plain scalar of a document, in order.
-pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
-    let mut out = Vec::new();
+/// Every value node of a document (not keys), in document order.
+fn values(document: &Document) -> impl Iterator<Item = &Node> {
     let mut stack: Vec<&Node> = vec![&document.root];
-    while let Some(node) = stack.pop() {
+    std::iter::from_fn(move || {
+        let node = stack.pop()?;
         match &node.value {
             Value::Seq(items) => stack.extend(items.iter().rev()),
             Value::Map(entries) => stack.extend(entries.iter().rev().map(|e| &e.value)),
+            _ => {}
+        }
+        Some(node)
+    })
+}
+
+/// Every ambiguous plain scalar of a document, in order.
+pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
+    let mut out = Vec::new();
+    for node in values(document) {
+        match &node.value {
             Value::Bool(_) | Value::Int(_) | Value::Float(_) if node.plain => {
                 let Some(written) = text.get(node.span.start as usize..node.span.end as usize)
                 else {
@@ -84,11 +95,8 @@ pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
 /// the file. Each span is the text of such a line.
 pub fn short_continuations(text: &str, document: &Document) -> Vec<Span> {
     let mut out = Vec::new();
-    let mut stack: Vec<&Node> = vec![&document.root];
-    while let Some(node) = stack.pop() {
+    for node in values(document) {
         match &node.value {
-            Value::Seq(items) => stack.extend(items.iter().rev()),
-            Value::Map(entries) => stack.extend(entries.iter().rev().map(|e| &e.value)),
             Value::Str(_) if !node.plain => {
                 let (start, end) = (node.span.start as usize, node.span.end as usize);
                 let Some(written) = text.get(start..end) else {
