@@ -230,10 +230,20 @@ pub fn process_file(
         if result.diagnostics.len() > first_new
             && let Some(escape) = object.pod.as_ref().and_then(node_escape)
         {
-            for diagnostic in &mut result.diagnostics[first_new..] {
-                if is_pod_security_rule(diagnostic.rule) {
-                    escape.explain(diagnostic, id);
-                }
+            // Said once per workload: on the finding at the escaping
+            // setting, else on the gravest isolation finding.
+            let new = &mut result.diagnostics[first_new..];
+            let at_escape = new
+                .iter()
+                .position(|d| d.primary.file == id && d.primary.span == escape.span);
+            let gravest = new
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| is_pod_security_rule(d.rule))
+                .max_by_key(|(i, d)| (d.severity, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i);
+            if let Some(i) = at_escape.or(gravest) {
+                escape.explain(&mut new[i], id);
             }
         }
     }

@@ -118,6 +118,58 @@ pub struct Diagnostic {
     /// For a finding in a Kustomize build: where its object starts in the
     /// file the build read it from, the same in every overlay.
     pub source_object: Option<(FileId, u32)>,
+    /// The root cause this finding shares with findings of other rules, so
+    /// that reporters show one finding per fix.
+    pub cause: Option<Cause>,
+    /// The group of findings with one root cause this finding belongs to
+    /// (numbered from 1 in report order), set once a run's findings are
+    /// sorted; `None` for a finding that stands alone.
+    pub group: Option<u32>,
+}
+
+/// A root cause that several rules report on, each from its own angle.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// A container lacks a hardening setting. Every missing setting of one
+    /// container is one fix: a `securityContext` that sets them all.
+    Unhardened {
+        /// The setting missing.
+        setting: Hardening,
+        /// The container, as messages name it (`container "web"`).
+        container: String,
+    },
+    /// One item of a role's `rules` grants a dangerous permission; every
+    /// danger of one item is one fix: narrowing that item.
+    RoleRule {
+        /// The item's index in the role's `rules`.
+        item: u32,
+        /// Who holds the permission (`whoever it is bound to`).
+        holder: &'static str,
+        /// What the item grants, e.g. `create` on `pods`.
+        grant: String,
+        /// What the holder can do with it.
+        consequence: String,
+        /// The grant is a `*`: listing what the holder needs instead
+        /// removes every other danger of the item too.
+        wildcard: bool,
+    },
+}
+
+/// A container hardening setting whose absence a rule reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hardening {
+    /// `allowPrivilegeEscalation: false`.
+    NoPrivilegeEscalation,
+    /// `capabilities.drop: [ALL]`.
+    DropAll,
+    /// NET_RAW dropped (by `drop: [ALL]`).
+    DropNetRaw,
+    /// `readOnlyRootFilesystem: true`.
+    ReadOnlyRoot,
+    /// `runAsNonRoot: true`.
+    NonRoot,
+    /// `seccompProfile.type: RuntimeDefault`.
+    Seccomp,
 }
 
 impl Diagnostic {
@@ -145,6 +197,8 @@ impl Diagnostic {
             container: None,
             rendered_from: None,
             source_object: None,
+            cause: None,
+            group: None,
         }
     }
 

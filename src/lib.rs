@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod expand;
+pub mod group;
 pub mod helm;
 pub mod index;
 pub mod k8s;

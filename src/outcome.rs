@@ -23,6 +23,13 @@ pub struct Summary {
     pub warnings: usize,
     /// Note findings.
     pub notes: usize,
+    /// Files with findings (human summary only).
+    #[serde(skip)]
+    pub files_with_findings: usize,
+    /// Of those, files outside the paths named on the command line, read
+    /// through a Kustomize base or a chart (human summary only).
+    #[serde(skip)]
+    pub outside_inputs: usize,
 }
 
 /// Maps places in a generated text (a Kustomize build) back to the file

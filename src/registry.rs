@@ -1,7 +1,7 @@
 //! The rule interface: per-object checks, run-wide checks over the compact
 //! [`RunIndex`], and the small builder rules report through.
 
-use crate::diagnostic::{Diagnostic, Label, ObjectRef, ObjectSlot, Severity};
+use crate::diagnostic::{Cause, Diagnostic, Label, ObjectRef, ObjectSlot, Severity};
 use crate::index::RunIndex;
 use crate::k8s::{Container, Manifest};
 use crate::source::FileId;
@@ -214,6 +214,12 @@ impl Report<'_> {
     /// Ties the finding to a container (for per-container suppressions).
     pub fn container(self, container: &Container) -> Self {
         self.diagnostic.container = Some(container.name().to_owned());
+        self
+    }
+
+    /// The root cause this finding shares with other rules' findings.
+    pub fn cause(self, cause: Cause) -> Self {
+        self.diagnostic.cause = Some(cause);
         self
     }
 

@@ -208,6 +208,9 @@ pub fn lint_generated(
     );
 
     let mut db = SourceDb::new(files);
+    // Files read later, to report or trace into (Kustomize bases, chart
+    // templates), count as read too.
+    let before_tracing = db.len();
     let mut charts: Vec<ChartFound> = Vec::new();
     for expansion in expansions {
         report_problems(expansion.problems, &mut db, settings, &mut diagnostics);
@@ -221,6 +224,17 @@ pub fn lint_generated(
             .cmp(name(b))
             .then_with(|| a.sort_key().cmp(&b.sort_key()))
     });
+    crate::group::assign(&mut diagnostics);
+    summary.files += db.len() - before_tracing;
+    let with_findings: std::collections::BTreeSet<&str> = diagnostics
+        .iter()
+        .map(|d| db.file(d.primary.file).name.as_str())
+        .collect();
+    summary.files_with_findings = with_findings.len();
+    summary.outside_inputs = with_findings
+        .iter()
+        .filter(|name| !under_inputs(name, &settings.inputs))
+        .count();
     for diagnostic in &diagnostics {
         match diagnostic.severity {
             Severity::Error => summary.errors += 1,
@@ -334,4 +348,22 @@ fn report_problems(
                 .map(|d| d.with_help(problem.help)),
         );
     }
+}
+
+/// Whether a file (by its shown name) lies under a path named on the
+/// command line, compared as text: a Kustomize base reached through
+/// `../base` does not.
+fn under_inputs(name: &str, inputs: &[source::Input]) -> bool {
+    let name = source::lexical_join(std::path::Path::new(""), name);
+    inputs.iter().any(|input| match input {
+        source::Input::Stdin => name == std::path::Path::new("-"),
+        source::Input::Path(path) => {
+            let path = source::lexical_join(std::path::Path::new(""), &path.to_string_lossy());
+            if path.as_os_str().is_empty() {
+                !name.starts_with("..") && !name.is_absolute()
+            } else {
+                name.starts_with(&path)
+            }
+        }
+    })
 }

@@ -116,6 +116,15 @@ pub fn bounded(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn join_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

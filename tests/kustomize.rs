@@ -939,15 +939,18 @@ fn findings_point_at_the_file_that_set_the_value() {
     // A prefixed service account still links to its prefixed RoleBinding
     // (one build, so the message names its objects).
     let diagnostics = lint_json(&["testdata/kustomize/overlays/prod"]);
-    let escalation: Vec<&str> = diagnostics
+    let escalation: Vec<&serde_json::Value> = diagnostics
         .iter()
         .filter(|d| d["rule"] == "rbac-workload-escalation")
-        .map(|d| d["message"].as_str().unwrap())
         .collect();
     assert!(
-        escalation.iter().any(|m| m.starts_with(
-            "Deployment shop/prod-web -> ServiceAccount shop/prod-web -> RoleBinding shop/prod-web -> Role shop/prod-web: create pods/exec"
-        )),
+        escalation.iter().any(|d| {
+            d["message"].as_str().unwrap().starts_with(
+                "runs as ServiceAccount shop/prod-web, whose RBAC grants `create pods/exec`",
+            ) && related(d).iter().any(|l| {
+                l.2 == "RoleBinding shop/prod-web binds Role shop/prod-web to this subject"
+            })
+        }),
         "{escalation:?}"
     );
 }

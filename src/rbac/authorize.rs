@@ -69,7 +69,7 @@ impl Danger {
     pub fn consequence(self) -> &'static str {
         match self {
             Danger::Wildcard => {
-                "do anything to every resource the rule covers, including everything below"
+                "do anything to every resource the rule covers, from reading secrets to starting privileged pods"
             }
             Danger::CreatePods => {
                 "start a pod that runs as any service account of the namespace, or a privileged pod that takes over its node"

@@ -7,25 +7,29 @@ use crate::text;
 /// Renders `::error file=…,line=…::message` lines.
 pub fn render(outcome: &Outcome) -> String {
     let mut out = String::new();
-    for d in &outcome.diagnostics {
-        let file = outcome.db.file(d.primary.file);
-        let start = file.line_col(d.primary.span.start);
-        let end = file.line_col(d.primary.span.end);
-        let command = match d.severity {
+    // One annotation per finding: a container's missing settings are one
+    // fix, so one note on the pull request.
+    for finding in crate::group::findings(&outcome.diagnostics) {
+        let file = outcome.db.file(finding.primary.file);
+        let start = file.line_col(finding.primary.span.start);
+        let end = file.line_col(finding.primary.span.end);
+        let command = match finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Note => "notice",
         };
-        let title = format!("kslint {}", d.rule);
+        let title = format!("kslint {}", finding.rules().join(", "));
         // Text from the tree (names, values) is cleaned first: the only
-        // line break is the one kslint puts before the help.
-        let mut message = match &d.object {
-            Some(object) => text::clean_line(&format!("{object}: {}", d.message)).into_owned(),
-            None => text::clean_line(&d.message).into_owned(),
+        // line breaks are the ones kslint puts before and in the help.
+        let mut message = match finding.object() {
+            Some(object) => {
+                text::clean_line(&format!("{object}: {}", finding.message)).into_owned()
+            }
+            None => text::clean_line(&finding.message).into_owned(),
         };
-        if let Some(help) = &d.help {
+        if let Some(help) = &finding.help {
             message.push('\n');
-            message.push_str(&text::clean_line(help));
+            message.push_str(&text::clean_block(help));
         }
         out.push_str(&format!(
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",

@@ -3,7 +3,8 @@
 //! with its own source (a miette report has one source).
 
 use super::HumanOptions;
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diagnostic::{Label, Severity};
+use crate::group::Finding;
 use crate::outcome::Outcome;
 use crate::source::SourceDb;
 use crate::text;
@@ -16,7 +17,9 @@ pub fn render(outcome: &Outcome, options: HumanOptions) -> String {
 }
 
 /// Renders every finding, and the summary line unless `summary` is false
-/// (`--quiet`).
+/// (`--quiet`). Errors come first, then warnings, each in file order, with
+/// a snippet; notes (advice that never fails a run) follow as one line
+/// each. A run with several findings opens with what matters most.
 pub fn render_with(outcome: &Outcome, options: HumanOptions, summary: bool) -> String {
     let theme = if options.color {
         GraphicalTheme::unicode()
@@ -27,18 +30,113 @@ pub fn render_with(outcome: &Outcome, options: HumanOptions, summary: bool) -> S
         .with_width(options.width)
         .with_links(false)
         .with_urls(false);
+    let findings = crate::group::findings(&outcome.diagnostics);
+    let (notes, mut shown): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.severity == Severity::Note);
+    shown.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut out = String::new();
-    for diagnostic in &outcome.diagnostics {
-        let report = Report::new(diagnostic, &outcome.db);
+    if summary && shown.len() > 1 {
+        out.push_str(&risks(outcome, &findings));
+    }
+    for finding in shown {
+        let report = Report::new(finding, &outcome.db);
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}: {}\n", diagnostic.rule, diagnostic.message));
+            out.push_str(&format!("{}: {}\n", report.code, finding.message));
+        }
+        out.push('\n');
+    }
+    if !notes.is_empty() {
+        out.push_str("Notes (advice, never a failure; `kslint explain RULE` says more):\n");
+        for note in notes {
+            out.push_str("  ");
+            out.push_str(&super::concise::line(outcome, note));
+            out.push('\n');
         }
         out.push('\n');
     }
     if summary {
-        out.push_str(&summary_line(outcome));
+        out.push_str(&super::summary_line(outcome));
         out.push('\n');
     }
+    out
+}
+
+/// The opening summary: how many workloads and containers each kind of
+/// risk touches, the gravest first.
+fn risks(outcome: &Outcome, findings: &[Finding]) -> String {
+    use crate::diagnostic::Cause;
+    use crate::rules::rbac::RbacWorkloadEscalation;
+    use std::collections::HashSet;
+    let failing: HashSet<&crate::diagnostic::ObjectRef> = findings
+        .iter()
+        .filter(|f| f.severity > Severity::Note)
+        .filter_map(Finding::object)
+        .collect();
+    let node_takeover: HashSet<&crate::diagnostic::ObjectRef> = outcome
+        .index
+        .workloads
+        .iter()
+        .filter(|w| w.escape.is_some() && failing.contains(&w.object))
+        .map(|w| &w.object)
+        .collect();
+    let escalating: HashSet<&crate::diagnostic::ObjectRef> = findings
+        .iter()
+        .filter(|f| f.members[0].rule == RbacWorkloadEscalation::ID)
+        .filter_map(Finding::object)
+        .collect();
+    fn cause_of<'a>(finding: &&'a Finding) -> Option<&'a Cause> {
+        finding.members[0].cause.as_ref()
+    }
+    let unhardened = findings
+        .iter()
+        .filter(|f| matches!(cause_of(f), Some(Cause::Unhardened { .. })))
+        .count();
+    let role_rules = findings
+        .iter()
+        .filter(|f| matches!(cause_of(f), Some(Cause::RoleRule { .. })))
+        .count();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut lines: Vec<String> = Vec::new();
+    if !node_takeover.is_empty() {
+        lines.push(format!(
+            "{} take over {} node (and every pod on it, in any namespace)",
+            count(node_takeover.len(), "workload can", "workloads can"),
+            if node_takeover.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
+        ));
+    }
+    if !escalating.is_empty() {
+        lines.push(format!(
+            "{} as a service account whose RBAC lets an attacker in the pod go further",
+            count(escalating.len(), "workload runs", "workloads run")
+        ));
+    }
+    if role_rules > 0 {
+        lines.push(format!(
+            "{} dangerous permissions",
+            count(role_rules, "role rule grants", "role rules grant")
+        ));
+    }
+    if unhardened > 0 {
+        lines.push(format!(
+            "{} not hardened (each finding shows the securityContext that fixes it)",
+            count(unhardened, "container is", "containers are")
+        ));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Most important:\n");
+    for line in lines {
+        out.push_str("  - ");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push('\n');
     out
 }
 
@@ -63,54 +161,43 @@ pub fn statistics(outcome: &Outcome) -> String {
         .unwrap_or(4);
     let mut out = String::new();
     for (rule, severity, count) in &counts {
-        let summary = crate::catalog::CATALOG
-            .iter()
-            .find(|m| m.id == *rule)
-            .map_or("", |m| m.summary.as_str());
+        let meta = crate::catalog::CATALOG.iter().find(|m| m.id == *rule);
+        let varies = counts.iter().filter(|(r, ..)| r == rule).count() > 1;
+        // A rule under two severities says which case each one is.
+        let summary = match meta {
+            Some(meta) if varies => severity_case(meta, *severity).unwrap_or_else(|| {
+                format!("its severity depends on the case: `kslint explain {rule}`")
+            }),
+            Some(meta) => meta.summary.clone(),
+            None => String::new(),
+        };
         // `as_str`: Display ignores widths.
         let severity = severity.as_str();
         out.push_str(&format!(
             "{count:>6}  {rule:<width$}  {severity:<7}  {summary}\n"
         ));
     }
-    out.push_str(&summary_line(outcome));
+    out.push_str(&super::summary_line(outcome));
     out.push('\n');
     out
 }
 
-/// `Found 2 errors and 1 warning in 3 files (7 objects).`
-pub fn summary_line(outcome: &Outcome) -> String {
-    let s = outcome.summary;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let scope = format!(
-        "{} ({})",
-        plural(s.files, "file"),
-        plural(s.objects, "object")
-    );
-    let counts: Vec<String> = [
-        (s.errors, "error"),
-        (s.warnings, "warning"),
-        (s.notes, "note"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, w)| plural(n, w))
-    .collect();
-    match counts.len() {
-        0 => format!("No problems found in {scope}."),
-        1 => format!("Found {} in {scope}.", counts[0]),
-        _ => format!(
-            "Found {} and {} in {scope}.",
-            counts[..counts.len() - 1].join(", "),
-            counts[counts.len() - 1]
-        ),
-    }
+/// The first sentence of the catalog's `- **severity**:` case of a rule.
+fn severity_case(meta: &crate::catalog::RuleMeta, severity: Severity) -> Option<String> {
+    let marker = format!("- **{}**:", severity.as_str());
+    let body = meta.section("What it does")?;
+    let start = body.find(&marker)? + marker.len();
+    let rest = &body[start..];
+    let end = rest.find("\n- ").unwrap_or(rest.len());
+    let case = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    let sentence = case.find(". ").map_or(case.as_str(), |i| &case[..i]);
+    Some(sentence.trim_end_matches('.').to_owned())
 }
 
 /// A finding as miette sees it.
 struct Report {
     message: String,
-    code: &'static str,
+    code: String,
     severity: Severity,
     help: Option<String>,
     source: NamedSource<Excerpt>,
@@ -119,48 +206,94 @@ struct Report {
 }
 
 impl Report {
-    fn new(diagnostic: &Diagnostic, db: &SourceDb) -> Self {
-        let primary_file = diagnostic.primary.file;
-        let mut here = vec![(&diagnostic.primary, true)];
-        let mut related = Vec::new();
-        for label in &diagnostic.related {
+    fn new(finding: &Finding, db: &SourceDb) -> Self {
+        let primary_file = finding.primary.file;
+        let short = |label: &Label| Label {
+            message: cut_label(&label.message),
+            ..label.clone()
+        };
+        let mut here = vec![(short(&finding.primary), true)];
+        // Places in other files: one snippet per file, the first place's
+        // message as its title.
+        let mut elsewhere: Vec<Vec<Label>> = Vec::new();
+        let hidden = finding.related.len().saturating_sub(MAX_RELATED);
+        for label in finding.related.iter().take(MAX_RELATED) {
             if label.file == primary_file {
-                here.push((label, false));
+                here.push((short(label), false));
             } else {
-                let unlabeled = Label {
-                    message: String::new(),
-                    ..label.clone()
-                };
-                let (source, labels) = excerpt(db, &[(&unlabeled, true)]);
-                related.push(Report {
-                    message: text::clean_line(&label.message).into_owned(),
-                    code: "",
-                    severity: Severity::Note,
-                    help: None,
-                    source,
-                    labels,
-                    related: Vec::new(),
-                });
+                match elsewhere.iter_mut().find(|g| g[0].file == label.file) {
+                    Some(group) => group.push(short(label)),
+                    None => elsewhere.push(vec![short(label)]),
+                }
             }
         }
+        let mut related = Vec::new();
+        for mut group in elsewhere {
+            let title = label_title(&finding.related, &group[0]);
+            group[0].message.clear();
+            let labels: Vec<(&Label, bool)> =
+                group.iter().enumerate().map(|(i, l)| (l, i == 0)).collect();
+            let (source, labels) = excerpt(db, &labels);
+            related.push(Report {
+                message: text::clean_line(&title).into_owned(),
+                code: String::new(),
+                severity: Severity::Note,
+                help: None,
+                source,
+                labels,
+                related: Vec::new(),
+            });
+        }
+        let here: Vec<(&Label, bool)> = here.iter().map(|(l, p)| (l, *p)).collect();
         let (source, labels) = excerpt(db, &here);
-        let message = match &diagnostic.object {
-            Some(object) => format!("{}: {}", object, diagnostic.message),
-            None => diagnostic.message.clone(),
+        let message = match finding.object() {
+            Some(object) => format!("{}: {}", object, finding.message),
+            None => finding.message.clone(),
         };
         Report {
             message: text::clean_line(&message).into_owned(),
-            code: diagnostic.rule,
-            severity: diagnostic.severity,
-            help: diagnostic
-                .help
-                .as_ref()
-                .map(|h| text::clean_line(h).into_owned()),
+            code: finding.rules().join(", "),
+            severity: finding.severity,
+            // The help may hold a YAML block to paste: its lines stay.
+            help: finding.help.as_ref().map(|h| {
+                let mut help = text::clean_block(h).into_owned();
+                if hidden > 0 {
+                    help.push_str(&format!(
+                        "\n({hidden} more related {}: `--format json` lists every one.)",
+                        if hidden == 1 { "place" } else { "places" }
+                    ));
+                }
+                help
+            }),
             source,
             labels,
             related,
         }
     }
+}
+
+/// Related places shown per finding: a chain of bindings and roles can be
+/// long, and the first places show where to act.
+const MAX_RELATED: usize = 2;
+
+/// The whole message of a related place (the snippet's label is cut).
+fn label_title(all: &[Label], shown: &Label) -> String {
+    all.iter()
+        .find(|l| l.file == shown.file && l.span == shown.span)
+        .map_or_else(|| shown.message.clone(), |l| l.message.clone())
+}
+
+/// Label texts longer than this many characters are cut: a label sits
+/// beside a snippet line, and JSON keeps the whole text.
+const MAX_LABEL_CHARS: usize = 100;
+
+fn cut_label(message: &str) -> String {
+    if message.chars().count() <= MAX_LABEL_CHARS {
+        return message.to_owned();
+    }
+    let mut cut: String = message.chars().take(MAX_LABEL_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// Source lines longer than this many characters are cut around the
@@ -438,7 +571,7 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        (!self.code.is_empty()).then(|| Box::new(self.code) as Box<dyn fmt::Display>)
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {

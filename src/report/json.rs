@@ -27,6 +27,11 @@ struct Entry<'a> {
     object: Option<&'a ObjectRef>,
     help: Option<&'a str>,
     related: Vec<Related<'a>>,
+    /// Ties the records of one root cause (a container's missing
+    /// hardening settings, the dangers of one role rule) that people
+    /// see as one finding; absent on a record that stands alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -83,5 +88,6 @@ fn entry<'a>(d: &'a Diagnostic, db: &'a SourceDb) -> Entry<'a> {
                 }
             })
             .collect(),
+        group: d.group,
     }
 }

@@ -66,45 +66,53 @@ fn code(raw: &str) -> String {
 /// Renders the outcome as Markdown.
 pub fn render(outcome: &Outcome) -> String {
     let s = &outcome.summary;
+    let (errors, warnings, notes) = crate::group::counts(&outcome.diagnostics);
     let mut out = String::from("## kslint\n\n");
     let _ = writeln!(
         out,
-        "{} errors, {} warnings, {} notes in {} files ({} objects).\n",
-        s.errors, s.warnings, s.notes, s.files, s.objects
+        "{errors} errors, {warnings} warnings, {notes} notes in {} files ({} objects).\n",
+        s.files, s.objects
     );
-    if outcome.diagnostics.is_empty() {
+    let mut findings = crate::group::findings(&outcome.diagnostics);
+    if findings.is_empty() {
         out.push_str("No findings.\n");
         return out;
     }
+    // The gravest first: a job summary shows only the first rows.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out.push_str("| Severity | Rule | Location | Finding |\n|---|---|---|---|\n");
-    for d in outcome.diagnostics.iter().take(MAX_ROWS) {
-        let file = outcome.db.file(d.primary.file);
-        let at = file.line_col(d.primary.span.start);
-        let icon = match d.severity {
+    for finding in findings.iter().take(MAX_ROWS) {
+        let file = outcome.db.file(finding.primary.file);
+        let at = file.line_col(finding.primary.span.start);
+        let icon = match finding.severity {
             Severity::Error => "🔴 error",
             Severity::Warning => "🟠 warning",
             Severity::Note => "🔵 note",
         };
-        let rule = match CATALOG.iter().find(|m| m.id == d.rule) {
-            Some(meta) => format!("[{}]({})", d.rule, meta.url()),
-            None => d.rule.to_owned(),
-        };
-        let object = d
-            .object
-            .as_ref()
+        let rules: Vec<String> = finding
+            .rules()
+            .into_iter()
+            .map(|rule| match CATALOG.iter().find(|m| m.id == rule) {
+                Some(meta) => format!("[{rule}]({})", meta.url()),
+                None => rule.to_owned(),
+            })
+            .collect();
+        let object = finding
+            .object()
             .map_or_else(String::new, |o| format!("{o}: "));
         let _ = writeln!(
             out,
-            "| {icon} | {rule} | {} | {} |",
+            "| {icon} | {} | {} | {} |",
+            rules.join(", "),
             code(&format!("{}:{}:{}", file.name, at.line, at.column)),
-            cell(&format!("{object}{}", d.message))
+            cell(&format!("{object}{}", finding.message))
         );
     }
-    if outcome.diagnostics.len() > MAX_ROWS {
+    if findings.len() > MAX_ROWS {
         let _ = writeln!(
             out,
             "\nand {} more; see the job log or the SARIF report.",
-            outcome.diagnostics.len() - MAX_ROWS
+            findings.len() - MAX_ROWS
         );
     }
     out

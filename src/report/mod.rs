@@ -1,6 +1,7 @@
 //! Reporters: one module per output format, each a pure function from a
 //! run's outcome to text.
 
+pub mod concise;
 pub mod github;
 pub mod gitlab;
 pub mod human;
@@ -16,6 +17,8 @@ use crate::outcome::Outcome;
 pub enum Format {
     /// rustc-style diagnostics with source snippets.
     Human,
+    /// One line per finding: `file:line:col: severity[rule] message`.
+    Concise,
     /// The JSON contract (RULES.md).
     Json,
     /// SARIF 2.1.0, for code scanning.
@@ -46,11 +49,57 @@ pub fn render(format: Format, outcome: &Outcome, human: HumanOptions) -> String 
     use crate::text::{escape_log_commands_json as json_safe, escape_log_commands_xml as xml_safe};
     match format {
         Format::Human => human::render(outcome, human),
+        Format::Concise => concise::render(outcome),
         Format::Json => json_safe(json::render(outcome)),
         Format::Sarif => json_safe(sarif::render(outcome)),
         Format::Github => github::render(outcome),
         Format::Junit => xml_safe(junit::render(outcome)),
         Format::Gitlab => json_safe(gitlab::render(outcome)),
         Format::Markdown => markdown::render(outcome),
+    }
+}
+
+/// `Found 2 errors and 1 warning in 3 files (7 objects).`
+pub fn summary_line(outcome: &Outcome) -> String {
+    let s = outcome.summary;
+    // Findings as people read them: a group of one cause counts once.
+    let (errors, warnings, notes) = crate::group::counts(&outcome.diagnostics);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let read = format!(
+        "{} ({})",
+        plural(s.files, "file"),
+        plural(s.objects, "object")
+    );
+    // Where the findings are: "in 2 of 9 files", and whether some lie in
+    // files the named paths only reach (a Kustomize base, a chart).
+    let scope = if s.files_with_findings == s.files {
+        read.clone()
+    } else {
+        format!("{} of {read}", s.files_with_findings)
+    };
+    let scope = match s.outside_inputs {
+        0 => scope,
+        n => format!(
+            "{scope}; {} outside the paths given (Kustomize bases or chart sources)",
+            if n == 1 {
+                "1 of them lies".to_owned()
+            } else {
+                format!("{n} of them lie")
+            }
+        ),
+    };
+    let counts: Vec<String> = [(errors, "error"), (warnings, "warning"), (notes, "note")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| plural(n, w))
+        .collect();
+    match counts.len() {
+        0 => format!("No problems found in {read}."),
+        1 => format!("Found {} in {scope}.", counts[0]),
+        _ => format!(
+            "Found {} and {} in {scope}.",
+            counts[..counts.len() - 1].join(", "),
+            counts[counts.len() - 1]
+        ),
     }
 }

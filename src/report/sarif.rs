@@ -101,6 +101,11 @@ fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
     if !related.is_empty() {
         value["relatedLocations"] = json!(related);
     }
+    // Code scanning keeps one alert per rule; the group says which alerts
+    // one fix resolves together.
+    if let Some(group) = d.group {
+        value["properties"] = json!({"kslintGroup": group});
+    }
     value
 }
 

@@ -1,5 +1,6 @@
 //! `capabilities-not-dropped`: see rules/capabilities-not-dropped.md
 use super::helpers::{drop_span, drops, linux_pod};
+use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -14,6 +15,7 @@ impl Rule for CapabilitiesNotDropped {
             if !drops(&container, "ALL") {
                 cx.report(drop_span(&container), format!("{} does not drop all capabilities", container.describe()))
                     .help("Add `ALL` to securityContext.capabilities.drop, then add back only the capabilities the container needs.")
+                    .cause(Cause::Unhardened { setting: Hardening::DropAll, container: container.describe() })
                     .container(&container);
             }
         }

@@ -1,6 +1,6 @@
 //! `net-raw`: see rules/net-raw.md
 use super::helpers::{capability, drop_span, drops, linux_pod};
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
@@ -32,6 +32,10 @@ impl Rule for NetRaw {
                     ),
                 )
                 .help("Add `ALL` (or at least `NET_RAW`) to securityContext.capabilities.drop.")
+                .cause(Cause::Unhardened {
+                    setting: Hardening::DropNetRaw,
+                    container: container.describe(),
+                })
                 .container(&container);
             }
         }

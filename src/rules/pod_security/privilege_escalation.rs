@@ -1,5 +1,6 @@
 //! `privilege-escalation`: see rules/privilege-escalation.md
 use super::helpers::linux_pod;
+use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
@@ -31,6 +32,7 @@ impl Rule for PrivilegeEscalation {
                         .map_or_else(|| container.absence_span(), |e| e.key_span);
                     cx.report(span, format!("{} does not set allowPrivilegeEscalation to false", container.describe()))
                         .help("Add `allowPrivilegeEscalation: false` to the container's securityContext; unset, setuid binaries can gain root.")
+                        .cause(Cause::Unhardened { setting: Hardening::NoPrivilegeEscalation, container: container.describe() })
                         .container(&container);
                 }
             }

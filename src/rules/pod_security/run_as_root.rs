@@ -1,6 +1,6 @@
 //! `run-as-root`: see rules/run-as-root.md
 use super::helpers::linux_pod;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
 use crate::registry::{Rule, RuleContext};
@@ -33,6 +33,7 @@ impl Rule for RunAsRoot {
                     if non_root.bool() != Some(true) {
                         cx.report(container.absence_span(), format!("{} may run as root, depending on its image", container.describe()))
                             .help("Set `runAsNonRoot: true` (and a non-zero runAsUser) in the container's or the pod's securityContext.")
+                            .cause(Cause::Unhardened { setting: Hardening::NonRoot, container: container.describe() })
                             .container(&container);
                     }
                 }

@@ -1,6 +1,6 @@
 //! `seccomp-unconfined`: see rules/seccomp-unconfined.md
 use super::helpers::linux_pod;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates::{self as p, Scope};
 use crate::registry::{Rule, RuleContext};
@@ -57,6 +57,10 @@ impl Rule for SeccompUnconfined {
                     format!("{} has no seccomp profile", container.describe()),
                 )
                 .help(HELP)
+                .cause(Cause::Unhardened {
+                    setting: Hardening::Seccomp,
+                    container: container.describe(),
+                })
                 .container(&container);
             }
         }

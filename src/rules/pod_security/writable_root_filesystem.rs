@@ -1,5 +1,6 @@
 //! `writable-root-filesystem`: see rules/writable-root-filesystem.md
 use super::helpers::linux_pod;
+use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -16,9 +17,17 @@ impl Rule for WritableRootFilesystem {
                 continue;
             }
             let span = entry.map_or_else(|| container.absence_span(), |e| e.value.span);
-            cx.report(span, format!("{} has a writable root filesystem", container.describe()))
+            let report = cx.report(span, format!("{} has a writable root filesystem", container.describe()))
                 .help("Set `readOnlyRootFilesystem: true` and mount an emptyDir where the application must write.")
                 .container(&container);
+            // `readOnlyRootFilesystem: false` is a choice, its own finding;
+            // unset is one of the container's missing settings.
+            if entry.is_none_or(|e| e.value.as_bool().is_none()) {
+                report.cause(Cause::Unhardened {
+                    setting: Hardening::ReadOnlyRoot,
+                    container: container.describe(),
+                });
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The per-role permission rules: each reports the rule items of a Role or
 //! ClusterRole that grant one kind of dangerous permission.
+use crate::diagnostic::Cause;
 use crate::k8s::Manifest;
 use crate::rbac::RoleFact;
 use crate::rbac::authorize::{Danger, dangers};
@@ -15,7 +16,7 @@ fn report(object: &Manifest, cx: &mut RuleContext, danger: Danger, help: &str) {
     } else {
         "whoever it is bound to in its namespace"
     };
-    for rule in &role.rules {
+    for (item, rule) in role.rules.iter().enumerate() {
         for hit in dangers(rule, !role.cluster)
             .into_iter()
             .filter(|h| h.danger == danger)
@@ -28,7 +29,14 @@ fn report(object: &Manifest, cx: &mut RuleContext, danger: Danger, help: &str) {
                     danger.consequence()
                 ),
             )
-            .help(help);
+            .help(help)
+            .cause(Cause::RoleRule {
+                item: item as u32,
+                holder,
+                grant: format!("`{}`", hit.what),
+                consequence: danger.consequence().to_owned(),
+                wildcard: false,
+            });
         }
     }
 }

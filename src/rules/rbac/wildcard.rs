@@ -1,5 +1,5 @@
 //! `rbac-wildcard`: see rules/rbac-wildcard.md
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Cause, Severity};
 use crate::k8s::Manifest;
 use crate::rbac::{Item, RoleFact};
 use crate::registry::{Rule, RuleContext};
@@ -13,7 +13,17 @@ impl Rule for RbacWildcard {
         let Some(role) = RoleFact::from_manifest(object) else {
             return;
         };
-        for rule in role.rules.iter().filter(|r| r.resource_names.is_empty()) {
+        let holder = if role.cluster {
+            "whoever it is bound to"
+        } else {
+            "whoever it is bound to in its namespace"
+        };
+        for (item, rule) in role
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.resource_names.is_empty())
+        {
             let stars = |items: &[Item]| -> Vec<crate::yaml::Span> {
                 items
                     .iter()
@@ -34,11 +44,19 @@ impl Rule for RbacWildcard {
             let Some(((first, field), rest)) = all.split_first() else {
                 continue;
             };
-            let message = if everything {
-                "this rule allows every verb on every resource it covers: whoever holds it can do anything there, including reading secrets and granting itself more".to_owned()
+            let (message, grant, consequence) = if everything {
+                (
+                    "this rule allows every verb on every resource it covers: whoever holds it can do anything there, including reading secrets and granting itself more".to_owned(),
+                    "every verb on every resource".to_owned(),
+                    "do anything to every resource the rule covers".to_owned(),
+                )
             } else {
-                format!(
-                    "`*` in {field} grants more than the rule names, including verbs, resources or API groups added in the future"
+                (
+                    format!(
+                        "`*` in {field} grants more than the rule names, including verbs, resources or API groups added in the future"
+                    ),
+                    format!("`*` in {field}"),
+                    "use whatever `*` comes to cover, including verbs, resources and API groups added in the future".to_owned(),
                 )
             };
             let mut report = cx
@@ -48,6 +66,13 @@ impl Rule for RbacWildcard {
                     Severity::Error
                 } else {
                     Severity::Warning
+                })
+                .cause(Cause::RoleRule {
+                    item: item as u32,
+                    holder,
+                    grant,
+                    consequence,
+                    wildcard: true,
                 });
             for (span, field) in rest {
                 report = report.related(object.file, *span, format!("`*` in {field}"));

@@ -1,9 +1,7 @@
 //! `rbac-workload-escalation`: see rules/rbac-workload-escalation.md
 use crate::index::{RunIndex, WorkloadFact};
 use crate::rbac::authorize::{Danger, Hit, dangers};
-use crate::rbac::{
-    BindingFact, Granted, Model, RoleFact, Subject, names_workload, qualified, token_mounted,
-};
+use crate::rbac::{BindingFact, Granted, Model, RoleFact, Subject, names_workload, token_mounted};
 use crate::registry::{Rule, RuleContext};
 use std::collections::HashMap;
 
@@ -116,56 +114,70 @@ impl Rule for RbacWorkloadEscalation {
                 .filter(|c| !c.3)
                 .map(|c| model.closeness(c.0.file, workload.file))
                 .max();
-            let mut reported: Vec<Danger> = Vec::new();
+            let mut chain: Vec<Link> = Vec::new();
             for (binding, subject, grants, exact) in candidates {
                 if !exact && Some(model.closeness(binding.file, workload.file)) != closest {
                     continue;
                 }
                 for grant in grants {
-                    if reported.contains(&grant.hit.danger) {
+                    if chain
+                        .iter()
+                        .any(|link| link.grant.hit.danger == grant.hit.danger)
+                    {
                         continue;
                     }
-                    reported.push(grant.hit.danger);
-                    report(cx, workload, binding, subject, grant);
+                    chain.push(Link {
+                        binding,
+                        subject,
+                        grant,
+                    });
                 }
+            }
+            // A `*` on `*` rule grants every other danger too: what else
+            // that same rule grants adds nothing to read.
+            let everything: Vec<*const crate::rbac::RuleFact> = chain
+                .iter()
+                .filter(|link| link.grant.hit.danger == Danger::Wildcard)
+                .map(|link| std::ptr::from_ref(link.grant.granted.rule))
+                .collect();
+            chain.retain(|link| {
+                link.grant.hit.danger == Danger::Wildcard
+                    || !everything.contains(&std::ptr::from_ref(link.grant.granted.rule))
+            });
+            if !chain.is_empty() {
+                report(cx, workload, &chain);
             }
         }
     }
 }
 
-fn report(
-    cx: &mut RuleContext,
-    workload: &WorkloadFact,
-    binding: &BindingFact,
-    subject: &Subject,
-    grant: &Grant,
-) {
+/// One danger of a workload and the binding that grants it.
+struct Link<'a> {
+    binding: &'a BindingFact,
+    subject: &'a Subject,
+    grant: &'a Grant<'a>,
+}
+
+/// One finding per workload: every danger its service account holds,
+/// most severe first, with the chain to the first ones as labels.
+fn report(cx: &mut RuleContext, workload: &WorkloadFact, chain: &[Link]) {
     let account_namespace = workload
         .object
         .namespace
         .as_deref()
         .map_or_else(String::new, |ns| format!("{ns}/"));
-    let mut role = grant.role.describe();
-    // Name the aggregated member when the user can see and edit it.
-    if !std::ptr::eq(grant.role, grant.granted.source) && grant.granted.source.file.is_some() {
-        role.push_str(&format!(
-            " (aggregating {})",
-            grant.granted.source.describe()
-        ));
-    }
-    let via = if subject.kind == "Group" {
-        format!(" (as a member of Group {})", subject.name)
-    } else {
-        String::new()
-    };
+    let mut links: Vec<&Link> = chain.iter().collect();
+    links.sort_by_key(|link| link.grant.hit.danger);
+    let grants: Vec<String> = links
+        .iter()
+        .map(|link| format!("`{}`", link.grant.hit.what))
+        .collect();
+    let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
     let message = format!(
-        "{} {} -> ServiceAccount {account_namespace}{}{via} -> {} -> {role}: {}; an attacker who controls this pod can {}",
-        workload.object.kind,
-        qualified(&workload.object),
+        "runs as ServiceAccount {account_namespace}{}, whose RBAC grants {}: an attacker who controls this pod can {}",
         workload.service_account,
-        binding.describe(),
-        grant.hit.what,
-        grant.hit.danger.consequence()
+        crate::text::join_and(&grants),
+        links[0].grant.hit.danger.consequence()
     );
     let span = workload
         .service_account_span
@@ -173,14 +185,28 @@ fn report(
     let object = Some((workload.slot, workload.object.clone()));
     let mut report = cx
         .report_at(workload.file, span, message, object)
-        .help("Run this workload as its own ServiceAccount without these permissions, or set `automountServiceAccountToken: false` if it never calls the Kubernetes API.")
-        .related(binding.file, subject.span, format!("{} grants the role to this subject", binding.describe()));
-    if let Some(file) = grant.granted.source.file {
-        report = report.related(
-            file,
-            grant.hit.span,
-            format!("this rule allows `{}`", grant.hit.what),
-        );
+        .help("Run this workload as its own ServiceAccount without these permissions, or set `automountServiceAccountToken: false` if it never calls the Kubernetes API.");
+    let mut bindings_shown: Vec<*const BindingFact> = Vec::new();
+    for link in &links {
+        if !bindings_shown.contains(&std::ptr::from_ref(link.binding)) {
+            bindings_shown.push(std::ptr::from_ref(link.binding));
+            report = report.related(
+                link.binding.file,
+                link.subject.name_span,
+                format!(
+                    "{} binds {} to this subject",
+                    link.binding.describe(),
+                    link.grant.role.describe()
+                ),
+            );
+        }
+        if let Some(file) = link.grant.granted.source.file {
+            report = report.related(
+                file,
+                link.grant.hit.span,
+                format!("this rule allows `{}`", link.grant.hit.what),
+            );
+        }
     }
     let _ = report;
 }
