@@ -1150,3 +1150,29 @@ fn no_corpus_finding_treats_a_patch_file_as_an_object() {
         &wrong[..wrong.len().min(10)]
     );
 }
+
+#[test]
+fn a_value_set_by_a_kustomization_field_is_not_called_a_patch() {
+    let diagnostics = lint_json(&["testdata/kustomize/inline-patches"]);
+    let host_pid = diagnostics
+        .iter()
+        .find(|d| d["rule"] == "host-pid")
+        .expect("host-pid from the inline patch");
+    assert!(
+        host_pid["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("inline-patches/kustomization.yaml")
+    );
+    let labels = related(host_pid);
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.2 == "the object this kustomization field changes"),
+        "{labels:?}"
+    );
+    assert!(
+        !labels.iter().any(|l| l.2.contains("patched")),
+        "{labels:?}"
+    );
+}

@@ -16,7 +16,16 @@ impl crate::expand::Retrace for Built {
             d.primary = moved;
             d.rendered_from = Some(text);
             d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
-            if let Some(base) = base.filter(|b| b.file != d.primary.file) {
+            if let Some(mut base) = base.filter(|b| b.file != d.primary.file) {
+                // A value from a kustomization field (`images`,
+                // `commonLabels`, a replacement) is no patch.
+                let setter = &db.file(d.primary.file).name;
+                if super::FILE_NAMES
+                    .iter()
+                    .any(|name| Path::new(setter).file_name() == Some(name.as_ref()))
+                {
+                    base.message = "the object this kustomization field changes".to_owned();
+                }
                 d.related.insert(0, base);
             }
             if let Some(message) = caveat {

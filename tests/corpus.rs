@@ -1,0 +1,67 @@
+//! Every (rule, file, line, column) that kslint reports on the shared corpus
+//! of real projects, against the checked-in list in
+//! `testdata/corpus-findings.txt`. Grouping, wording and layout may change
+//! freely; a finding that appears or disappears must show in a reviewed
+//! diff of that list (`KSLINT_BLESS_CORPUS=1 cargo test --test corpus`).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+const LIST: &str = "testdata/corpus-findings.txt";
+
+#[test]
+fn corpus_findings_match_the_checked_in_list() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    // Kustomizations beyond the native engine are built by kubectl; without
+    // it those builds fail and the list cannot match.
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: kubectl is not installed");
+        return;
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(["--no-config", "--format", "json", "--fail-on", "never", "."])
+        .current_dir(&corpus)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found: BTreeSet<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{}:{}",
+                d["rule"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["column"]
+            )
+        })
+        .collect();
+    let path = common::root().join(LIST);
+    if std::env::var_os("KSLINT_BLESS_CORPUS").is_some() {
+        let text: String = found.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let listed: BTreeSet<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let lost: Vec<&String> = listed.difference(&found).collect();
+    let new: Vec<&String> = found.difference(&listed).collect();
+    assert!(
+        lost.is_empty() && new.is_empty(),
+        "corpus findings changed; if intended, rerun with KSLINT_BLESS_CORPUS=1 and review the diff of {LIST}\nlost: {lost:#?}\nnew: {new:#?}"
+    );
+}
