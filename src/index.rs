@@ -184,7 +184,7 @@ pub struct RunIndex {
     /// file and the path as written.
     pub patch_refs: Vec<(FileId, String)>,
     /// File paths by `FileId` (set once the run's files are known).
-    pub file_names: Vec<String>,
+    pub file_names: std::sync::Arc<[String]>,
     service_accounts_by_name: HashMap<String, Vec<usize>>,
     namespaces_by_name: HashMap<String, usize>,
 }
@@ -541,7 +541,8 @@ mod tests {
                 "overlay/kustomization.yaml".into(),
                 "base/patch.yaml".into(),
                 "overlay/local.yaml".into(),
-            ],
+            ]
+            .into(),
             patch_refs: vec![
                 (FileId(0), "./size-patch.yaml".into()),
                 (FileId(2), "../base/patch.yaml".into()),

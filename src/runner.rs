@@ -197,7 +197,8 @@ pub fn lint_generated(
         suppressions.push(result.suppressions);
         indexes.push(result.index);
     }
-    let file_names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    // Shared by every unit's index: one copy, however many units.
+    let file_names: Arc<[String]> = files.iter().map(|f| f.name.clone()).collect();
     let (index, any_units) = run_units(
         indexes,
         &provenance,
@@ -260,7 +261,7 @@ pub fn lint_generated(
 fn run_units(
     indexes: Vec<RunIndex>,
     provenance: &[Option<Arc<Provenance>>],
-    file_names: &[String],
+    file_names: &Arc<[String]>,
     settings: &Settings,
     active: &[ActiveRule],
     diagnostics: &mut Vec<Diagnostic>,
@@ -284,7 +285,7 @@ fn run_units(
     }
     let prepare = |mut index: RunIndex| {
         index.pod_security_default = settings.pod_security;
-        index.file_names = file_names.to_vec();
+        index.file_names = Arc::clone(file_names);
         index.finish();
         index
     };

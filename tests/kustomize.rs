@@ -1176,3 +1176,34 @@ fn a_value_set_by_a_kustomization_field_is_not_called_a_patch() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn each_environment_is_its_own_cluster_view() {
+    let diagnostics = lint_json(&["testdata/kustomize-envs"]);
+    let dev: Vec<&serde_json::Value> = diagnostics
+        .iter()
+        .filter(|d| d["file"].as_str().unwrap().contains("/dev/"))
+        .collect();
+    // Prod's NetworkPolicy does not cover dev's pods.
+    assert!(
+        dev.iter().any(|d| d["rule"] == "missing-network-policy"),
+        "{dev:#?}"
+    );
+    // Prod's Namespace label does not judge dev's pods.
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d["rule"] == "pod-security-violation"),
+        "{diagnostics:#?}"
+    );
+    // Nothing about dev points into prod.
+    for d in &dev {
+        assert!(related(d).iter().all(|l| !l.0.contains("/prod/")), "{d:#?}");
+    }
+    // Prod, covered and hardened, has no network or hardening finding.
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| { d["file"].as_str().unwrap().contains("/prod/") && d["severity"] != "note" })
+    );
+}
