@@ -234,10 +234,8 @@ fn common_place(members: &[&Diagnostic]) -> Label {
             best_count = count;
         }
     }
-    Label {
-        message: String::new(),
-        ..best.clone()
-    }
+    // Its label, if any, stays: "this patch removes `securityContext`".
+    best.clone()
 }
 
 fn unhardened<'a>(

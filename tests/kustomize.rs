@@ -1207,3 +1207,49 @@ fn each_environment_is_its_own_cluster_view() {
             .any(|d| { d["file"].as_str().unwrap().contains("/prod/") && d["severity"] != "note" })
     );
 }
+
+#[test]
+fn a_setting_a_patch_removes_is_blamed_on_the_patch() {
+    let diagnostics = lint_json(&["testdata/kustomize-removals"]);
+    let at = |container: &str, rule: &str| -> &serde_json::Value {
+        diagnostics
+            .iter()
+            .find(|d| d["rule"] == rule && d["message"].as_str().unwrap().contains(container))
+            .unwrap_or_else(|| panic!("no {rule} for {container}: {diagnostics:#?}"))
+    };
+    // (container, rule, file, line) where the patch removes the setting.
+    let cases = [
+        (
+            "\"json\"",
+            "seccomp-unconfined",
+            "overlay/kustomization.yaml",
+            6,
+        ),
+        ("\"null\"", "run-as-root", "overlay/loosen.yaml", 11),
+        (
+            "\"delete\"",
+            "privilege-escalation",
+            "overlay/loosen.yaml",
+            14,
+        ),
+    ];
+    for (container, rule, file, line) in cases {
+        let d = at(container, rule);
+        assert!(
+            d["file"].as_str().unwrap().ends_with(file) && d["line"] == line,
+            "{container}: {d:#?}"
+        );
+        // The label shows what the base wrote.
+        assert!(
+            related(d).iter().any(|l| {
+                l.0.ends_with("base/deployment.yaml") && l.2 == "the base sets it here"
+            }),
+            "{d:#?}"
+        );
+    }
+    // A setting the base never had is not blamed on a patch: the "null"
+    // container keeps its other settings, so only runAsNonRoot is missing.
+    assert!(!diagnostics.iter().any(|d| {
+        d["rule"] == "seccomp-unconfined" && d["message"].as_str().unwrap().contains("\"null\"")
+    }));
+}

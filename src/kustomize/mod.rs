@@ -89,6 +89,23 @@ pub struct Sources {
     max_file_size: u64,
     visits: usize,
     work: AtomicUsize,
+    /// What patches removed, to blame a missing setting on the patch.
+    pub removals: Vec<Removal>,
+}
+
+/// A setting a patch removed from an object (a JSON 6902 `remove`, a
+/// strategic merge `null` or `$patch: delete`). Spans are in the build's
+/// [`Sources`].
+#[derive(Debug, Clone)]
+pub struct Removal {
+    /// The mapping or list that lost it.
+    pub parent: Span,
+    /// The key (or list index) removed.
+    pub key: String,
+    /// The value removed, where the base wrote it.
+    pub removed: Span,
+    /// The patch operation that removed it.
+    pub by: Span,
 }
 
 impl Sources {
@@ -104,6 +121,7 @@ impl Sources {
             max_file_size,
             visits: 0,
             work: AtomicUsize::new(0),
+            removals: Vec::new(),
         }
     }
 

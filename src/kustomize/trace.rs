@@ -2,7 +2,7 @@
 //! the base, the patch, or the kustomization field of a transformer.
 
 use super::Built;
-use crate::diagnostic::{Diagnostic, Label};
+use crate::diagnostic::{Cause, Diagnostic, Hardening, Label};
 use crate::source::{FileId, SourceDb, SourceFile, display_name};
 use crate::yaml::Span;
 use std::path::Path;
@@ -12,6 +12,10 @@ impl crate::expand::Retrace for Built {
     fn retrace(&self, d: &mut Diagnostic, text: FileId, db: &mut SourceDb) {
         let base = base_object(self, d.primary.span, db);
         let caveat = approximate(self, d.primary.span);
+        if let Some(removal) = removal_behind(self, d) {
+            blame_removal(self, d, removal, text, base, db);
+            return;
+        }
         if let Some(moved) = move_label(&d.primary, self, db) {
             d.primary = moved;
             d.rendered_from = Some(text);
@@ -46,6 +50,75 @@ impl crate::expand::Retrace for Built {
         if let Some(moved) = move_label(label, self, db) {
             *label = moved;
         }
+    }
+}
+
+/// The keys whose removal takes a hardening setting away: the setting's
+/// own, its parents', and the whole `securityContext`.
+fn keys_of(setting: Hardening) -> &'static [&'static str] {
+    match setting {
+        Hardening::NoPrivilegeEscalation => &["securityContext", "allowPrivilegeEscalation"],
+        Hardening::DropAll | Hardening::DropNetRaw => &["securityContext", "capabilities", "drop"],
+        Hardening::ReadOnlyRoot => &["securityContext", "readOnlyRootFilesystem"],
+        Hardening::NonRoot => &["securityContext", "runAsNonRoot", "runAsUser"],
+        Hardening::Seccomp => &["securityContext", "seccompProfile"],
+    }
+}
+
+/// For a missing hardening setting, the patch that removed one from the
+/// container the finding is about, if one did.
+fn removal_behind<'b>(built: &'b Built, d: &Diagnostic) -> Option<&'b super::Removal> {
+    let Some(Cause::Unhardened { setting, .. }) = d.cause else {
+        return None;
+    };
+    let span = d.primary.span;
+    // The innermost node around the finding's place: its container.
+    let (_, container) = built
+        .emitted
+        .origins
+        .iter()
+        .filter(|(out, source)| {
+            out.start <= span.start && span.end <= out.end && *out != span && !source.is_empty()
+        })
+        .min_by_key(|(out, _)| out.end - out.start)?;
+    built.sources.removals.iter().find(|r| {
+        container.start <= r.parent.start
+            && r.parent.end <= container.end
+            && keys_of(setting).contains(&r.key.as_str())
+    })
+}
+
+/// Points a finding at the patch operation that removed the setting, with
+/// a label at the value the base wrote.
+fn blame_removal(
+    built: &Built,
+    d: &mut Diagnostic,
+    removal: &super::Removal,
+    text: FileId,
+    base: Option<Label>,
+    db: &mut SourceDb,
+) {
+    let Some((path, source, by)) = built.sources.locate(removal.by) else {
+        return;
+    };
+    let file = file_id(path, source, db);
+    d.primary = Label {
+        file,
+        span: by,
+        message: format!("this patch removes `{}`", removal.key),
+    };
+    d.rendered_from = Some(text);
+    d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
+    if let Some((path, source, removed)) = built.sources.locate(removal.removed) {
+        let file = file_id(path, source, db);
+        d.related.insert(
+            0,
+            Label {
+                file,
+                span: removed,
+                message: "the base sets it here".to_owned(),
+            },
+        );
     }
 }
 

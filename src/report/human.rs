@@ -210,6 +210,7 @@ impl Report {
         let primary_file = finding.primary.file;
         let short = |label: &Label| Label {
             message: cut_label(&label.message),
+            span: first_line(db, label),
             ..label.clone()
         };
         let mut here = vec![(short(&finding.primary), true)];
@@ -269,6 +270,18 @@ impl Report {
             labels,
             related,
         }
+    }
+}
+
+/// A label's span cut at the end of its first line: a related place is a
+/// pointer, and a whole mapping under it would print every line of it.
+fn first_line(db: &SourceDb, label: &Label) -> crate::yaml::Span {
+    let text: &str = &db.file(label.file).text;
+    let start = (label.span.start as usize).min(text.len());
+    let end = (label.span.end as usize).min(text.len());
+    match text.get(start..end).and_then(|s| s.find('\n')) {
+        Some(newline) => crate::yaml::Span::new(start, start + newline),
+        None => label.span,
     }
 }
 

@@ -1,10 +1,15 @@
 //! JSON 6902 patches: `add`, `remove`, `replace`, `move`, `copy` and
 //! `test` operations at JSON pointers.
 
-use super::super::{Error, res};
+use super::super::{Error, Removal, res};
 use crate::yaml::{Node, Span, Value};
 
-pub(super) fn apply_json(node: &mut Node, ops: &[Node], span: Span) -> Result<(), Error> {
+pub(super) fn apply_json(
+    node: &mut Node,
+    ops: &[Node],
+    span: Span,
+    removals: &mut Vec<Removal>,
+) -> Result<(), Error> {
     for op in ops {
         let at = op.span;
         let name = res::str_at(op, &["op"]).unwrap_or("");
@@ -52,7 +57,21 @@ pub(super) fn apply_json(node: &mut Node, ops: &[Node], span: Span) -> Result<()
                 }
             }
             "remove" => {
-                remove(node, &path).ok_or_else(|| fail("the path does not exist"))?;
+                let parent = path
+                    .split_last()
+                    .and_then(|(_, parent)| lookup_mut(node, parent))
+                    .map(|p| p.span);
+                let removed = remove(node, &path).ok_or_else(|| fail("the path does not exist"))?;
+                if let (Some(parent), Some(key)) = (parent, path.last()) {
+                    // The `op: remove` line, where the user reads it.
+                    let by = op.entry("op").map_or(at, |e| e.key_span.to(e.value.span));
+                    removals.push(Removal {
+                        parent,
+                        key: key.clone(),
+                        removed: removed.span,
+                        by,
+                    });
+                }
             }
             "move" | "copy" => {
                 let from = pointer(res::str_at(op, &["from"]).unwrap_or(""));

@@ -25,7 +25,7 @@ pub(super) fn strategic_merge_field(
             _ => load(&k.dir, entry, span, sources)?,
         };
         for doc in docs {
-            apply_by_id(resources, &doc, span)?;
+            apply_by_id(resources, &doc, span, &mut sources.removals)?;
         }
     }
     Ok(())
@@ -61,7 +61,7 @@ pub(super) fn patches_field(
                     if target.selects(r)? {
                         sources.spend(&r.node, 1, text_span)?;
                         r.store_previous();
-                        apply_json(&mut r.node, ops, text_span)?;
+                        apply_json(&mut r.node, ops, text_span, &mut sources.removals)?;
                     }
                 }
             }
@@ -87,13 +87,13 @@ pub(super) fn patches_field(
                             if let Some(v) = res::get_mut(&mut doc, "apiVersion") {
                                 v.value = Value::Str(r.api_version().to_owned());
                             }
-                            apply_keeping_identity(r, &doc);
+                            apply_keeping_identity(r, &doc, &mut sources.removals);
                         }
                     }
                 }
                 None => {
                     for doc in &docs {
-                        apply_by_id(resources, doc, text_span)?;
+                        apply_by_id(resources, doc, text_span, &mut sources.removals)?;
                     }
                 }
             },
@@ -136,7 +136,7 @@ pub(super) fn json6902_field(
         for r in resources.iter_mut() {
             if target.selects(r)? {
                 sources.spend(&r.node, 1, span)?;
-                apply_json(&mut r.node, ops, span)?;
+                apply_json(&mut r.node, ops, span, &mut sources.removals)?;
             }
         }
     }

@@ -2,13 +2,18 @@
 //! by their merge keys (`name` for containers, `containerPort` for ports),
 //! and the `$patch`, `$retainKeys` and `$setElementOrder` directives.
 
-use super::super::Error;
 use super::super::res::{self, Res};
+use super::super::{Error, Removal};
 use crate::yaml::{Entry, Node, Span, Value};
 
 /// A patch applied to the one resource whose current or earlier id is the
 /// patch's.
-pub(super) fn apply_by_id(resources: &mut [Res], doc: &Node, span: Span) -> Result<(), Error> {
+pub(super) fn apply_by_id(
+    resources: &mut [Res],
+    doc: &Node,
+    span: Span,
+    removals: &mut Vec<Removal>,
+) -> Result<(), Error> {
     let patch = Res::new(doc.clone());
     let want = patch.id();
     let matches: Vec<usize> = resources
@@ -19,7 +24,7 @@ pub(super) fn apply_by_id(resources: &mut [Res], doc: &Node, span: Span) -> Resu
         .collect();
     match matches[..] {
         [one] => {
-            apply_keeping_identity(&mut resources[one], doc);
+            apply_keeping_identity(&mut resources[one], doc, removals);
             Ok(())
         }
         [] => Err(Error::invalid(
@@ -51,7 +56,7 @@ pub(super) fn apply_by_id(resources: &mut [Res], doc: &Node, span: Span) -> Resu
 }
 
 /// A strategic merge that keeps the target's name, namespace and kind.
-pub(super) fn apply_keeping_identity(r: &mut Res, doc: &Node) {
+pub(super) fn apply_keeping_identity(r: &mut Res, doc: &Node, removals: &mut Vec<Removal>) {
     let name = res::str_at(&r.node, &["metadata", "name"]).map(str::to_owned);
     let namespace = r.node.path(&["metadata", "namespace"]).cloned();
     let kind = r.node.get("kind").cloned();
@@ -59,7 +64,7 @@ pub(super) fn apply_keeping_identity(r: &mut Res, doc: &Node) {
     let kind_name = r.kind().to_owned();
     let schema = has_schema(r.api_version(), &kind_name).then_some(kind_name.as_str());
     let name_node = r.node.path(&["metadata", "name"]).cloned();
-    match merge(Some(r.node.clone()), doc, &mut Vec::new(), schema) {
+    match merge(Some(r.node.clone()), doc, &mut Vec::new(), schema, removals) {
         None => {
             r.node = Node {
                 value: Value::Null,
@@ -185,6 +190,7 @@ fn merge(
     patch: &Node,
     path: &mut Vec<String>,
     schema: Option<&str>,
+    removals: &mut Vec<Removal>,
 ) -> Option<Node> {
     match &patch.value {
         Value::Map(patch_entries) => {
@@ -202,16 +208,24 @@ fn merge(
                     continue;
                 }
                 if entry.value.is_null() {
-                    res::remove(&mut dest, &entry.key);
+                    let parent = dest.span;
+                    if let Some(removed) = res::remove(&mut dest, &entry.key) {
+                        removals.push(Removal {
+                            parent,
+                            key: entry.key.clone(),
+                            removed: removed.span,
+                            by: entry.key_span.to(entry.value.span),
+                        });
+                    }
                     continue;
                 }
                 path.push(entry.key.clone());
                 let current = res::get_mut(&mut dest, &entry.key).map(|n| n.clone());
                 let merged = match (&current, &entry.value.value) {
                     (Some(d), Value::Seq(_)) if matches!(d.value, Value::Seq(_)) => {
-                        merge_list(d, &entry.value, path, schema)
+                        merge_list(d, &entry.value, path, schema, removals)
                     }
-                    _ => merge(current, &entry.value, path, schema),
+                    _ => merge(current, &entry.value, path, schema, removals),
                 };
                 path.pop();
                 match merged {
@@ -228,14 +242,29 @@ fn merge(
                         }
                     }
                     None => {
-                        res::remove(&mut dest, &entry.key);
+                        let parent = dest.span;
+                        if let Some(removed) = res::remove(&mut dest, &entry.key) {
+                            // The `$patch: delete` line under the key.
+                            let by = entry
+                                .value
+                                .entry("$patch")
+                                .map_or(entry.key_span, |e| e.key_span.to(e.value.span));
+                            removals.push(Removal {
+                                parent,
+                                key: entry.key.clone(),
+                                removed: removed.span,
+                                by,
+                            });
+                        }
                     }
                 }
             }
             Some(dest)
         }
         Value::Seq(_) => match dest {
-            Some(d) if matches!(d.value, Value::Seq(_)) => merge_list(&d, patch, path, schema),
+            Some(d) if matches!(d.value, Value::Seq(_)) => {
+                merge_list(&d, patch, path, schema, removals)
+            }
             _ => Some(without_directives(patch)),
         },
         // A patch that restates a value (a list item's merge key, most
@@ -252,6 +281,7 @@ fn merge_list(
     patch: &Node,
     path: &mut Vec<String>,
     schema: Option<&str>,
+    removals: &mut Vec<Removal>,
 ) -> Option<Node> {
     let patch_items = patch.as_seq().unwrap_or_default();
     let directive = |n: &Node| n.get("$patch").and_then(Node::as_str).map(str::to_owned);
@@ -305,7 +335,9 @@ fn merge_list(
                 if delete {
                     continue;
                 }
-                if let Some(merged) = merge(Some(dest_items[i].clone()), item, path, schema) {
+                if let Some(merged) =
+                    merge(Some(dest_items[i].clone()), item, path, schema, removals)
+                {
                     out.push(merged);
                 }
             }
