@@ -27,8 +27,12 @@ fn corpus_findings_match_the_checked_in_list() {
         eprintln!("skipped: kubectl is not installed");
         return;
     }
+    // The list is of a run without Helm (charts are notes): CI installs a
+    // helm for the Helm tests, and rendered charts would change the list.
     let output = Command::new(env!("CARGO_BIN_EXE_kslint"))
-        .args(["--no-config", "--format", "json", "--fail-on", "never", "."])
+        .args(["--no-config", "--format", "json", "--fail-on", "never"])
+        .args(["--helm-bin", "/nonexistent/helm", "."])
+        .env_remove("KSLINT_HELM_BIN")
         .current_dir(&corpus)
         .output()
         .unwrap();
