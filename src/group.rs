@@ -65,7 +65,9 @@ pub struct Finding<'a> {
     pub severity: Severity,
     /// What is wrong.
     pub message: String,
-    /// What to do (may span lines: a YAML block to paste).
+    /// What to do. Its line breaks are kslint's own (a YAML block to
+    /// paste): text from the tree in it has been made one line already, so
+    /// a name cannot start a line that a CI log reads as a command.
     pub help: Option<String>,
     /// The place to edit.
     pub primary: Label,
@@ -142,7 +144,10 @@ fn single(diagnostic: &Diagnostic) -> Finding<'_> {
         members: vec![diagnostic],
         severity: diagnostic.severity,
         message: diagnostic.message.clone(),
-        help: diagnostic.help.clone(),
+        help: diagnostic
+            .help
+            .as_deref()
+            .map(|h| crate::text::clean_line(h).into_owned()),
         primary: diagnostic.primary.clone(),
         related: diagnostic.related.clone(),
     }
@@ -363,9 +368,9 @@ fn role_rule(mut members: Vec<&Diagnostic>, severity: Severity) -> Finding<'_> {
         &members[..]
     };
     member_labels(labelled, &mut related);
-    let mut helps: Vec<&str> = Vec::new();
+    let mut helps: Vec<std::borrow::Cow<str>> = Vec::new();
     for member in &members {
-        if let Some(help) = member.help.as_deref()
+        if let Some(help) = member.help.as_deref().map(crate::text::clean_line)
             && !helps.contains(&help)
         {
             helps.push(help);

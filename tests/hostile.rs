@@ -856,6 +856,14 @@ fn forged_tree(scene: &Scene) {
             "name: \"a\\n::stop-commands::x\\n::error::forged\"\n  namespace",
         ),
     );
+    // A value that a finding's help quotes (the capability to remove).
+    scene.write(
+        "cap.yaml",
+        &PRIVILEGED_POD.replace(
+            "privileged: true",
+            "capabilities: {add: [\"SYS_ADMIN\\n::error file=x.yaml,line=1::forged\"]}",
+        ),
+    );
     scene.write(
         "legacy.yaml",
         &PRIVILEGED_POD.replace(
