@@ -187,6 +187,14 @@ pub struct RunIndex {
     pub file_names: std::sync::Arc<[String]>,
     service_accounts_by_name: HashMap<String, Vec<usize>>,
     namespaces_by_name: HashMap<String, usize>,
+    /// Bindings by the service account name a subject gives.
+    bindings_by_account: HashMap<String, Vec<usize>>,
+    /// Bindings with a Group subject (it may hold any service account).
+    bindings_with_groups: Vec<usize>,
+    /// Workloads by the namespace they set.
+    workloads_by_namespace: HashMap<String, Vec<usize>>,
+    /// Workloads by the service account they run as.
+    workloads_by_account: HashMap<String, Vec<usize>>,
 }
 
 impl RunIndex {
@@ -387,6 +395,10 @@ impl RunIndex {
             file_names: _,
             service_accounts_by_name: _,
             namespaces_by_name: _,
+            bindings_by_account: _,
+            bindings_with_groups: _,
+            workloads_by_namespace: _,
+            workloads_by_account: _,
         } = other;
         self.workloads.extend(workloads);
         self.service_accounts.extend(service_accounts);
@@ -401,6 +413,47 @@ impl RunIndex {
 
     /// Builds the lookups, once every file's facts are in.
     pub fn finish(&mut self) {
+        self.finish_beside(None);
+    }
+
+    /// Builds the lookups of a unit deployed beside the loose files, whose
+    /// CustomResourceDefinitions its custom resources may use.
+    pub fn finish_beside(&mut self, loose: Option<&RunIndex>) {
+        self.bindings_by_account.clear();
+        self.bindings_with_groups.clear();
+        for (i, binding) in self.bindings.iter().enumerate() {
+            for subject in &binding.subjects {
+                match subject.kind.as_str() {
+                    "Group" => self.bindings_with_groups.push(i),
+                    _ => {
+                        if let Some(account) = subject_account(&subject.kind, &subject.name) {
+                            self.bindings_by_account
+                                .entry(account.to_owned())
+                                .or_default()
+                                .push(i);
+                        }
+                    }
+                }
+            }
+        }
+        for list in self.bindings_by_account.values_mut() {
+            list.dedup();
+        }
+        self.bindings_with_groups.dedup();
+        self.workloads_by_namespace.clear();
+        self.workloads_by_account.clear();
+        for (i, workload) in self.workloads.iter().enumerate() {
+            if let Some(namespace) = &workload.object.namespace {
+                self.workloads_by_namespace
+                    .entry(namespace.clone())
+                    .or_default()
+                    .push(i);
+            }
+            self.workloads_by_account
+                .entry(workload.service_account.clone())
+                .or_default()
+                .push(i);
+        }
         self.service_accounts_by_name.clear();
         for (i, sa) in self.service_accounts.iter().enumerate() {
             self.service_accounts_by_name
@@ -419,14 +472,18 @@ impl RunIndex {
                 .api_version
                 .rsplit_once('/')
                 .unwrap_or(("", custom.object.api_version.as_str()));
-            let schema = self.crds.iter().find_map(|crd| {
-                (crd.group == group && crd.kind == custom.object.kind).then(|| {
-                    crd.versions
-                        .iter()
-                        .find(|(name, _)| name == version)
-                        .map(|(_, schema)| (crd, schema))
-                })?
-            });
+            let schema = self
+                .crds
+                .iter()
+                .chain(loose.into_iter().flat_map(|l| &l.crds))
+                .find_map(|crd| {
+                    (crd.group == group && crd.kind == custom.object.kind).then(|| {
+                        crd.versions
+                            .iter()
+                            .find(|(name, _)| name == version)
+                            .map(|(_, schema)| (crd, schema))
+                    })?
+                });
             let Some((crd, schema)) = schema else {
                 continue;
             };
@@ -511,6 +568,156 @@ impl RunIndex {
             .iter()
             .map(|&i| &self.service_accounts[i])
             .find(|sa| Self::same_namespace(sa.namespace.as_deref(), namespace))
+    }
+}
+
+/// The service account name a binding subject gives: a ServiceAccount's
+/// own, or the one in a `system:serviceaccount:NS:NAME` user name.
+pub fn subject_account<'a>(kind: &str, name: &'a str) -> Option<&'a str> {
+    match kind {
+        "ServiceAccount" => Some(name),
+        "User" => name
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, name)| name),
+        _ => None,
+    }
+}
+
+/// One cluster as the cross-resource rules see it: a unit's facts (one
+/// Kustomize build, one chart's value set, or the loose files alone) and,
+/// for a unit, the loose files deployed beside it. The loose facts are
+/// shared by every unit's view, never copied, so a run of many builds
+/// costs what its objects cost.
+pub struct ClusterView<'a> {
+    own: &'a RunIndex,
+    loose: Option<&'a RunIndex>,
+    /// The workloads judged here: the unit's own, and the loose ones the
+    /// unit changes something for (a Namespace they run in, a binding
+    /// that names their service account).
+    subjects: Vec<&'a WorkloadFact>,
+}
+
+impl<'a> ClusterView<'a> {
+    /// The view of one index alone (the loose files, or a whole run for
+    /// queries).
+    pub fn alone(index: &'a RunIndex) -> Self {
+        ClusterView {
+            own: index,
+            loose: None,
+            subjects: index.workloads.iter().collect(),
+        }
+    }
+
+    /// The view of a unit deployed beside the loose files.
+    pub fn beside(unit: &'a RunIndex, loose: &'a RunIndex) -> Self {
+        let mut reached: Vec<usize> = Vec::new();
+        if !unit.bindings_with_groups.is_empty() {
+            // A group may hold any service account: rare, so simply all.
+            reached.extend(0..loose.workloads.len());
+        } else {
+            for namespace in &unit.namespaces {
+                reached.extend(
+                    loose
+                        .workloads_by_namespace
+                        .get(&namespace.name)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for account in unit.bindings_by_account.keys() {
+                reached.extend(
+                    loose
+                        .workloads_by_account
+                        .get(account)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            reached.sort_unstable();
+            reached.dedup();
+        }
+        ClusterView {
+            own: unit,
+            loose: Some(loose),
+            subjects: unit
+                .workloads
+                .iter()
+                .chain(reached.into_iter().map(|i| &loose.workloads[i]))
+                .collect(),
+        }
+    }
+
+    /// The indexes of this cluster, the unit's first.
+    fn layers(&self) -> impl Iterator<Item = &'a RunIndex> + use<'a> {
+        std::iter::once(self.own).chain(self.loose)
+    }
+
+    /// The workloads to judge in this view.
+    pub fn workloads(&self) -> &[&'a WorkloadFact] {
+        &self.subjects
+    }
+
+    /// Every NetworkPolicy of the cluster.
+    pub fn network_policies(&self) -> impl Iterator<Item = &'a NetworkPolicyFact> + use<'a> {
+        self.layers().flat_map(|index| &index.network_policies)
+    }
+
+    /// Every Role and ClusterRole of the cluster.
+    pub fn roles(&self) -> impl Iterator<Item = &'a RoleFact> + use<'a> {
+        self.layers().flat_map(|index| &index.roles)
+    }
+
+    /// Every binding of the cluster.
+    pub fn bindings(&self) -> impl Iterator<Item = &'a BindingFact> + use<'a> {
+        self.layers().flat_map(|index| &index.bindings)
+    }
+
+    /// The bindings that may name a service account: those whose subjects
+    /// give its name, and those with Group subjects, in file order per
+    /// layer.
+    pub fn bindings_for_account(&self, account: &str) -> Vec<&'a BindingFact> {
+        let mut out = Vec::new();
+        for index in self.layers() {
+            let mut positions: Vec<usize> = index
+                .bindings_by_account
+                .get(account)
+                .into_iter()
+                .flatten()
+                .chain(&index.bindings_with_groups)
+                .copied()
+                .collect();
+            positions.sort_unstable();
+            positions.dedup();
+            out.extend(positions.into_iter().map(|i| &index.bindings[i]));
+        }
+        out
+    }
+
+    /// A Namespace by name: the unit's, else a loose one.
+    pub fn namespace(&self, name: &str) -> Option<&'a NamespaceFact> {
+        self.layers().find_map(|index| index.namespace(name))
+    }
+
+    /// The ServiceAccount a workload runs as, if the cluster has it.
+    pub fn service_account_of(&self, workload: &WorkloadFact) -> Option<&'a ServiceAccountFact> {
+        self.layers()
+            .find_map(|index| index.service_account_of(workload))
+    }
+
+    /// The unit's custom resources' problems against the CRDs it sees.
+    pub fn crd_problems(&self) -> &'a [CrdProblem] {
+        &self.own.crd_problems
+    }
+
+    /// The Pod Security level for namespaces without an enforce label.
+    pub fn pod_security_default(&self) -> Option<pss::Policy> {
+        self.own.pod_security_default
+    }
+
+    /// File paths by `FileId`.
+    pub fn file_names(&self) -> &'a [String] {
+        &self.own.file_names
     }
 }
 

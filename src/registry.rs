@@ -2,7 +2,7 @@
 //! [`RunIndex`], and the small builder rules report through.
 
 use crate::diagnostic::{Cause, Diagnostic, Label, ObjectRef, ObjectSlot, Severity};
-use crate::index::RunIndex;
+use crate::index::ClusterView;
 use crate::k8s::{Container, Manifest};
 use crate::source::FileId;
 use crate::yaml::Span;
@@ -18,7 +18,7 @@ pub trait Rule: Sync {
     /// Checks one object.
     fn check(&self, _object: &Manifest, _cx: &mut RuleContext) {}
     /// Checks relations between the run's objects.
-    fn check_run(&self, _index: &RunIndex, _cx: &mut RuleContext) {}
+    fn check_run(&self, _cluster: &ClusterView, _cx: &mut RuleContext) {}
     /// Checks a file as a whole: its YAML rather than its objects.
     fn check_file(&self, _file: &FileView<'_>, _cx: &mut RuleContext) {}
 }

@@ -8,7 +8,7 @@ pub use crate::check::Text;
 use crate::check::{ActiveRule, FileResult, process_file};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::expand::{Budget, ChartFound, Context, Expansion, Problem, Provenance};
-use crate::index::RunIndex;
+use crate::index::{ClusterView, RunIndex};
 pub use crate::outcome::{Outcome, Summary};
 use crate::registry::RuleContext;
 use crate::settings::Settings;
@@ -254,10 +254,11 @@ pub fn lint_generated(
 }
 
 /// Runs the cross-resource rules once per unit: every generated text
-/// joins the unit its provenance names, and each unit is seen with the
-/// loose files (never with another unit: value sets of one chart and
-/// overlays of one base are alternatives). Returns the index of everything
-/// at once, for queries (`who-can`, graphs), and whether there were units.
+/// joins the unit its provenance names, and each unit is seen as its own
+/// cluster with the loose files beside it (never with another unit: value
+/// sets of one chart and overlays of one base are alternatives). Returns
+/// the index of everything at once, for queries (`who-can`, graphs) and the
+/// report's risk summary, and whether there were units.
 fn run_units(
     indexes: Vec<RunIndex>,
     provenance: &[Option<Arc<Provenance>>],
@@ -283,13 +284,12 @@ fn run_units(
             None => loose.extend(index),
         }
     }
-    let prepare = |mut index: RunIndex| {
+    let prepare = |index: &mut RunIndex, beside: Option<&RunIndex>| {
         index.pod_security_default = settings.pod_security;
         index.file_names = Arc::clone(file_names);
-        index.finish();
-        index
+        index.finish_beside(beside);
     };
-    let mut run_rules = |index: &RunIndex| {
+    let mut run_rules = |cluster: &ClusterView| {
         for active_rule in active {
             let mut cx = RuleContext::new(
                 active_rule.rule.id(),
@@ -298,25 +298,33 @@ fn run_units(
                 diagnostics,
             )
             .targeting(settings.kubernetes_minor);
-            active_rule.rule.check_run(index, &mut cx);
+            active_rule.rule.check_run(cluster, &mut cx);
         }
     };
     let any_units = !units.is_empty();
-    let mut whole = any_units.then(|| loose.clone());
-    for unit_index in units {
-        let mut index = loose.clone();
-        index.extend(unit_index.clone());
+    // Everything at once, before `finish` drops what only it needs.
+    let mut whole = any_units.then(|| {
+        let mut whole = loose.clone();
+        // Checked against their CRDs in the loose pass already.
+        whole.custom_objects.clear();
+        whole
+    });
+    prepare(&mut loose, None);
+    run_rules(&ClusterView::alone(&loose));
+    for mut unit in units {
+        prepare(&mut unit, Some(&loose));
+        // A loose workload seen again here (a binding of this unit names
+        // its account) repeats the loose pass's findings, merged later.
+        run_rules(&ClusterView::beside(&unit, &loose));
         if let Some(whole) = &mut whole {
-            whole.extend(unit_index);
+            whole.extend(unit);
         }
-        // Loose files' findings here may repeat the loose pass's (merged
-        // later) or need this unit (a binding it ships).
-        run_rules(&prepare(index));
     }
-    let loose = prepare(loose);
-    run_rules(&loose);
     let index = match whole {
-        Some(whole) => prepare(whole),
+        Some(mut whole) => {
+            prepare(&mut whole, None);
+            whole
+        }
         None => loose,
     };
     (index, any_units)

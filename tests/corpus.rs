@@ -37,6 +37,7 @@ fn corpus_findings_match_the_checked_in_list() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_no_label_crosses_environments(&report);
     let found: BTreeSet<String> = report["diagnostics"]
         .as_array()
         .unwrap()
@@ -67,5 +68,39 @@ fn corpus_findings_match_the_checked_in_list() {
     assert!(
         lost.is_empty() && new.is_empty(),
         "corpus findings changed; if intended, rerun with KSLINT_BLESS_CORPUS=1 and review the diff of {LIST}\nlost: {lost:#?}\nnew: {new:#?}"
+    );
+}
+
+/// The folder a file's environment is, for repositories of the corpus that
+/// keep one environment per folder: ingress-nginx's cloud providers and the
+/// rendered examples of the OpenTelemetry charts. Each is deployed alone,
+/// so no finding in one may cite a file of another.
+fn environment(file: &str) -> Option<(&str, &str)> {
+    ["deploy/static/provider/", "/examples/"]
+        .iter()
+        .find_map(|marker| {
+            let at = file.find(marker)? + marker.len();
+            let (prefix, rest) = file.split_at(at);
+            Some((prefix, rest.split('/').next()?))
+        })
+}
+
+fn assert_no_label_crosses_environments(report: &serde_json::Value) {
+    let mut crossing = Vec::new();
+    for d in report["diagnostics"].as_array().unwrap() {
+        let file = d["file"].as_str().unwrap();
+        let Some(own) = environment(file) else {
+            continue;
+        };
+        for label in d["related"].as_array().into_iter().flatten() {
+            let other = label["file"].as_str().unwrap();
+            if environment(other).is_some_and(|env| env.0 == own.0 && env.1 != own.1) {
+                crossing.push(format!("{} {file} -> {other}", d["rule"]));
+            }
+        }
+    }
+    assert!(
+        crossing.is_empty(),
+        "findings cite files of another environment: {crossing:#?}"
     );
 }

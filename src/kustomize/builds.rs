@@ -50,16 +50,18 @@ impl Engine for Builds {
         expansion
             .consumed
             .extend(patch_files(&found.kustomizations, cx));
-        let units = units(&runs);
-        for (run, unit) in runs.into_iter().zip(units) {
+        for run in runs {
             if let Some(built) = run.built {
+                // Each top-level build is what one environment deploys: its
+                // own cluster for cross-resource rules.
+                let unit = format!("kustomize {}", run.dir);
                 expansion.generated.push(Generated {
                     name: format!("{}: kustomize build", run.dir),
                     text: built.emitted.text.clone(),
                     provenance: Arc::new(Provenance {
                         dir: run.dir,
                         origin: Origin::Build(built),
-                        unit: format!("kustomize {unit}"),
+                        unit,
                     }),
                 });
             }
@@ -178,33 +180,6 @@ struct Run {
     dir: String,
     built: Option<Arc<Built>>,
     problem: Option<Problem>,
-}
-
-/// Groups builds into units: builds that read a common file (overlays of
-/// one base: alternatives, such as dev and prod) go to different units;
-/// unrelated builds, parts of one system, share one. Greedy colouring, so
-/// the number of units is about the most overlays any base has.
-fn units(runs: &[Run]) -> Vec<usize> {
-    let mut readers: HashMap<&Path, Vec<usize>> = HashMap::new();
-    for (i, run) in runs.iter().enumerate() {
-        for path in run.built.iter().flat_map(|b| b.sources.paths()) {
-            readers.entry(path).or_default().push(i);
-        }
-    }
-    let mut colors: Vec<usize> = Vec::with_capacity(runs.len());
-    for (i, run) in runs.iter().enumerate() {
-        let mut taken = HashSet::new();
-        for path in run.built.iter().flat_map(|b| b.sources.paths()) {
-            for &other in &readers[path] {
-                if other < i {
-                    taken.insert(colors[other]);
-                }
-            }
-        }
-        let free = (0..=taken.len()).find(|c| !taken.contains(c));
-        colors.push(free.unwrap_or(taken.len()));
-    }
-    colors
 }
 
 /// Builds each top-level kustomization: one no other kustomization of the

@@ -4,7 +4,7 @@
 
 use super::authorize::dangers;
 use super::{Model, names_workload, qualified, token_mounted};
-use crate::index::RunIndex;
+use crate::index::{ClusterView, RunIndex};
 use std::collections::{BTreeMap, HashSet};
 
 /// A node of the graph.
@@ -109,7 +109,8 @@ impl Graph {
     /// Builds the graph of a run: every binding with its subjects and
     /// role, and every workload whose service account a binding names.
     pub fn of(index: &RunIndex) -> Graph {
-        let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
+        let model = Model::new(&index.roles).with_paths(&index.file_names);
+        let cluster = ClusterView::alone(index);
         let mut graph = Graph::default();
         for binding in &index.bindings {
             let role = model.role_of(binding);
@@ -184,7 +185,7 @@ impl Graph {
                     let label = format!("{} {}", workload.object.kind, qualified(&workload.object));
                     let workload_id =
                         graph.node(format!("workload {label}"), vec![label], Shape::Workload);
-                    let mounted = token_mounted(index, workload);
+                    let mounted = token_mounted(&cluster, workload);
                     let edge_label = if mounted {
                         "runs as"
                     } else {

@@ -6,7 +6,7 @@ pub mod authorize;
 pub mod graph;
 pub mod query;
 
-use crate::index::{RunIndex, WorkloadFact};
+use crate::index::{ClusterView, RunIndex, WorkloadFact};
 use crate::source::FileId;
 use crate::yaml::{Limits, parse_stream};
 use std::cell::RefCell;
@@ -47,10 +47,8 @@ pub struct Granted<'a> {
 
 /// The run's RBAC joined: roles by name, aggregation resolved.
 pub struct Model<'a> {
-    /// The run's roles.
-    pub roles: &'a [RoleFact],
-    /// The run's bindings.
-    pub bindings: &'a [BindingFact],
+    /// The run's Roles by name (several when folders reuse a name).
+    roles_by_name: HashMap<&'a str, Vec<&'a RoleFact>>,
     /// ClusterRoles by name: the run's (several when folders reuse a
     /// name), else the built-in one.
     cluster_roles: HashMap<&'a str, Vec<&'a RoleFact>>,
@@ -71,13 +69,16 @@ pub fn affinity(a: &str, b: &str) -> usize {
 impl<'a> Model<'a> {
     /// Joins the run's roles and bindings with the built-in ClusterRoles;
     /// a ClusterRole in the run wins over a built-in one of that name.
-    pub fn new(roles: &'a [RoleFact], bindings: &'a [BindingFact]) -> Model<'a> {
+    pub fn new(roles: impl IntoIterator<Item = &'a RoleFact>) -> Model<'a> {
         let mut cluster_roles: HashMap<&str, Vec<&RoleFact>> = HashMap::new();
-        for role in roles.iter().filter(|r| r.cluster) {
-            cluster_roles
-                .entry(&role.object.name)
-                .or_default()
-                .push(role);
+        let mut roles_by_name: HashMap<&str, Vec<&RoleFact>> = HashMap::new();
+        for role in roles {
+            let by_name = if role.cluster {
+                &mut cluster_roles
+            } else {
+                &mut roles_by_name
+            };
+            by_name.entry(&role.object.name).or_default().push(role);
         }
         for role in BUILTIN.iter() {
             cluster_roles
@@ -85,8 +86,7 @@ impl<'a> Model<'a> {
                 .or_insert_with(|| vec![role]);
         }
         Model {
-            roles,
-            bindings,
+            roles_by_name,
             cluster_roles,
             resolved: RefCell::default(),
             paths: &[],
@@ -110,9 +110,8 @@ impl<'a> Model<'a> {
     }
 
     /// Of several roles with the name a binding refers to, the one in the
-    /// binding's file, else the nearest: until each Kustomize build is
-    /// linted as its own unit, folders that reuse generic names (`role`,
-    /// `manager-role`) are told apart by where they are.
+    /// binding's file, else the nearest: loose folders that reuse generic
+    /// names (`role`, `manager-role`) are told apart by where they are.
     fn nearest(&self, candidates: &[&'a RoleFact], binding: &BindingFact) -> Option<&'a RoleFact> {
         candidates
             .iter()
@@ -133,11 +132,10 @@ impl<'a> Model<'a> {
                 .and_then(|roles| self.nearest(roles, binding)),
             "Role" if !binding.cluster => {
                 let namespace = binding.object.namespace.as_deref();
-                let candidates: Vec<&RoleFact> = self
-                    .roles
-                    .iter()
-                    .filter(|r| !r.cluster && r.object.name == binding.role_name)
-                    .collect();
+                let candidates: &[&RoleFact] = self
+                    .roles_by_name
+                    .get(binding.role_name.as_str())
+                    .map_or(&[], Vec::as_slice);
                 let exact: Vec<&RoleFact> = candidates
                     .iter()
                     .copied()
@@ -147,7 +145,8 @@ impl<'a> Model<'a> {
                     return self.nearest(&exact, binding);
                 }
                 let possible: Vec<&RoleFact> = candidates
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .filter(|r| RunIndex::same_namespace(r.object.namespace.as_deref(), namespace))
                     .collect();
                 self.nearest(&possible, binding)
@@ -203,13 +202,13 @@ impl<'a> Model<'a> {
 
 /// Whether the pods carry a token: the pod's setting wins, then the
 /// ServiceAccount's, and the default is yes.
-pub fn token_mounted(index: &RunIndex, workload: &WorkloadFact) -> bool {
+pub fn token_mounted(cluster: &ClusterView, workload: &WorkloadFact) -> bool {
     if workload.projected_token {
         return true;
     }
     match workload.automount {
         Some((mounted, _)) => mounted,
-        None => index
+        None => cluster
             .service_account_of(workload)
             .is_none_or(|sa| sa.automount != Some(false)),
     }

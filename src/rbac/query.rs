@@ -3,7 +3,7 @@
 
 use super::authorize::{allows, matching_resource};
 use super::{BindingFact, Granted, Model, RoleFact, Subject, qualified};
-use crate::index::{RunIndex, WorkloadFact};
+use crate::index::{ClusterView, RunIndex, WorkloadFact};
 use crate::source::FileId;
 use crate::yaml::Span;
 use crate::yaml::line_index::LineCol;
@@ -101,7 +101,8 @@ fn applies_in(binding: &BindingFact, namespace: Option<&str>) -> bool {
 
 /// Answers a question over a run's facts.
 pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> {
-    let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
+    let model = Model::new(&index.roles).with_paths(&index.file_names);
+    let cluster = ClusterView::alone(index);
     let mut out = Vec::new();
     for binding in &index.bindings {
         if !applies_in(binding, question.namespace.as_deref())
@@ -135,7 +136,7 @@ pub fn who_can<'a>(index: &'a RunIndex, question: &Question) -> Vec<Access<'a>> 
                 .workloads
                 .iter()
                 .filter(|w| super::names_workload(binding, subject, w))
-                .map(|w| (w, super::token_mounted(index, w)))
+                .map(|w| (w, super::token_mounted(&cluster, w)))
                 .collect();
             out.push(Access {
                 subject,

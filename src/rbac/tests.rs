@@ -24,7 +24,7 @@ fn granted_dangers<'a>(model: &Model<'a>, role: &'a RoleFact) -> Vec<Danger> {
 fn builtin_roles_are_known() {
     assert!(BUILTIN.len() >= 30);
     assert!(BUILTIN.iter().all(|r| r.file.is_none() && r.cluster));
-    let model = Model::new(&[], &[]);
+    let model = Model::new(&[]);
     assert_eq!(
         granted_dangers(&model, builtin("cluster-admin")),
         Danger::ALL
@@ -54,7 +54,7 @@ fn run_roles_aggregate_into_builtin_ones() {
     let stream = parse_stream(text, Limits::default());
     let objects = crate::k8s::objects(FileId(0), &stream.documents, &[]);
     let roles: Vec<RoleFact> = objects.iter().filter_map(RoleFact::from_manifest).collect();
-    let model = Model::new(&roles, &[]);
+    let model = Model::new(&roles);
     let view = model.rules_of(builtin("view"));
     assert!(view.iter().any(|g| g.source.file == Some(FileId(0))));
     assert!(granted_dangers(&model, builtin("admin")).contains(&Danger::SecretsRead));

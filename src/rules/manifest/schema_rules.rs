@@ -1,6 +1,6 @@
 //! `unknown-field` and `schema-type-mismatch`: the object against the
 //! schema of its built-in kind (see `crate::schema`).
-use crate::index::RunIndex;
+use crate::index::ClusterView;
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 use crate::schema::Problem;
@@ -16,8 +16,8 @@ fn did_you_mean(suggestion: Option<&str>) -> String {
 impl Rule for UnknownField {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for found in &index.crd_problems {
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for found in cluster.crd_problems() {
             let Problem::UnknownField {
                 name,
                 span,
@@ -73,8 +73,8 @@ impl Rule for UnknownField {
 impl Rule for SchemaTypeMismatch {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for found in &index.crd_problems {
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for found in cluster.crd_problems() {
             let Problem::Mismatch {
                 span,
                 path,

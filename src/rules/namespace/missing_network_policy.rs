@@ -1,5 +1,5 @@
 //! `missing-network-policy`: see rules/missing-network-policy.md
-use crate::index::RunIndex;
+use crate::index::{ClusterView, RunIndex};
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(MissingNetworkPolicy, "missing-network-policy");
@@ -7,14 +7,14 @@ crate::declare_rule!(MissingNetworkPolicy, "missing-network-policy");
 impl Rule for MissingNetworkPolicy {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for workload in &index.workloads {
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for &workload in cluster.workloads() {
             // NetworkPolicy does not apply to pods on the node's network.
             if workload.host_network {
                 continue;
             }
             let namespace = workload.object.namespace.as_deref();
-            let isolated = index.network_policies.iter().any(|policy| {
+            let isolated = cluster.network_policies().any(|policy| {
                 RunIndex::same_namespace(policy.namespace.as_deref(), namespace)
                     && policy.pod_selector.matches(&workload.pod_labels)
             });

@@ -1,6 +1,6 @@
 //! `pod-security-violation`: see rules/pod-security-violation.md
 use crate::diagnostic::Severity;
-use crate::index::{NamespaceFact, RunIndex, WorkloadFact};
+use crate::index::{ClusterView, NamespaceFact, WorkloadFact};
 use crate::pss::{Level, Policy, Version};
 use crate::registry::{Rule, RuleContext};
 use crate::source::FileId;
@@ -108,14 +108,14 @@ fn demands(namespace: Option<&NamespaceFact>, default: Option<Policy>) -> Vec<De
 impl Rule for PodSecurityViolation {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for workload in &index.workloads {
-            check_workload(index, workload, cx);
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for &workload in cluster.workloads() {
+            check_workload(cluster, workload, cx);
         }
     }
 }
 
-fn check_workload(index: &RunIndex, workload: &WorkloadFact, cx: &mut RuleContext) {
+fn check_workload(cluster: &ClusterView, workload: &WorkloadFact, cx: &mut RuleContext) {
     let Some(verdicts) = &workload.pod_security else {
         return;
     };
@@ -123,14 +123,14 @@ fn check_workload(index: &RunIndex, workload: &WorkloadFact, cx: &mut RuleContex
         .object
         .namespace
         .as_deref()
-        .and_then(|name| index.namespace(name));
+        .and_then(|name| cluster.namespace(name));
     let pods = workload.pods();
     // A check failed under enforce is not repeated for warn or audit, nor
     // is a field an enforce check already reported (restrictedVolumes under
     // warn after hostPathVolumes under enforce).
     let mut reported: Vec<&str> = Vec::new();
     let mut reported_spans: Vec<Span> = Vec::new();
-    for demand in demands(namespace, index.pod_security_default) {
+    for demand in demands(namespace, cluster.pod_security_default()) {
         // Spans of earlier (stricter-mode) demands only: checks of one
         // demand often share a span, such as a container lacking a
         // securityContext.

@@ -1,5 +1,5 @@
 //! `automount-service-account-token`: see rules/automount-service-account-token.md
-use crate::index::RunIndex;
+use crate::index::ClusterView;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(
@@ -10,13 +10,13 @@ crate::declare_rule!(
 impl Rule for AutomountServiceAccountToken {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for workload in &index.workloads {
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for &workload in cluster.workloads() {
             let span = match workload.automount {
                 Some((false, _)) => continue,
                 Some((true, span)) => span,
                 None => {
-                    if index
+                    if cluster
                         .service_account_of(workload)
                         .is_some_and(|sa| sa.automount == Some(false))
                     {

@@ -1,5 +1,5 @@
 //! `default-service-account`: see rules/default-service-account.md
-use crate::index::RunIndex;
+use crate::index::ClusterView;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(DefaultServiceAccount, "default-service-account");
@@ -7,9 +7,9 @@ crate::declare_rule!(DefaultServiceAccount, "default-service-account");
 impl Rule for DefaultServiceAccount {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        for workload in index
-            .workloads
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        for &workload in cluster
+            .workloads()
             .iter()
             .filter(|w| w.service_account == "default")
         {

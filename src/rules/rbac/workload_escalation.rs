@@ -1,5 +1,5 @@
 //! `rbac-workload-escalation`: see rules/rbac-workload-escalation.md
-use crate::index::{RunIndex, WorkloadFact};
+use crate::index::{ClusterView, WorkloadFact};
 use crate::rbac::authorize::{Danger, Hit, dangers};
 use crate::rbac::{BindingFact, Granted, Model, RoleFact, Subject, names_workload, token_mounted};
 use crate::registry::{Rule, RuleContext};
@@ -17,14 +17,35 @@ struct Grant<'a> {
 impl Rule for RbacWorkloadEscalation {
     crate::rule_identity!();
 
-    fn check_run(&self, index: &RunIndex, cx: &mut RuleContext) {
-        if index.bindings.is_empty() || index.workloads.is_empty() {
+    fn check_run(&self, cluster: &ClusterView, cx: &mut RuleContext) {
+        let workloads: Vec<&WorkloadFact> = cluster
+            .workloads()
+            .iter()
+            .copied()
+            .filter(|w| token_mounted(cluster, w))
+            .collect();
+        // The bindings each workload's account may be named by (a lookup,
+        // not workloads times bindings), and each of those bindings once.
+        let relevant: Vec<Vec<&BindingFact>> = workloads
+            .iter()
+            .map(|w| cluster.bindings_for_account(&w.service_account))
+            .collect();
+        let mut position: HashMap<*const BindingFact, usize> = HashMap::new();
+        let mut bindings: Vec<&BindingFact> = Vec::new();
+        for &binding in relevant.iter().flatten() {
+            position
+                .entry(std::ptr::from_ref(binding))
+                .or_insert_with(|| {
+                    bindings.push(binding);
+                    bindings.len() - 1
+                });
+        }
+        if bindings.is_empty() {
             return;
         }
-        let model = Model::new(&index.roles, &index.bindings).with_paths(&index.file_names);
+        let model = Model::new(cluster.roles()).with_paths(cluster.file_names());
         // Each binding's dangerous grants, computed once.
-        let grants: Vec<Vec<Grant>> = index
-            .bindings
+        let grants: Vec<Vec<Grant>> = bindings
             .iter()
             .map(|binding| {
                 let Some(role) = model.role_of(binding) else {
@@ -45,44 +66,7 @@ impl Rule for RbacWorkloadEscalation {
                     .collect()
             })
             .collect();
-        // Bindings by the service account name their subjects give, and
-        // those with group subjects, so each workload looks only at its own
-        // (linear in the run, not workloads times bindings).
-        let mut by_account: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut with_groups: Vec<usize> = Vec::new();
-        for (i, binding) in index.bindings.iter().enumerate() {
-            for subject in &binding.subjects {
-                let account = match subject.kind.as_str() {
-                    "ServiceAccount" => Some(subject.name.as_str()),
-                    "User" => subject
-                        .name
-                        .strip_prefix("system:serviceaccount:")
-                        .and_then(|rest| rest.split_once(':'))
-                        .map(|(_, name)| name),
-                    "Group" => {
-                        with_groups.push(i);
-                        None
-                    }
-                    _ => None,
-                };
-                if let Some(account) = account {
-                    by_account.entry(account).or_default().push(i);
-                }
-            }
-        }
-        for workload in &index.workloads {
-            if !token_mounted(index, workload) {
-                continue;
-            }
-            let mut relevant: Vec<usize> = by_account
-                .get(workload.service_account.as_str())
-                .into_iter()
-                .flatten()
-                .chain(&with_groups)
-                .copied()
-                .collect();
-            relevant.sort_unstable();
-            relevant.dedup();
+        for (workload, relevant) in workloads.into_iter().zip(relevant) {
             // Bindings that name this workload's account. A match that only
             // holds because a namespace is unset (it lands where applied)
             // is kept only from the files nearest the workload: folders of
@@ -90,8 +74,8 @@ impl Rule for RbacWorkloadEscalation {
             let mut candidates: Vec<(&BindingFact, &Subject, &Vec<Grant>, bool)> = Vec::new();
             // Harmless bindings count too: the nearest binding of a
             // reused name may be the workload's own, with nothing to report.
-            for i in relevant {
-                let (binding, grants) = (&index.bindings[i], &grants[i]);
+            for binding in relevant {
+                let grants = &grants[position[&std::ptr::from_ref(binding)]];
                 if let Some(subject) = binding
                     .subjects
                     .iter()
@@ -114,6 +98,11 @@ impl Rule for RbacWorkloadEscalation {
                 .filter(|c| !c.3)
                 .map(|c| model.closeness(c.0.file, workload.file))
                 .max();
+            // A danger is shown through the nearest binding that grants
+            // it: sibling folders (rendered examples, environments) often
+            // repeat the same binding, and the workload's own is the one
+            // its user edits.
+            candidates.sort_by_key(|c| std::cmp::Reverse(model.closeness(c.0.file, workload.file)));
             let mut chain: Vec<Link> = Vec::new();
             for (binding, subject, grants, exact) in candidates {
                 if !exact && Some(model.closeness(binding.file, workload.file)) != closest {
