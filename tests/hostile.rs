@@ -231,7 +231,7 @@ fn config_cannot_choose_programs() {
     scene.evil_script(&scene.repo.join("evil.sh"));
     scene.write(
         "app/kustomization.yaml",
-        "resources: [pod.yaml]\nvars: []\n",
+        "resources: [pod.yaml]\ntransformers: []\n",
     );
     scene.write("app/pod.yaml", PRIVILEGED_POD);
     scene.write(
@@ -1230,6 +1230,19 @@ fn bombs_are_bounded() {
         "fan/d15/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fan}\n",
     );
+    // Vars that copy a 1.5 MB value 50,000 times into one argument.
+    scene.write(
+        "vars/objects.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{big: {}}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - {{name: c, image: c, args: [\"{}\"]}}\n",
+            "y".repeat(1_500_000),
+            "$(BIG)".repeat(50_000)
+        ),
+    );
+    scene.write(
+        "vars/kustomization.yaml",
+        "resources: [objects.yaml]\nvars:\n- name: BIG\n  objref: {kind: ConfigMap, name: big, apiVersion: v1}\n  fieldref: {fieldpath: data.big}\n",
+    );
     // A generator file over the size limit.
 
     scene.write(
@@ -1268,6 +1281,7 @@ fn bombs_are_bounded() {
         "more than 2000000 nodes",
     );
     has("kustomize-build-failed", "big/", "over the limit");
+    has("kustomize-build-failed", "vars/", "more than 2000000 nodes");
 }
 
 #[test]
@@ -1280,7 +1294,7 @@ fn the_fallback_tool_is_bounded_too() {
         return;
     }
     let scene = Scene::new();
-    // `vars` sends it to kubectl; its replacements would take gigabytes.
+    // `transformers` sends it to kubectl; its replacements would take gigabytes.
     let keys: String = (0..200).map(|i| format!("  k{i}: v\n")).collect();
     scene.write(
         "replace/cm.yaml",
@@ -1290,7 +1304,7 @@ fn the_fallback_tool_is_bounded_too() {
     scene.write(
         "replace/kustomization.yaml",
         &format!(
-            "resources: [cm.yaml]\nvars: []\nreplacements:\n{}",
+            "resources: [cm.yaml]\ntransformers: []\nreplacements:\n{}",
             replacement.repeat(12)
         ),
     );

@@ -437,7 +437,10 @@ fn native_build_equals_kubectl_on_the_fixtures() {
         tally.unsupported.values().sum::<usize>(),
         "{tally:?}"
     );
-    assert!(tally.unsupported.contains_key("`vars`"), "{tally:?}");
+    assert!(
+        tally.unsupported.contains_key("`transformers`"),
+        "{tally:?}"
+    );
     assert!(tally.equal >= 11, "{tally:?}");
 }
 
@@ -530,7 +533,7 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
     assert_eq!(note[0]["severity"], "note");
     assert_eq!(note[0]["line"], 30);
     let message = note[0]["message"].as_str().unwrap();
-    assert!(message.contains("uses `vars`"), "{message}");
+    assert!(message.contains("uses `transformers`"), "{message}");
     assert!(
         message.contains("--kustomize-bin /nonexistent/kubectl is not a program"),
         "{message}"
@@ -541,7 +544,7 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
     let broken = tempfile::tempdir().unwrap();
     std::fs::write(
         broken.path().join("kustomization.yaml"),
-        "patches:\n  - path: missing-patch.yaml\nvars: []\n",
+        "patches:\n  - path: missing-patch.yaml\ntransformers: []\n",
     )
     .unwrap();
     let diagnostics = lint_json(&["--kustomize-bin", &kubectl, broken.path().to_str().unwrap()]);
@@ -632,11 +635,11 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
     let Some(kubectl) = common::tool("kubectl") else {
         return;
     };
-    // `vars` makes the engine fall back; the remote base must stop it.
+    // `transformers` makes the engine fall back; the remote base must stop it.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kustomization.yaml"),
-        "resources:\n  - https://github.com/example/never/fetched?ref=v1\nvars:\n  - name: X\n    objref: {kind: Service, name: x, apiVersion: v1}\n",
+        "resources:\n  - https://github.com/example/never/fetched?ref=v1\ntransformers: []\n",
     )
     .unwrap();
     let tool = kustomize::fallback::Tool::find(Some(&kubectl), &Tree::default()).unwrap();
@@ -653,7 +656,7 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
     // would read as a git repository.
     std::fs::write(
         dir.path().join("kustomization.yaml"),
-        "resources:\n  - gitlab.example.com/team/repo//base?ref=v1\nvars: []\n",
+        "resources:\n  - gitlab.example.com/team/repo//base?ref=v1\ntransformers: []\n",
     )
     .unwrap();
     assert!(matches!(
@@ -681,7 +684,7 @@ fn the_tool_runs_walled_off() {
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
     let tree = dir.path().join("tree");
     std::fs::create_dir(&tree).unwrap();
-    std::fs::write(tree.join("kustomization.yaml"), "vars: []\n").unwrap();
+    std::fs::write(tree.join("kustomization.yaml"), "transformers: []\n").unwrap();
     let tool = kustomize::fallback::Tool::find(Some(&tool), &Tree::default()).unwrap();
     let built = fallback_build(&tree, &tool).unwrap();
     let text = &built.emitted.text;
@@ -720,7 +723,7 @@ fn trees_that_only_look_local_are_refused() {
     refused(
         &[(
             "top/kustomization.yaml",
-            "Resources:\n  - http://127.0.0.1:1/x.yaml\nvars: []\n",
+            "Resources:\n  - http://127.0.0.1:1/x.yaml\ntransformers: []\n",
         )],
         &none,
         "the key `Resources`",
@@ -781,7 +784,7 @@ fn trees_that_only_look_local_are_refused() {
     refused(
         &[(
             "top/kustomization.yaml",
-            "crds: [!!binary aHR0cDovLzEyNy4wLjAuMToxL3g=]\nvars: []\n",
+            "crds: [!!binary aHR0cDovLzEyNy4wLjAuMToxL3g=]\ntransformers: []\n",
         )],
         &none,
         "a YAML tag",
@@ -797,7 +800,10 @@ fn trees_that_only_look_local_are_refused() {
     // Two kustomization files: kslint must not read the harmless one.
     refused(
         &[
-            ("top/kustomization.yaml", "resources: []\nvars: []\n"),
+            (
+                "top/kustomization.yaml",
+                "resources: []\ntransformers: []\n",
+            ),
             (
                 "top/Kustomization",
                 "resources: [\"http://127.0.0.1:1/x\"]\n",

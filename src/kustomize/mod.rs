@@ -17,6 +17,7 @@ mod replace;
 mod res;
 pub mod trace;
 mod transform;
+mod vars;
 
 pub(crate) use crate::source::lexical_join;
 use crate::tree::{ReadError, Tree};
@@ -257,6 +258,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "sortOptions",
     "buildMetadata",
     "replacements",
+    "vars",
+    "configurations",
 ];
 
 /// Builds the kustomization in `dir`: its output objects, in the order
@@ -276,9 +279,20 @@ pub fn build(dir: &Path, sources: &mut Sources) -> Result<Vec<Node>, Error> {
         Some(top) => sort_order(top)?,
         None => Some(legacy_order(DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST)),
     };
-    let mut resources = accumulate(dir, sources, &mut chain, Vec::new(), top_is_component)?;
+    let mut extras = vars::Extras::default();
+    let mut resources = accumulate(
+        dir,
+        sources,
+        &mut chain,
+        Vec::new(),
+        &mut extras,
+        top_is_component,
+    )?;
     generate::add_hashes(&mut resources);
-    transform::fix_name_references(&mut resources);
+    transform::fix_name_references(&mut resources, &extras.name_references);
+    // Vars take their values once every name is final, as kustomize
+    // resolves them at the top of a build only.
+    extras.resolve(&mut resources, sources)?;
     resources.retain(|r| {
         r.node
             .path(&[
@@ -522,6 +536,7 @@ fn accumulate(
     sources: &mut Sources,
     chain: &mut Vec<PathBuf>,
     mut resources: Vec<Res>,
+    extras: &mut vars::Extras,
     as_component: bool,
 ) -> Result<Vec<Res>, Error> {
     let at = Span::default();
@@ -558,7 +573,7 @@ fn accumulate(
         return Err(Error::invalid(message, kustomization.root.span));
     }
     chain.push(canonical.clone());
-    let result = accumulate_in(&kustomization, sources, chain, &mut resources);
+    let result = accumulate_in(&kustomization, sources, chain, &mut resources, extras);
     chain.pop();
     result.map(|()| resources)
 }
@@ -568,6 +583,7 @@ fn accumulate_in(
     sources: &mut Sources,
     chain: &mut Vec<PathBuf>,
     resources: &mut Vec<Res>,
+    extras: &mut vars::Extras,
 ) -> Result<(), Error> {
     let mut entries = k.strings("resources");
     entries.extend(k.strings("bases"));
@@ -590,15 +606,18 @@ fn accumulate_in(
         // Outside the tree, whether it exists is no business of the build.
         outside_check(sources, &path, entry, span)?;
         if path.is_dir() {
-            let built = accumulate(&path, sources, chain, Vec::new(), false)
+            let mut included = vars::Extras::default();
+            let built = accumulate(&path, sources, chain, Vec::new(), &mut included, false)
                 .map_err(|e| at_entry(e, span))?;
             append(resources, built, span)?;
+            extras.merge(included, span)?;
         } else {
             let file = restricted(&k.dir, entry, span)?;
             let loaded = load_resources(&file, sources, span)?;
             append(resources, loaded, span)?;
         }
     }
+    extras.read_configurations(k, sources)?;
     generate::run(k, sources, resources)?;
     for (entry, span) in k.strings("components") {
         if is_remote(entry) {
@@ -626,10 +645,11 @@ fn accumulate_in(
             ));
         }
         let taken = std::mem::take(resources);
-        *resources =
-            accumulate(&path, sources, chain, taken, true).map_err(|e| at_entry(e, span))?;
+        *resources = accumulate(&path, sources, chain, taken, extras, true)
+            .map_err(|e| at_entry(e, span))?;
     }
-    transform::run(k, sources, resources)
+    transform::run(k, sources, resources, extras)?;
+    extras.declare_vars(k, resources)
 }
 
 /// Refuses a path that leads outside the tree, before anything asks whether

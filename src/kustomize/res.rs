@@ -34,6 +34,8 @@ pub struct Res {
     /// A generated ConfigMap or Secret that gets a content hash suffix.
     pub needs_hash: bool,
     pub behavior: Behavior,
+    /// The vars (`vars:`) whose value is a field of this object.
+    pub var_names: Vec<String>,
 }
 
 impl Res {
@@ -45,6 +47,7 @@ impl Res {
             suffixes: Vec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
+            var_names: Vec::new(),
         }
     }
 

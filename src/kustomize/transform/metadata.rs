@@ -10,10 +10,28 @@ use crate::yaml::{Node, Span, Value};
 pub(super) fn set_namespace(
     resources: &mut [Res],
     namespace: &str,
+    configured: &[crate::kustomize::vars::Spec],
     span: Span,
 ) -> Result<(), Error> {
     for r in resources.iter_mut() {
         r.store_previous();
+        // Places a configurations file adds (webhook services, mostly);
+        // `metadata/namespace` is the built-in one below.
+        for spec in configured {
+            let (group, version) = r.group_version();
+            if spec.path == "metadata/namespace" || !spec.selects(group, version, r.kind()) {
+                continue;
+            }
+            let parts: Vec<&str> = spec.path.split('/').collect();
+            let make = || string(namespace, span);
+            let mut put = |n: &mut Node| *n = string(namespace, span);
+            res::walk_path(
+                &mut r.node,
+                &parts,
+                spec.create.then_some(&make as &dyn Fn() -> Node),
+                &mut put,
+            );
+        }
         let (group, version) = {
             let (g, v) = r.group_version();
             (g.to_owned(), v.to_owned())

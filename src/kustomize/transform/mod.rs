@@ -21,6 +21,7 @@ pub(super) fn run(
     k: &Kustomization,
     sources: &mut Sources,
     resources: &mut Vec<Res>,
+    extras: &super::vars::Extras,
 ) -> Result<(), Error> {
     patch::strategic_merge_field(k, sources, resources)?;
     // An object a patch deleted is gone before the next transformer.
@@ -30,7 +31,7 @@ pub(super) fn run(
     if let Some(node) = k.field("namespace") {
         let namespace = node.as_str().unwrap_or("");
         if !namespace.is_empty() {
-            set_namespace(resources, namespace, node.span)?;
+            set_namespace(resources, namespace, &extras.namespaces, node.span)?;
             let mut seen = std::collections::HashSet::new();
             for r in resources.iter() {
                 let id = r.id();

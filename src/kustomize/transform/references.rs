@@ -193,10 +193,17 @@ fn path_parts(path: &str) -> Vec<String> {
 
 /// Updates references to renamed objects (after prefix, suffix, hash), as
 /// kustomize's name-reference transformer does for its common fields.
-pub(in crate::kustomize) fn fix_name_references(resources: &mut [Res]) {
+pub(in crate::kustomize) fn fix_name_references(
+    resources: &mut [Res],
+    configured: &[crate::kustomize::vars::NameReference],
+) {
     let snapshot: Vec<Res> = resources.to_vec();
     for r in resources.iter_mut() {
         let kind = r.original_id().kind;
+        let (group, version) = {
+            let (g, v) = r.group_version();
+            (g.to_owned(), v.to_owned())
+        };
         let mut jobs: Vec<(&str, &str, String)> = Vec::new();
         for (referrer, prefix) in POD_SPECS {
             if kind != referrer {
@@ -242,6 +249,23 @@ pub(in crate::kustomize) fn fix_name_references(resources: &mut [Res]) {
             for (referrer, path) in referral.referrers {
                 if *referrer == kind {
                     jobs.push((referral.kind, referral.group, (*path).to_owned()));
+                }
+            }
+        }
+        // Places a configurations file adds, unless the built-in tables
+        // above already follow them.
+        for reference in configured {
+            for spec in &reference.specs {
+                let built_in = jobs
+                    .iter()
+                    .any(|(k, _, p)| *k == reference.kind && *p == spec.path)
+                    || MAP_REFERRALS.iter().any(|(referrer, path, target)| {
+                        *referrer == kind
+                            && *target == reference.kind
+                            && spec.path.strip_suffix("/name") == Some(*path)
+                    });
+                if !built_in && spec.selects(&group, &version, &kind) {
+                    jobs.push((&reference.kind, &reference.group, spec.path.clone()));
                 }
             }
         }
