@@ -1243,6 +1243,20 @@ fn bombs_are_bounded() {
         "vars/kustomization.yaml",
         "resources: [objects.yaml]\nvars:\n- name: BIG\n  objref: {kind: ConfigMap, name: big, apiVersion: v1}\n  fieldref: {fieldpath: data.big}\n",
     );
+    // Configurations files with thousands of field specs, each matched
+    // against every object.
+    let specs: String = (0..5000)
+        .map(|i| format!("- {{kind: ConfigMap, path: data/k{i}}}\n"))
+        .collect();
+    scene.write("configs/params.yaml", &format!("varReference:\n{specs}"));
+    scene.write(
+        "configs/kustomization.yaml",
+        "resources: [cm.yaml]\nconfigurations: [params.yaml]\n",
+    );
+    scene.write(
+        "configs/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
     // A generator file over the size limit.
 
     scene.write(
@@ -1282,6 +1296,11 @@ fn bombs_are_bounded() {
     );
     has("kustomize-build-failed", "big/", "over the limit");
     has("kustomize-build-failed", "vars/", "more than 2000000 nodes");
+    has(
+        "kustomize-build-failed",
+        "configs/",
+        "more than 1000 field specs",
+    );
 }
 
 #[test]

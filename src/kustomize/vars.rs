@@ -10,6 +10,11 @@ use super::{Error, Kustomization, Sources, restricted};
 use crate::yaml::{self, Node, Span, Value};
 use std::collections::HashMap;
 
+/// The most field specs configurations files and vars one build may add:
+/// each is matched against every object, so thousands would make a build
+/// quadratic. Real kustomizations use a handful.
+const MAX_ADDED: usize = 1_000;
+
 /// A field spec read from a configurations file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Spec {
@@ -71,7 +76,8 @@ impl Extras {
             other.var_references,
             other.name_references,
             other.namespaces,
-        );
+            at,
+        )?;
         for var in other.vars {
             self.add_var(var, at)?;
         }
@@ -83,7 +89,8 @@ impl Extras {
         var_references: Vec<Spec>,
         name_references: Vec<NameReference>,
         namespaces: Vec<Spec>,
-    ) {
+        at: Span,
+    ) -> Result<(), Error> {
         for spec in var_references {
             if !self.var_references.contains(&spec) {
                 self.var_references.push(spec);
@@ -110,9 +117,33 @@ impl Extras {
                 None => self.name_references.push(reference),
             }
         }
+        let added = self.var_references.len()
+            + self.namespaces.len()
+            + self
+                .name_references
+                .iter()
+                .map(|r| r.specs.len())
+                .sum::<usize>();
+        if added > MAX_ADDED {
+            return Err(Error::invalid(
+                format!(
+                    "configurations files add more than {MAX_ADDED} field specs to this build; kslint stopped building it"
+                ),
+                at,
+            ));
+        }
+        Ok(())
     }
 
     fn add_var(&mut self, var: Var, at: Span) -> Result<(), Error> {
+        if self.vars.len() >= MAX_ADDED {
+            return Err(Error::invalid(
+                format!(
+                    "this build declares more than {MAX_ADDED} vars; kslint stopped building it"
+                ),
+                at,
+            ));
+        }
         if self.vars.iter().any(|v| v.name == var.name) {
             let span = if var.span == Span::default() {
                 at
@@ -179,7 +210,7 @@ impl Extras {
                     _ => {}
                 }
             }
-            self.merge_config(var_references, name_references, namespaces);
+            self.merge_config(var_references, name_references, namespaces, span)?;
         }
         Ok(())
     }
