@@ -189,8 +189,15 @@ pub struct RunIndex {
     namespaces_by_name: HashMap<String, usize>,
     /// Bindings by the service account name a subject gives.
     bindings_by_account: HashMap<String, Vec<usize>>,
+    /// The same, by service account name and the subject's namespace
+    /// (`None` where it is unset).
+    bindings_by_account_in: HashMap<(String, Option<String>), Vec<usize>>,
     /// Bindings with a Group subject (it may hold any service account).
     bindings_with_groups: Vec<usize>,
+    /// NetworkPolicies by the namespace they set.
+    policies_by_namespace: HashMap<String, Vec<usize>>,
+    /// NetworkPolicies without a namespace (they land where applied).
+    policies_without_namespace: Vec<usize>,
     /// Workloads by the namespace they set.
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     /// Workloads by the service account they run as.
@@ -396,6 +403,9 @@ impl RunIndex {
             service_accounts_by_name: _,
             namespaces_by_name: _,
             bindings_by_account: _,
+            bindings_by_account_in: _,
+            policies_by_namespace: _,
+            policies_without_namespace: _,
             bindings_with_groups: _,
             workloads_by_namespace: _,
             workloads_by_account: _,
@@ -420,6 +430,7 @@ impl RunIndex {
     /// CustomResourceDefinitions its custom resources may use.
     pub fn finish_beside(&mut self, loose: Option<&RunIndex>) {
         self.bindings_by_account.clear();
+        self.bindings_by_account_in.clear();
         self.bindings_with_groups.clear();
         for (i, binding) in self.bindings.iter().enumerate() {
             for subject in &binding.subjects {
@@ -431,15 +442,39 @@ impl RunIndex {
                                 .entry(account.to_owned())
                                 .or_default()
                                 .push(i);
+                            let namespace = match subject.kind.as_str() {
+                                "ServiceAccount" => binding.subject_namespace(subject),
+                                _ => subject_user_namespace(&subject.name),
+                            };
+                            self.bindings_by_account_in
+                                .entry((account.to_owned(), namespace.map(str::to_owned)))
+                                .or_default()
+                                .push(i);
                         }
                     }
                 }
             }
         }
-        for list in self.bindings_by_account.values_mut() {
+        for list in self
+            .bindings_by_account
+            .values_mut()
+            .chain(self.bindings_by_account_in.values_mut())
+        {
             list.dedup();
         }
         self.bindings_with_groups.dedup();
+        self.policies_by_namespace.clear();
+        self.policies_without_namespace.clear();
+        for (i, policy) in self.network_policies.iter().enumerate() {
+            match &policy.namespace {
+                Some(namespace) => self
+                    .policies_by_namespace
+                    .entry(namespace.clone())
+                    .or_default()
+                    .push(i),
+                None => self.policies_without_namespace.push(i),
+            }
+        }
         self.workloads_by_namespace.clear();
         self.workloads_by_account.clear();
         for (i, workload) in self.workloads.iter().enumerate() {
@@ -571,6 +606,14 @@ impl RunIndex {
     }
 }
 
+/// The namespace in a service account's user name
+/// (`system:serviceaccount:NS:NAME`).
+fn subject_user_namespace(name: &str) -> Option<&str> {
+    name.strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(namespace, _)| namespace)
+}
+
 /// The service account name a binding subject gives: a ServiceAccount's
 /// own, or the one in a `system:serviceaccount:NS:NAME` user name.
 pub fn subject_account<'a>(kind: &str, name: &'a str) -> Option<&'a str> {
@@ -658,9 +701,33 @@ impl<'a> ClusterView<'a> {
         &self.subjects
     }
 
-    /// Every NetworkPolicy of the cluster.
-    pub fn network_policies(&self) -> impl Iterator<Item = &'a NetworkPolicyFact> + use<'a> {
-        self.layers().flat_map(|index| &index.network_policies)
+    /// The NetworkPolicies that may apply in a namespace: those in it and
+    /// those without one; for an unset namespace, every one.
+    pub fn network_policies_in(
+        &self,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &'a NetworkPolicyFact> + use<'a> {
+        let namespace = namespace.map(str::to_owned);
+        self.layers().flat_map(move |index| {
+            let positions: Box<dyn Iterator<Item = &usize>> = match &namespace {
+                Some(namespace) => Box::new(
+                    index
+                        .policies_by_namespace
+                        .get(namespace)
+                        .into_iter()
+                        .flatten()
+                        .chain(&index.policies_without_namespace),
+                ),
+                None => Box::new(
+                    index
+                        .policies_by_namespace
+                        .values()
+                        .flatten()
+                        .chain(&index.policies_without_namespace),
+                ),
+            };
+            positions.map(|&i| &index.network_policies[i])
+        })
     }
 
     /// Every Role and ClusterRole of the cluster.
@@ -676,12 +743,28 @@ impl<'a> ClusterView<'a> {
     /// The bindings that may name a service account: those whose subjects
     /// give its name, and those with Group subjects, in file order per
     /// layer.
-    pub fn bindings_for_account(&self, account: &str) -> Vec<&'a BindingFact> {
+    pub fn bindings_for_account(
+        &self,
+        account: &str,
+        namespace: Option<&str>,
+    ) -> Vec<&'a BindingFact> {
         let mut out = Vec::new();
         for index in self.layers() {
-            let mut positions: Vec<usize> = index
-                .bindings_by_account
-                .get(account)
+            // A workload with a namespace meets the subjects in it and the
+            // ones without (they land where applied): a lookup per case,
+            // not every binding of a common name such as `default`.
+            let named: Vec<&Vec<usize>> = match namespace {
+                Some(namespace) => [Some(namespace), None]
+                    .into_iter()
+                    .filter_map(|ns| {
+                        index
+                            .bindings_by_account_in
+                            .get(&(account.to_owned(), ns.map(str::to_owned)))
+                    })
+                    .collect(),
+                None => index.bindings_by_account.get(account).into_iter().collect(),
+            };
+            let mut positions: Vec<usize> = named
                 .into_iter()
                 .flatten()
                 .chain(&index.bindings_with_groups)

@@ -1,5 +1,5 @@
 //! `missing-network-policy`: see rules/missing-network-policy.md
-use crate::index::{ClusterView, RunIndex};
+use crate::index::ClusterView;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(MissingNetworkPolicy, "missing-network-policy");
@@ -14,10 +14,9 @@ impl Rule for MissingNetworkPolicy {
                 continue;
             }
             let namespace = workload.object.namespace.as_deref();
-            let isolated = cluster.network_policies().any(|policy| {
-                RunIndex::same_namespace(policy.namespace.as_deref(), namespace)
-                    && policy.pod_selector.matches(&workload.pod_labels)
-            });
+            let isolated = cluster
+                .network_policies_in(namespace)
+                .any(|policy| policy.pod_selector.matches(&workload.pod_labels));
             if isolated {
                 continue;
             }

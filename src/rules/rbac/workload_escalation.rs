@@ -4,6 +4,7 @@ use crate::rbac::authorize::{Danger, Hit, dangers};
 use crate::rbac::{BindingFact, Granted, Model, RoleFact, Subject, names_workload, token_mounted};
 use crate::registry::{Rule, RuleContext};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 crate::declare_rule!(RbacWorkloadEscalation, "rbac-workload-escalation");
 
@@ -28,7 +29,9 @@ impl Rule for RbacWorkloadEscalation {
         // not workloads times bindings), and each of those bindings once.
         let relevant: Vec<Vec<&BindingFact>> = workloads
             .iter()
-            .map(|w| cluster.bindings_for_account(&w.service_account))
+            .map(|w| {
+                cluster.bindings_for_account(&w.service_account, w.object.namespace.as_deref())
+            })
             .collect();
         let mut position: HashMap<*const BindingFact, usize> = HashMap::new();
         let mut bindings: Vec<&BindingFact> = Vec::new();
@@ -44,26 +47,37 @@ impl Rule for RbacWorkloadEscalation {
             return;
         }
         let model = Model::new(cluster.roles()).with_paths(cluster.file_names());
-        // Each binding's dangerous grants, computed once.
-        let grants: Vec<Vec<Grant>> = bindings
+        // Each binding's dangerous grants, computed once per role and scope:
+        // many bindings share a role (`view`, `edit`).
+        let mut by_role: HashMap<(*const RoleFact, bool), Rc<Vec<Grant>>> = HashMap::new();
+        let none: Rc<Vec<Grant>> = Rc::default();
+        let grants: Vec<Rc<Vec<Grant>>> = bindings
             .iter()
             .map(|binding| {
                 let Some(role) = model.role_of(binding) else {
-                    return Vec::new();
+                    return none.clone();
                 };
-                model
-                    .rules_of(role)
-                    .iter()
-                    .flat_map(|granted| {
-                        dangers(granted.rule, !binding.cluster)
-                            .into_iter()
-                            .map(move |hit| Grant {
-                                role,
-                                granted: *granted,
-                                hit,
-                            })
+                let namespaced = !binding.cluster;
+                by_role
+                    .entry((std::ptr::from_ref(role), namespaced))
+                    .or_insert_with(|| {
+                        Rc::new(
+                            model
+                                .rules_of(role)
+                                .iter()
+                                .flat_map(|granted| {
+                                    dangers(granted.rule, namespaced)
+                                        .into_iter()
+                                        .map(move |hit| Grant {
+                                            role,
+                                            granted: *granted,
+                                            hit,
+                                        })
+                                })
+                                .collect(),
+                        )
                     })
-                    .collect()
+                    .clone()
             })
             .collect();
         for (workload, relevant) in workloads.into_iter().zip(relevant) {
@@ -71,11 +85,11 @@ impl Rule for RbacWorkloadEscalation {
             // holds because a namespace is unset (it lands where applied)
             // is kept only from the files nearest the workload: folders of
             // one repository reuse names like `service-account`.
-            let mut candidates: Vec<(&BindingFact, &Subject, &Vec<Grant>, bool)> = Vec::new();
+            let mut candidates: Vec<(&BindingFact, &Subject, &Vec<Grant>, bool, i64)> = Vec::new();
             // Harmless bindings count too: the nearest binding of a
             // reused name may be the workload's own, with nothing to report.
             for binding in relevant {
-                let grants = &grants[position[&std::ptr::from_ref(binding)]];
+                let grants: &Vec<Grant> = &grants[position[&std::ptr::from_ref(binding)]];
                 if let Some(subject) = binding
                     .subjects
                     .iter()
@@ -90,22 +104,19 @@ impl Rule for RbacWorkloadEscalation {
                         || (workload.object.namespace.is_some()
                             && (subject.kind != "ServiceAccount"
                                 || binding.subject_namespace(subject).is_some()));
-                    candidates.push((binding, subject, grants, exact));
+                    let closeness = model.closeness(binding.file, workload.file);
+                    candidates.push((binding, subject, grants, exact, closeness));
                 }
             }
-            let closest = candidates
-                .iter()
-                .filter(|c| !c.3)
-                .map(|c| model.closeness(c.0.file, workload.file))
-                .max();
+            let closest = candidates.iter().filter(|c| !c.3).map(|c| c.4).max();
             // A danger is shown through the nearest binding that grants
             // it: sibling folders (rendered examples, environments) often
             // repeat the same binding, and the workload's own is the one
             // its user edits.
-            candidates.sort_by_key(|c| std::cmp::Reverse(model.closeness(c.0.file, workload.file)));
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.4));
             let mut chain: Vec<Link> = Vec::new();
-            for (binding, subject, grants, exact) in candidates {
-                if !exact && Some(model.closeness(binding.file, workload.file)) != closest {
+            for (binding, subject, grants, exact, closeness) in candidates {
+                if !exact && Some(closeness) != closest {
                     continue;
                 }
                 for grant in grants {
