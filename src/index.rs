@@ -202,6 +202,8 @@ pub struct RunIndex {
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     /// Workloads by the service account they run as.
     workloads_by_account: HashMap<String, Vec<usize>>,
+    /// The same, by service account and namespace (`None` where unset).
+    workloads_by_account_in: HashMap<(String, Option<String>), Vec<usize>>,
 }
 
 impl RunIndex {
@@ -409,6 +411,7 @@ impl RunIndex {
             bindings_with_groups: _,
             workloads_by_namespace: _,
             workloads_by_account: _,
+            workloads_by_account_in: _,
         } = other;
         self.workloads.extend(workloads);
         self.service_accounts.extend(service_accounts);
@@ -477,6 +480,7 @@ impl RunIndex {
         }
         self.workloads_by_namespace.clear();
         self.workloads_by_account.clear();
+        self.workloads_by_account_in.clear();
         for (i, workload) in self.workloads.iter().enumerate() {
             if let Some(namespace) = &workload.object.namespace {
                 self.workloads_by_namespace
@@ -486,6 +490,13 @@ impl RunIndex {
             }
             self.workloads_by_account
                 .entry(workload.service_account.clone())
+                .or_default()
+                .push(i);
+            self.workloads_by_account_in
+                .entry((
+                    workload.service_account.clone(),
+                    workload.object.namespace.clone(),
+                ))
                 .or_default()
                 .push(i);
         }
@@ -668,14 +679,22 @@ impl<'a> ClusterView<'a> {
                         .flatten(),
                 );
             }
-            for account in unit.bindings_by_account.keys() {
-                reached.extend(
-                    loose
+            // A subject in a namespace reaches the workloads there (and
+            // those without one); only a subject without a namespace
+            // reaches every workload of its account's name.
+            for (account, namespace) in unit.bindings_by_account_in.keys() {
+                let lists: Vec<&Vec<usize>> = match namespace {
+                    Some(_) => [namespace.clone(), None]
+                        .into_iter()
+                        .filter_map(|ns| loose.workloads_by_account_in.get(&(account.clone(), ns)))
+                        .collect(),
+                    None => loose
                         .workloads_by_account
                         .get(account)
                         .into_iter()
-                        .flatten(),
-                );
+                        .collect(),
+                };
+                reached.extend(lists.into_iter().flatten());
             }
             reached.sort_unstable();
             reached.dedup();

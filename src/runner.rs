@@ -17,7 +17,7 @@ use crate::trace::Tracing;
 use crate::tree::Tree;
 use crate::yaml;
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Why a run could not start. Anything wrong in the linted tree is a
@@ -268,17 +268,19 @@ fn run_units(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (RunIndex, bool) {
     let mut units: Vec<RunIndex> = Vec::new();
-    let mut unit_keys: Vec<&str> = Vec::new();
+    // Units in order of first appearance, found by key in constant time:
+    // a run has a file per object and a unit per build.
+    let mut unit_by_key: HashMap<&str, usize> = HashMap::new();
     let mut loose = RunIndex::default();
     for (index, provenance) in indexes.into_iter().zip(provenance) {
         match provenance {
             Some(provenance) => {
-                let key = provenance.unit.as_str();
-                let unit = unit_keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-                    unit_keys.push(key);
-                    units.push(RunIndex::default());
-                    units.len() - 1
-                });
+                let unit = *unit_by_key
+                    .entry(provenance.unit.as_str())
+                    .or_insert_with(|| {
+                        units.push(RunIndex::default());
+                        units.len() - 1
+                    });
                 units[unit].extend(index);
             }
             None => loose.extend(index),
