@@ -10,6 +10,7 @@ use crate::tree::{Outside, Tree};
 pub use crate::tree::{io_message, text_of};
 use crate::yaml::line_index::LineIndex;
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -376,12 +377,22 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct SourceDb {
     files: Vec<SourceFile>,
+    /// The first file of each name: builds look files up by name once per
+    /// file they read.
+    by_name: HashMap<String, FileId>,
 }
 
 impl SourceDb {
     /// A database of the given files; ids are their positions.
     pub fn new(files: Vec<SourceFile>) -> Self {
-        SourceDb { files }
+        let mut db = SourceDb {
+            files: Vec::with_capacity(files.len()),
+            by_name: HashMap::with_capacity(files.len()),
+        };
+        for file in files {
+            db.push(file);
+        }
+        db
     }
 
     /// The file with this id.
@@ -392,16 +403,15 @@ impl SourceDb {
     /// Adds a file found after the run's own (a Helm template, a values
     /// file), returning its id.
     pub fn push(&mut self, file: SourceFile) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.by_name.entry(file.name.clone()).or_insert(id);
         self.files.push(file);
-        FileId(self.files.len() as u32 - 1)
+        id
     }
 
     /// The file with this name, if the run has it.
     pub fn find(&self, name: &str) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.name == name)
-            .map(|i| FileId(i as u32))
+        self.by_name.get(name).copied()
     }
 
     /// How many files.
