@@ -1138,6 +1138,39 @@ fn long_lines_are_cut() {
 
 // --- 5. Bounded work --------------------------------------------------------
 
+#[test]
+fn wide_mappings_cost_what_they_hold() {
+    let scene = Scene::new();
+    // 150,000 keys in 1.8 MB, far under the file size limit: each key was
+    // once compared with every key before it (30 s in a release build).
+    let keys: String = (0..150_000).map(|i| format!("  k{i}: v\n")).collect();
+    scene.write(
+        "wide.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: wide}}\ndata:\n{keys}"),
+    );
+    // The same key 50,000 times, behind a merge key.
+    let repeated: String = (0..50_000).map(|i| format!("  k: v{i}\n")).collect();
+    scene.write(
+        "repeated.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: repeated}}\ndata:\n  <<: {{a: b}}\n{repeated}"
+        ),
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kslint"));
+    command
+        .args(["--format", "json", "--fail-on", "never", "."])
+        .current_dir(&scene.repo);
+    let (output, took, _) = measured(&mut command);
+    assert!(took < GENEROUS, "{took:?}");
+    let found = findings(&output);
+    assert!(
+        found
+            .iter()
+            .any(|(rule, file, _)| rule == "yaml-duplicate-key" && file.ends_with("repeated.yaml")),
+        "{found:?}"
+    );
+}
+
 /// A YAML document whose aliases copy about `10^levels` nodes.
 fn alias_bomb(levels: usize) -> String {
     let mut text = String::from(

@@ -11,7 +11,7 @@ pub mod line_index;
 pub mod resolve;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A byte range in a source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -441,6 +441,9 @@ enum Frame {
     Map {
         entries: Vec<RawEntry>,
         pending_key: Option<Node>,
+        /// Whether the pending key is written as a float (`1e6: a`), which
+        /// sigs.k8s.io/yaml names as Go formats a float32.
+        pending_float_key: bool,
         start: usize,
         anchor: usize,
         height: usize,
@@ -586,6 +589,7 @@ impl Loader<'_> {
                         Frame::Map {
                             entries: Vec::new(),
                             pending_key: None,
+                            pending_float_key: false,
                             start,
                             anchor,
                             height: 0,
@@ -713,6 +717,26 @@ impl Loader<'_> {
                 },
             );
         }
+        let is_key = matches!(
+            self.stack.last(),
+            Some(Frame::Map {
+                pending_key: None,
+                ..
+            })
+        );
+        if !is_key && matches!(node.value, Value::Float(f) if !f.is_finite()) {
+            return Err(LoadError {
+                message: "`.inf` and `.nan` are no numbers JSON can hold, so Kubernetes rejects this document; quote the value if it is text".into(),
+                span: node.span,
+            });
+        }
+        if is_key && node.value == Value::Null {
+            return Err(LoadError {
+                message: "a null key (`~`, `null` or nothing before the colon), which Kubernetes rejects; quote it if it is text".into(),
+                span: node.span,
+            });
+        }
+        let float_key = is_key && node.plain && self.written_as_float(&node);
         match self.stack.last_mut() {
             None => self.root = Some((node, height)),
             Some(Frame::Seq {
@@ -728,6 +752,7 @@ impl Loader<'_> {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                pending_float_key,
                 height: h,
                 nodes: n,
                 ..
@@ -735,11 +760,14 @@ impl Loader<'_> {
                 *h = (*h).max(height);
                 *n += nodes;
                 match pending_key.take() {
-                    None => *pending_key = Some(node),
+                    None => {
+                        *pending_float_key = float_key;
+                        *pending_key = Some(node);
+                    }
                     Some(key) => {
                         let merge = key.plain && matches!(&key.value, Value::Str(s) if s == "<<");
                         entries.push(RawEntry {
-                            key: key_string(&key),
+                            key: key_string(&key, *pending_float_key),
                             key_span: key.span,
                             value: node,
                             merge,
@@ -754,9 +782,10 @@ impl Loader<'_> {
     /// Applies `<<` merges (explicit keys win, earlier merge sources win over
     /// later ones) and keeps the last of duplicate keys, as go-yaml v2 does.
     fn finish_mapping(&mut self, raw: Vec<RawEntry>) -> Vec<Entry> {
+        // Keys are looked up through sets and maps, never by scanning the
+        // entries so far: a mapping of many keys must cost what it holds.
         let has_merge = raw.iter().any(|e| e.merge);
-        let mut out: Vec<Entry> = Vec::with_capacity(raw.len());
-        let mut explicit: Vec<&str> = Vec::new();
+        let mut explicit: HashSet<&str> = HashSet::new();
         if has_merge {
             explicit = raw
                 .iter()
@@ -764,7 +793,8 @@ impl Loader<'_> {
                 .map(|e| e.key.as_str())
                 .collect();
         }
-        let mut merged: Vec<Entry> = Vec::new();
+        let mut slots: Vec<Option<Entry>> = Vec::with_capacity(raw.len());
+        let mut position: HashMap<String, usize> = HashMap::with_capacity(raw.len());
         for entry in &raw {
             if !entry.merge {
                 continue;
@@ -776,29 +806,81 @@ impl Loader<'_> {
             };
             for source in sources {
                 for e in source.as_map().unwrap_or_default() {
-                    if !explicit.contains(&e.key.as_str()) && !merged.iter().any(|m| m.key == e.key)
-                    {
-                        merged.push(e.clone());
+                    if !explicit.contains(e.key.as_str()) && !position.contains_key(&e.key) {
+                        position.insert(e.key.clone(), slots.len());
+                        slots.push(Some(e.clone()));
                     }
                 }
             }
         }
-        out.extend(merged);
+        drop(explicit);
         for entry in raw {
             if entry.merge {
                 continue;
             }
-            if let Some(previous) = out.iter().position(|e| e.key == entry.key) {
-                let first = out.remove(previous);
+            // The last of duplicate keys wins and moves to the end, as
+            // go-yaml v2 keeps it.
+            if let Some(&previous) = position.get(&entry.key)
+                && let Some(first) = slots[previous].take()
+            {
                 self.duplicate_keys.push((first.key_span, entry.key_span));
             }
-            out.push(Entry {
+            position.insert(entry.key.clone(), slots.len());
+            slots.push(Some(Entry {
                 key: entry.key,
                 key_span: entry.key_span,
                 value: entry.value,
-            });
+            }));
         }
-        out
+        slots.into_iter().flatten().collect()
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)` with YAML's names for the
+/// infinities and NaN, as sigs.k8s.io/yaml turns a float key into text:
+/// the shortest digits that read back as the same float32, in exponent form
+/// (`1e+06`) when the exponent is below -4 or at least 6.
+fn go_float32_text(value: f64) -> String {
+    if value.is_nan() {
+        return ".nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    // Beyond float32's range the value becomes an infinity first.
+    let single = value as f32;
+    if single.is_infinite() {
+        return if single > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    if single == 0.0 {
+        return if single.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let scientific = format!("{single:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .unwrap_or((scientific.as_str(), "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..6).contains(&exponent) {
+        return single.to_string();
+    }
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
+}
+
+impl Loader<'_> {
+    /// Whether a plain scalar is written as a float (not an integer), read
+    /// from its text.
+    fn written_as_float(&self, node: &Node) -> bool {
+        if !matches!(node.value, Value::Int(_) | Value::Float(_)) {
+            return false;
+        }
+        let (start, end) = (
+            (node.span.start as usize).saturating_sub(self.base),
+            (node.span.end as usize).saturating_sub(self.base),
+        );
+        self.text.get(start..end).is_some_and(|text| {
+            matches!(node.value, Value::Float(_)) || resolve::is_float_text(text)
+        })
     }
 }
 
@@ -819,14 +901,17 @@ fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Value {
     }
 }
 
-/// Turns a resolved key into the string sigs.k8s.io/yaml gives it in JSON.
-fn key_string(key: &Node) -> String {
+/// Turns a resolved key into the string sigs.k8s.io/yaml gives it in JSON;
+/// `float` when it is written as a float (`1e6`), whose whole-number value
+/// the resolver keeps as an integer.
+fn key_string(key: &Node, float: bool) -> String {
     match &key.value {
         Value::Str(s) => s.clone(),
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
+        Value::Int(i) if float => go_float32_text(*i as f64),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
+        Value::Float(f) => go_float32_text(*f),
         Value::Seq(_) | Value::Map(_) => key.to_json().to_string(),
     }
 }

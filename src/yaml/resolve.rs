@@ -68,12 +68,22 @@ fn resolve_number(text: &str) -> Option<Value> {
     if let Some(int) = parse_go_int(&plain) {
         return Some(int);
     }
+    // Go's ParseFloat fails on a number beyond the float range (`1e400`),
+    // and go-yaml v2 then keeps the text as a string.
     if is_yaml_float(&plain)
         && let Ok(float) = plain.parse::<f64>()
+        && float.is_finite()
     {
         return Some(float_value(float));
     }
     None
+}
+
+/// Whether a plain scalar that resolves to a number is written as a float
+/// (`1e6`, `2.0`), not an integer.
+pub fn is_float_text(text: &str) -> bool {
+    let plain = text.replace('_', "");
+    parse_go_int(&plain).is_none() && is_yaml_float(&plain)
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint`: base prefixes and
