@@ -560,7 +560,9 @@ impl Loader<'_> {
                     text.pop();
                 }
                 let value = scalar_value(text, style, tag.as_deref());
-                let plain = style == ScalarStyle::Plain && tag.is_none();
+                // `!!merge <<` is the merge key as a plain `<<` is.
+                let merge_tag = tag.as_deref().and_then(core_tag) == Some("merge");
+                let plain = (style == ScalarStyle::Plain && tag.is_none()) || merge_tag;
                 let node = Node { value, span, plain };
                 self.push(node, anchor, 0, 1)
             }
@@ -645,7 +647,7 @@ impl Loader<'_> {
                         e.value.span.end.max(e.key_span.end) as usize - self.base
                     })
                 };
-                let entries = self.finish_mapping(entries);
+                let entries = self.finish_mapping(entries)?;
                 let node = Node {
                     value: Value::Map(entries),
                     span: self.span(open, close),
@@ -781,7 +783,7 @@ impl Loader<'_> {
 
     /// Applies `<<` merges (explicit keys win, earlier merge sources win over
     /// later ones) and keeps the last of duplicate keys, as go-yaml v2 does.
-    fn finish_mapping(&mut self, raw: Vec<RawEntry>) -> Vec<Entry> {
+    fn finish_mapping(&mut self, raw: Vec<RawEntry>) -> Result<Vec<Entry>, LoadError> {
         // Keys are looked up through sets and maps, never by scanning the
         // entries so far: a mapping of many keys must cost what it holds.
         let has_merge = raw.iter().any(|e| e.merge);
@@ -801,8 +803,15 @@ impl Loader<'_> {
             }
             let sources: Vec<&Node> = match &entry.value.value {
                 Value::Map(_) => vec![&entry.value],
-                Value::Seq(items) => items.iter().collect(),
-                _ => Vec::new(),
+                Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Map(_))) => {
+                    items.iter().collect()
+                }
+                _ => {
+                    return Err(LoadError {
+                        message: "`<<` merges a mapping or a list of mappings into this one; Kubernetes rejects any other value here".into(),
+                        span: entry.value.span,
+                    });
+                }
             };
             for source in sources {
                 for e in source.as_map().unwrap_or_default() {
@@ -832,7 +841,7 @@ impl Loader<'_> {
                 value: entry.value,
             }));
         }
-        slots.into_iter().flatten().collect()
+        Ok(slots.into_iter().flatten().collect())
     }
 }
 
@@ -884,11 +893,20 @@ impl Loader<'_> {
     }
 }
 
+/// The name of a YAML core tag (`str` for `!!str`, and for the verbatim
+/// `!<tag:yaml.org,2002:str>`), `None` for any other tag.
+fn core_tag(tag: &Tag) -> Option<&str> {
+    if tag.is_yaml_core_schema() || tag.handle == "!!" {
+        return Some(&tag.suffix);
+    }
+    tag.suffix
+        .strip_prefix("tag:yaml.org,2002:")
+        .filter(|_| tag.handle.is_empty() || tag.handle == "!")
+}
+
 fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag
-        && (tag.is_yaml_core_schema() || tag.handle == "!!")
-    {
-        match tag.suffix.as_str() {
+    if let Some(name) = tag.and_then(core_tag) {
+        match name {
             "str" | "binary" | "timestamp" => return Value::Str(text),
             "null" => return Value::Null,
             _ => {}
