@@ -447,7 +447,7 @@ impl RunIndex {
                                 .push(i);
                             let namespace = match subject.kind.as_str() {
                                 "ServiceAccount" => binding.subject_namespace(subject),
-                                _ => subject_user_namespace(&subject.name),
+                                _ => service_account_user(&subject.name).map(|(ns, _)| ns),
                             };
                             self.bindings_by_account_in
                                 .entry((account.to_owned(), namespace.map(str::to_owned)))
@@ -617,12 +617,11 @@ impl RunIndex {
     }
 }
 
-/// The namespace in a service account's user name
+/// The namespace and name in a service account's user name
 /// (`system:serviceaccount:NS:NAME`).
-fn subject_user_namespace(name: &str) -> Option<&str> {
+pub fn service_account_user(name: &str) -> Option<(&str, &str)> {
     name.strip_prefix("system:serviceaccount:")
         .and_then(|rest| rest.split_once(':'))
-        .map(|(namespace, _)| namespace)
 }
 
 /// The service account name a binding subject gives: a ServiceAccount's
@@ -630,10 +629,7 @@ fn subject_user_namespace(name: &str) -> Option<&str> {
 pub fn subject_account<'a>(kind: &str, name: &'a str) -> Option<&'a str> {
     match kind {
         "ServiceAccount" => Some(name),
-        "User" => name
-            .strip_prefix("system:serviceaccount:")
-            .and_then(|rest| rest.split_once(':'))
-            .map(|(_, name)| name),
+        "User" => service_account_user(name).map(|(_, name)| name),
         _ => None,
     }
 }

@@ -227,13 +227,9 @@ pub fn names_workload(binding: &BindingFact, subject: &Subject, workload: &Workl
                 && RunIndex::same_namespace(binding.subject_namespace(subject), namespace)
         }
         // A service account's user name: system:serviceaccount:NS:NAME.
-        "User" => subject
-            .name
-            .strip_prefix("system:serviceaccount:")
-            .and_then(|rest| rest.split_once(':'))
-            .is_some_and(|(ns, name)| {
-                name == workload.service_account && RunIndex::same_namespace(Some(ns), namespace)
-            }),
+        "User" => crate::index::service_account_user(&subject.name).is_some_and(|(ns, name)| {
+            name == workload.service_account && RunIndex::same_namespace(Some(ns), namespace)
+        }),
         "Group" => match subject.name.as_str() {
             "system:serviceaccounts" | "system:authenticated" => true,
             group => group
