@@ -231,7 +231,7 @@ fn config_cannot_choose_programs() {
     scene.evil_script(&scene.repo.join("evil.sh"));
     scene.write(
         "app/kustomization.yaml",
-        "resources: [pod.yaml]\ntransformers: []\n",
+        "resources: [pod.yaml]\ngenerators: []\n",
     );
     scene.write("app/pod.yaml", PRIVILEGED_POD);
     scene.write(
@@ -1346,7 +1346,7 @@ fn the_fallback_tool_is_bounded_too() {
         return;
     }
     let scene = Scene::new();
-    // `transformers` sends it to kubectl; its replacements would take gigabytes.
+    // `generators` sends it to kubectl; its replacements would take gigabytes.
     let keys: String = (0..200).map(|i| format!("  k{i}: v\n")).collect();
     scene.write(
         "replace/cm.yaml",
@@ -1356,7 +1356,7 @@ fn the_fallback_tool_is_bounded_too() {
     scene.write(
         "replace/kustomization.yaml",
         &format!(
-            "resources: [cm.yaml]\ntransformers: []\nreplacements:\n{}",
+            "resources: [cm.yaml]\ngenerators: []\nreplacements:\n{}",
             replacement.repeat(12)
         ),
     );

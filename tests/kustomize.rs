@@ -438,7 +438,9 @@ fn native_build_equals_kubectl_on_the_fixtures() {
         "{tally:?}"
     );
     assert!(
-        tally.unsupported.contains_key("`transformers`"),
+        tally
+            .unsupported
+            .contains_key("`transformers` with a ReplicaCountTransformer"),
         "{tally:?}"
     );
     assert!(tally.equal >= 11, "{tally:?}");
@@ -531,9 +533,12 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
         .collect();
     assert_eq!(note.len(), 1, "{diagnostics:#?}");
     assert_eq!(note[0]["severity"], "note");
-    assert_eq!(note[0]["line"], 30);
+    assert_eq!(note[0]["line"], 31);
     let message = note[0]["message"].as_str().unwrap();
-    assert!(message.contains("uses `transformers`"), "{message}");
+    assert!(
+        message.contains("uses `transformers` with a ReplicaCountTransformer"),
+        "{message}"
+    );
     assert!(
         message.contains("--kustomize-bin /nonexistent/kubectl is not a program"),
         "{message}"
@@ -544,7 +549,7 @@ fn unsupported_kustomizations_are_built_by_kubectl_and_traced_to_files() {
     let broken = tempfile::tempdir().unwrap();
     std::fs::write(
         broken.path().join("kustomization.yaml"),
-        "patches:\n  - path: missing-patch.yaml\ntransformers: []\n",
+        "patches:\n  - path: missing-patch.yaml\ngenerators: []\n",
     )
     .unwrap();
     let diagnostics = lint_json(&["--kustomize-bin", &kubectl, broken.path().to_str().unwrap()]);
@@ -635,11 +640,11 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
     let Some(kubectl) = common::tool("kubectl") else {
         return;
     };
-    // `transformers` makes the engine fall back; the remote base must stop it.
+    // `generators` makes the engine fall back; the remote base must stop it.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kustomization.yaml"),
-        "resources:\n  - https://github.com/example/never/fetched?ref=v1\ntransformers: []\n",
+        "resources:\n  - https://github.com/example/never/fetched?ref=v1\ngenerators: []\n",
     )
     .unwrap();
     let tool = kustomize::fallback::Tool::find(Some(&kubectl), &Tree::default()).unwrap();
@@ -656,7 +661,7 @@ fn a_remote_tree_is_never_handed_to_the_tool() {
     // would read as a git repository.
     std::fs::write(
         dir.path().join("kustomization.yaml"),
-        "resources:\n  - gitlab.example.com/team/repo//base?ref=v1\ntransformers: []\n",
+        "resources:\n  - gitlab.example.com/team/repo//base?ref=v1\ngenerators: []\n",
     )
     .unwrap();
     assert!(matches!(
@@ -684,7 +689,7 @@ fn the_tool_runs_walled_off() {
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
     let tree = dir.path().join("tree");
     std::fs::create_dir(&tree).unwrap();
-    std::fs::write(tree.join("kustomization.yaml"), "transformers: []\n").unwrap();
+    std::fs::write(tree.join("kustomization.yaml"), "generators: []\n").unwrap();
     let tool = kustomize::fallback::Tool::find(Some(&tool), &Tree::default()).unwrap();
     let built = fallback_build(&tree, &tool).unwrap();
     let text = &built.emitted.text;
@@ -723,7 +728,7 @@ fn trees_that_only_look_local_are_refused() {
     refused(
         &[(
             "top/kustomization.yaml",
-            "Resources:\n  - http://127.0.0.1:1/x.yaml\ntransformers: []\n",
+            "Resources:\n  - http://127.0.0.1:1/x.yaml\ngenerators: []\n",
         )],
         &none,
         "the key `Resources`",
@@ -784,7 +789,7 @@ fn trees_that_only_look_local_are_refused() {
     refused(
         &[(
             "top/kustomization.yaml",
-            "crds: [!!binary aHR0cDovLzEyNy4wLjAuMToxL3g=]\ntransformers: []\n",
+            "crds: [!!binary aHR0cDovLzEyNy4wLjAuMToxL3g=]\ngenerators: []\n",
         )],
         &none,
         "a YAML tag",
@@ -800,10 +805,7 @@ fn trees_that_only_look_local_are_refused() {
     // Two kustomization files: kslint must not read the harmless one.
     refused(
         &[
-            (
-                "top/kustomization.yaml",
-                "resources: []\ntransformers: []\n",
-            ),
+            ("top/kustomization.yaml", "resources: []\ngenerators: []\n"),
             (
                 "top/Kustomization",
                 "resources: [\"http://127.0.0.1:1/x\"]\n",

@@ -24,7 +24,16 @@ struct Context {
     /// Values paths `--set` gave (`image.tag`), which no file shows.
     set_keys: Vec<String>,
     headers: Vec<SourceHeader>,
-    documents: Vec<yaml::Document>,
+    /// The render's documents, parsed again only if a finding there is
+    /// traced into a chart.
+    documents: std::cell::OnceCell<Vec<yaml::Document>>,
+}
+
+impl Context {
+    fn documents(&self, rendered_text: &str) -> &[yaml::Document] {
+        self.documents
+            .get_or_init(|| yaml::parse_stream(rendered_text, yaml::Limits::default()).documents)
+    }
 }
 
 impl crate::expand::Tracer for Tracer {
@@ -120,12 +129,6 @@ impl Tracer {
                         .collect()
                 })
                 .unwrap_or_default();
-            // Parsed again only if a finding there is traced into a chart.
-            let documents = if chart_dir.is_some() {
-                yaml::parse_stream(&file.text, yaml::Limits::default()).documents
-            } else {
-                Vec::new()
-            };
             contexts.insert(
                 id,
                 Context {
@@ -133,7 +136,7 @@ impl Tracer {
                     values,
                     set_keys,
                     headers,
-                    documents,
+                    documents: std::cell::OnceCell::new(),
                 },
             );
         }
@@ -258,7 +261,8 @@ impl Tracer {
             );
         };
         let rendered_text = db.file(label.file).text.clone();
-        let document = context.documents.iter().find(|d| {
+        let documents = context.documents(&rendered_text);
+        let document = documents.iter().find(|d| {
             d.range.start <= label.span.start
                 && label.span.start < d.range.end.max(d.range.start + 1)
         });
@@ -319,8 +323,7 @@ impl Tracer {
         // name), and by order only among documents of the same kind.
         let root = &document.root;
         let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
-        let same_kind_before = context
-            .documents
+        let same_kind_before = documents
             .iter()
             .take_while(|d| d.range.start < root.span.start)
             .filter(|d| {

@@ -232,8 +232,7 @@ impl Kustomization {
     }
 }
 
-/// The fields this engine builds; any other (plugins, replacements, vars,
-/// openapi, ...) makes the build unsupported.
+/// The fields this engine builds; any other (openapi, helmCharts, ...) makes the build unsupported.
 const KNOWN_FIELDS: &[&str] = &[
     "apiVersion",
     "kind",
@@ -260,6 +259,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "replacements",
     "vars",
     "configurations",
+    "transformers",
 ];
 
 /// Builds the kustomization in `dir`: its output objects, in the order

@@ -343,9 +343,29 @@ impl FieldSpec {
         (self.kind.is_empty() || self.kind == kind)
             && (self.group.is_empty() || self.group == group)
     }
+}
 
-    pub fn parts(&self) -> Vec<&'static str> {
-        self.path.split('/').collect()
+/// Where a transformer writes: the objects it applies to and the path.
+/// Built-in tables ([`FieldSpec`]) and specs read from the user's files
+/// both are.
+pub trait PathSpec {
+    /// Whether it applies to objects of this group, version and kind.
+    fn applies_to(&self, group: &str, version: &str, kind: &str) -> bool;
+    /// The `/`-separated path.
+    fn path(&self) -> &str;
+    /// Whether missing mappings on the path are made.
+    fn create(&self) -> bool;
+}
+
+impl PathSpec for FieldSpec {
+    fn applies_to(&self, group: &str, _version: &str, kind: &str) -> bool {
+        self.selects(group, kind)
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn create(&self) -> bool {
+        self.create
     }
 }
 

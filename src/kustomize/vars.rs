@@ -38,6 +38,18 @@ impl Spec {
     }
 }
 
+impl res::PathSpec for Spec {
+    fn applies_to(&self, group: &str, version: &str, kind: &str) -> bool {
+        self.selects(group, version, kind)
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn create(&self) -> bool {
+        self.create
+    }
+}
+
 /// Objects of `kind` (in `group`) are named at these places too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct NameReference {
@@ -304,7 +316,7 @@ fn list(node: &Node) -> Result<&[Node], Error> {
 /// The value under `key` as Go's JSON decoding finds a struct field:
 /// the exact key, else one that differs only in case (`fieldPath` for
 /// `fieldpath`).
-fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+pub(super) fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     node.get(key).or_else(|| {
         node.as_map()?
             .iter()
@@ -313,7 +325,7 @@ fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     })
 }
 
-fn text_at(node: &Node, key: &str) -> Result<String, Error> {
+pub(super) fn text_at(node: &Node, key: &str) -> Result<String, Error> {
     match field(node, key) {
         None => Ok(String::new()),
         Some(v) if v.is_null() => Ok(String::new()),
@@ -337,7 +349,7 @@ fn group_version(node: &Node) -> (String, String) {
     (group, version)
 }
 
-fn specs(node: &Node) -> Result<Vec<Spec>, Error> {
+pub(super) fn specs(node: &Node) -> Result<Vec<Spec>, Error> {
     list(node)?
         .iter()
         .map(|item| {

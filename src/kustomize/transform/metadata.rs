@@ -279,10 +279,10 @@ pub(super) const COMMON_ANNOTATIONS: &[FieldSpec] = &[
 
 /// Sets each `key: value` of `pairs` (as strings, keys sorted) at every
 /// fieldspec that selects a resource.
-pub(super) fn add_pairs(
+pub(super) fn add_pairs<S: res::PathSpec>(
     resources: &mut [Res],
     pairs: &Node,
-    specs: &[FieldSpec],
+    specs: &[S],
 ) -> Result<(), Error> {
     if let Some(e) = pairs
         .as_map()
@@ -313,10 +313,13 @@ pub(super) fn add_pairs(
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for r in resources.iter_mut() {
-        let (group, _) = r.group_version();
-        let (group, kind) = (group.to_owned(), r.kind().to_owned());
-        for spec in specs.iter().filter(|s| s.selects(&group, &kind)) {
-            let parts = spec.parts();
+        let (group, version) = r.group_version();
+        let (group, version, kind) = (group.to_owned(), version.to_owned(), r.kind().to_owned());
+        for spec in specs
+            .iter()
+            .filter(|s| s.applies_to(&group, &version, &kind))
+        {
+            let parts: Vec<&str> = spec.path().split('/').collect();
             let span = entries[0].2;
             let make = || res::empty_map(span);
             let mut failed = false;
@@ -335,12 +338,12 @@ pub(super) fn add_pairs(
             res::walk_path(
                 &mut r.node,
                 &parts,
-                spec.create.then_some(&make as &dyn Fn() -> Node),
+                spec.create().then_some(&make as &dyn Fn() -> Node),
                 &mut put,
             );
             if failed {
                 return Err(Error::invalid(
-                    format!("{} {}: `{}` is not a mapping", kind, r.name(), spec.path),
+                    format!("{} {}: `{}` is not a mapping", kind, r.name(), spec.path()),
                     entries[0].2,
                 ));
             }

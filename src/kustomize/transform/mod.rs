@@ -1,7 +1,9 @@
 //! The built-in transformers, in kustomize's order (`metadata`: namespace,
 //! prefix and suffix, labels and annotations; replicas here; `images`), and
-//! the name-reference fix that follows renames (`references`).
+//! the name-reference fix that follows renames (`references`), then those
+//! the `transformers` field configures (`configured`).
 
+mod configured;
 mod images;
 mod metadata;
 mod references;
@@ -95,7 +97,8 @@ pub(super) fn run(
         }
     }
     resources.retain(|r| !r.node.is_null());
-    super::replace::run(k, sources, resources)
+    super::replace::run(k, sources, resources)?;
+    configured::run(k, sources, resources)
 }
 
 /// Build bookkeeping kustomize strips from every object.
