@@ -129,6 +129,7 @@ pub fn process_file(
     let helm_default_namespace =
         matches!(&text, Text::Generated(g) if !g.provenance.namespace_chosen());
     let fed = matches!(text, Text::Fed(_));
+    let mut made_documents = None;
     let (content, explicit) = match text {
         Text::Problem(problem) => {
             unreadable(
@@ -138,7 +139,11 @@ pub fn process_file(
             return result;
         }
         Text::Given { text, .. } => (source::text_of(text.into_bytes()).0, true),
-        Text::Generated(generated) => (source::text_of(generated.text.into_bytes()).0, true),
+        Text::Generated(generated) => {
+            let generated = *generated;
+            made_documents = generated.documents;
+            (source::text_of(generated.text.into_bytes()).0, true)
+        }
         Text::Read(candidate) | Text::Fed(candidate) => {
             match read_file(&candidate, settings.max_file_size, tree) {
                 Ok(content) => (content, candidate.explicit),
@@ -170,7 +175,13 @@ pub fn process_file(
     let text: Arc<str> = Arc::from(content);
     result.file = SourceFile::new(result.file.name.clone(), text.clone());
 
-    let stream = yaml::parse_stream(&text, limits.clone());
+    let stream = match made_documents {
+        Some(documents) => yaml::Stream {
+            documents,
+            errors: Vec::new(),
+        },
+        None => yaml::parse_stream(&text, limits.clone()),
+    };
     // Go templates (Helm charts without their Chart.yaml, other generators)
     // are not manifests until rendered: skip them quietly unless named.
     let in_templates_dir = result

@@ -114,6 +114,9 @@ pub struct Generated {
     pub name: String,
     /// The text.
     pub text: String,
+    /// Its documents when the engine made them with the text (spans in
+    /// the text, as the loader reads them); else the text is parsed.
+    pub documents: Option<Vec<crate::yaml::Document>>,
     /// What made it.
     pub provenance: Arc<Provenance>,
 }

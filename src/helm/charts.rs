@@ -184,6 +184,7 @@ fn render_charts(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<ChartRun> {
                     Ok(text) => run.renders.push(Generated {
                         name: format!("{shown}: helm template{label}"),
                         text,
+                        documents: None,
                         provenance: Arc::new(Provenance {
                             dir: shown.clone(),
                             origin: Origin::Render(Render {

@@ -51,16 +51,17 @@ impl Engine for Builds {
             .consumed
             .extend(patch_files(&found.kustomizations, cx));
         for run in runs {
-            if let Some(built) = run.built {
+            if let Some(mut built) = run.built {
                 // Each top-level build is what one environment deploys: its
                 // own cluster for cross-resource rules.
                 let unit = format!("kustomize {}", run.dir);
                 expansion.generated.push(Generated {
                     name: format!("{}: kustomize build", run.dir),
                     text: built.emitted.text.clone(),
+                    documents: Some(std::mem::take(&mut built.emitted.documents)),
                     provenance: Arc::new(Provenance {
                         dir: run.dir,
-                        origin: Origin::Build(built),
+                        origin: Origin::Build(Arc::new(built)),
                         unit,
                     }),
                 });
@@ -178,7 +179,7 @@ fn commented_files(text: &str) -> Vec<String> {
 /// A top-level kustomization and what became of building it.
 struct Run {
     dir: String,
-    built: Option<Arc<Built>>,
+    built: Option<Built>,
     problem: Option<Problem>,
 }
 
@@ -292,7 +293,7 @@ fn build_one(dir: &Path, tool: Option<&fallback::Tool>, cx: &Context<'_>) -> Run
     }
     let built = |built: Built| Run {
         dir: shown.clone(),
-        built: Some(Arc::new(built)),
+        built: Some(built),
         problem: None,
     };
     let (error, sources) = match super::build_and_emit(dir, tree.clone(), settings.max_file_size) {

@@ -1,7 +1,7 @@
 //! Writes a build's objects as YAML and remembers, for every node written,
 //! the span it came from, so findings in the output go back to the files.
 
-use crate::yaml::{Node, Span, Value};
+use crate::yaml::{Document, Node, Span, Value};
 
 /// A build written out, with where each piece came from.
 #[derive(Debug, Default)]
@@ -11,6 +11,10 @@ pub struct Emitted {
     /// (span in `text`, span in the build's [`super::Sources`]), in the
     /// order written: a parent before its children.
     pub origins: Vec<(Span, Span)>,
+    /// The objects as documents of `text`, each node spanning what the
+    /// YAML loader would give it: the text need not be parsed again.
+    /// Taken by whoever lints the build.
+    pub documents: Vec<Document>,
 }
 
 impl Emitted {
@@ -66,95 +70,132 @@ impl Emitted {
     }
 }
 
-/// Writes objects as a YAML stream.
-pub fn emit(objects: &[Node]) -> Emitted {
+/// Writes objects as a YAML stream. Each node's span becomes where it is
+/// written (its source span goes to [`Emitted::origins`]).
+pub fn emit(objects: Vec<Node>) -> Emitted {
     let mut out = Emitted::default();
-    for object in objects {
+    for mut object in objects {
+        let document_start = out.text.len();
         out.text.push_str("---\n");
         let start = out.text.len();
-        write_map_body(&mut out, object, 0);
+        let source = object.span;
+        write_map_body(&mut out, &mut object, 0, false);
         let end = out.text.len();
-        out.origins.push((Span::new(start, end), object.span));
+        out.origins.push((Span::new(start, end), source));
+        out.documents.push(Document {
+            root: object,
+            range: Span::new(document_start, end),
+            duplicate_keys: Vec::new(),
+        });
     }
     out
 }
 
-fn write_map_body(out: &mut Emitted, node: &Node, indent: usize) {
-    let Value::Map(entries) = &node.value else {
+/// Writes a mapping's entries, each on a line of its own at `indent`
+/// (the first on the current line when `inline`, after a list's dash),
+/// and spans the mapping as the loader does: from its first key to the
+/// end of its last value.
+fn write_map_body(out: &mut Emitted, node: &mut Node, indent: usize, inline: bool) {
+    node.plain = false;
+    let Value::Map(entries) = &mut node.value else {
         return;
     };
-    for entry in entries {
-        out.text.push_str(&" ".repeat(indent));
+    let mut span: Option<Span> = None;
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if !(inline && i == 0) {
+            push_indent(&mut out.text, indent);
+        }
         let key_start = out.text.len();
-        out.text.push_str(&key_text(&entry.key));
-        out.origins
-            .push((Span::new(key_start, out.text.len()), entry.key_span));
+        push_key(&mut out.text, &entry.key);
+        let key_span = Span::new(key_start, out.text.len());
+        out.origins.push((key_span, entry.key_span));
+        entry.key_span = key_span;
         out.text.push(':');
-        write_value(out, &entry.value, indent, key_start);
+        write_value(out, &mut entry.value, indent, false);
+        let end = entry.value.span.end.max(key_span.end);
+        span = Some(Span {
+            start: span.map_or(key_span.start, |s| s.start),
+            end,
+        });
+    }
+    if let Some(span) = span {
+        node.span = span;
     }
 }
 
-/// Writes a value after `key:` (or `-`), with its children below.
-fn write_value(out: &mut Emitted, node: &Node, indent: usize, owner_start: usize) {
+/// Writes a value after `key:` (or `-`, `after_dash`), with its children
+/// below.
+fn write_value(out: &mut Emitted, node: &mut Node, indent: usize, after_dash: bool) {
+    let source = node.span;
     let start_of_value;
-    match &node.value {
+    match &mut node.value {
         Value::Map(entries) if !entries.is_empty() => {
             out.text.push('\n');
             start_of_value = out.text.len();
-            write_map_body(out, node, indent + 2);
+            write_map_body(out, node, indent + 2, false);
         }
         Value::Seq(items) if !items.is_empty() => {
             out.text.push('\n');
             start_of_value = out.text.len();
-            for item in items {
-                out.text.push_str(&" ".repeat(indent));
+            let mut span: Option<Span> = None;
+            for item in items.iter_mut() {
+                push_indent(&mut out.text, indent);
                 let item_start = out.text.len();
+                let item_source = item.span;
                 out.text.push('-');
                 match &item.value {
                     Value::Map(entries) if !entries.is_empty() => {
                         // The first key goes on the dash's line.
                         out.text.push(' ');
-                        let body_start = out.text.len();
-                        let mut body = Emitted::default();
-                        write_map_body(&mut body, item, indent + 2);
-                        let trimmed = body.text.trim_start_matches(' ');
-                        let cut = body.text.len() - trimmed.len();
-                        out.text.push_str(trimmed);
-                        for (span, source) in body.origins {
-                            let shift =
-                                |o: u32| (o as usize - cut.min(o as usize) + body_start) as u32;
-                            out.origins.push((
-                                Span {
-                                    start: shift(span.start),
-                                    end: shift(span.end),
-                                },
-                                source,
-                            ));
-                        }
+                        write_map_body(out, item, indent + 2, true);
                     }
-                    _ => write_value(out, item, indent + 2, item_start),
+                    _ => write_value(out, item, indent + 2, true),
                 }
                 out.origins
-                    .push((Span::new(item_start, out.text.len()), item.span));
+                    .push((Span::new(item_start, out.text.len()), item_source));
+                // As the loader spans a block list: from its first dash;
+                // when the list is a mapping's value (written at the key's
+                // indentation), from the first item's content, or just
+                // after the dash when that item is a list below it.
+                let nested_list = matches!(&item.value, Value::Seq(items) if !items.is_empty());
+                let first = if after_dash {
+                    item_start as u32
+                } else if nested_list {
+                    item_start as u32 + 1
+                } else {
+                    item.span.start
+                };
+                span = Some(Span {
+                    start: span.map_or(first, |s| s.start),
+                    end: item.span.end,
+                });
             }
+            if let Some(span) = span {
+                node.span = span;
+            }
+            node.plain = false;
         }
         _ => {
             out.text.push(' ');
             start_of_value = out.text.len();
-            out.text.push_str(&yaml_scalar(node));
+            push_scalar(&mut out.text, node);
+            let span = Span::new(start_of_value, out.text.len());
             out.text.push('\n');
-            out.origins
-                .push((Span::new(start_of_value, out.text.len() - 1), node.span));
+            out.origins.push((span, source));
+            node.span = span;
             return;
         }
     }
-    let _ = owner_start;
     out.origins
-        .push((Span::new(start_of_value, out.text.len()), node.span));
+        .push((Span::new(start_of_value, out.text.len()), source));
+}
+
+fn push_indent(text: &mut String, indent: usize) {
+    text.extend(std::iter::repeat_n(' ', indent));
 }
 
 /// A key, quoted unless it is plain text YAML reads as the same string.
-fn key_text(key: &str) -> String {
+fn push_key(text: &mut String, key: &str) {
     let plain = !key.is_empty()
         && key
             .chars()
@@ -163,32 +204,72 @@ fn key_text(key: &str) -> String {
         && crate::yaml::resolve::resolve_non_string(key).is_none()
         && !crate::yaml::resolve::is_yaml11_only(key);
     if plain {
-        key.to_owned()
+        text.push_str(key);
     } else {
-        serde_json::to_string(key).expect("a string")
+        push_quoted(text, key);
     }
 }
 
 /// A scalar as emitted YAML: strings JSON-quoted (a JSON string is a
-/// YAML double-quoted string), floats with a point.
-fn yaml_scalar(node: &Node) -> String {
+/// YAML double-quoted string), floats with a point. Marks the node plain
+/// as the loader would read what is written.
+fn push_scalar(text: &mut String, node: &mut Node) {
+    use std::fmt::Write;
+    node.plain = true;
     match &node.value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Null => text.push_str("null"),
+        Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(text, "{i}");
+        }
         Value::Float(f) => {
-            let text = f.to_string();
-            if text.contains(['.', 'e', 'E']) || text.contains("inf") || text.contains("NaN") {
-                text
-            } else {
-                format!("{text}.0")
+            let start = text.len();
+            let _ = write!(text, "{f}");
+            let written = &text[start..];
+            if !(written.contains(['.', 'e', 'E'])
+                || written.contains("inf")
+                || written.contains("NaN"))
+            {
+                text.push_str(".0");
             }
         }
         // JSON strings are YAML double-quoted strings.
-        Value::Str(s) => serde_json::to_string(s).expect("a string"),
-        Value::Map(_) => "{}".to_owned(),
-        Value::Seq(_) => "[]".to_owned(),
+        Value::Str(s) => {
+            push_quoted(text, s);
+            node.plain = false;
+        }
+        Value::Map(_) => {
+            text.push_str("{}");
+            node.plain = false;
+        }
+        Value::Seq(_) => {
+            text.push_str("[]");
+            node.plain = false;
+        }
     }
+}
+
+/// `s` as a JSON string, which YAML reads as a double-quoted string.
+fn push_quoted(text: &mut String, s: &str) {
+    use std::fmt::Write;
+    text.reserve(s.len() + 2);
+    text.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => text.push_str("\\\""),
+            '\\' => text.push_str("\\\\"),
+            '\n' => text.push_str("\\n"),
+            '\r' => text.push_str("\\r"),
+            '\t' => text.push_str("\\t"),
+            '\u{8}' => text.push_str("\\b"),
+            '\u{c}' => text.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(text, "\\u{:04x}", c as u32);
+            }
+            c => text.push(c),
+        }
+    }
+    text.push('"');
 }
 
 #[cfg(test)]
@@ -203,7 +284,7 @@ mod tests {
             .documents
             .remove(0)
             .root;
-        let emitted = emit(std::slice::from_ref(&object));
+        let emitted = emit(vec![object.clone()]);
         let again = parse_stream(&emitted.text, Limits::default())
             .documents
             .remove(0)
@@ -219,5 +300,32 @@ mod tests {
             &source[origin.start as usize..origin.end as usize],
             "securityContext"
         );
+    }
+
+    /// Emitted documents are what the loader reads from the emitted text,
+    /// spans and all, so the text need not be parsed again.
+    #[test]
+    fn documents_are_what_the_loader_reads() {
+        let sources = [
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {}\n  annotations:\n    \"a b\": \"x\\ny\"\n    on: yes\nspec:\n  replicas: 3\n  ratio: 1.5\n  big: 1e6\n  none: null\n  template:\n    spec:\n      containers:\n        - name: web\n          securityContext:\n            privileged: true\n          args: [\"--x\", \"on\", \"\\t\\u0001\", \"é\"]\n          env: []\n        - {}\n        - [a, [b, {}], []]\n        - - 1\n          - k: v\n            l: [x]\n      hostPID: false\n",
+            "kind: List\nitems:\n- a: [[[]]]\n  b:\n  - - - c\n",
+            "a: [{}, x]\nb: [[], {k: v}]\nc: [null, [[k: v]]]\nd: [[{k: v, l: [1]}]]\n",
+        ];
+        for source in sources {
+            let objects: Vec<Node> = parse_stream(source, Limits::default())
+                .documents
+                .into_iter()
+                .map(|d| d.root)
+                .collect();
+            let emitted = emit(vec![objects[0].clone(), objects[0].clone()]);
+            let parsed = parse_stream(&emitted.text, Limits::default());
+            assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+            assert_eq!(parsed.documents.len(), emitted.documents.len());
+            for (read, made) in parsed.documents.iter().zip(&emitted.documents) {
+                assert_eq!(read.range, made.range, "{}", emitted.text);
+                assert_eq!(read.root, made.root, "{}", emitted.text);
+                assert!(made.duplicate_keys.is_empty());
+            }
+        }
     }
 }

@@ -901,7 +901,7 @@ pub fn build_and_emit(
     let mut sources = Sources::within(tree, max_file_size);
     match build(dir, &mut sources) {
         Ok(objects) => Ok(Built {
-            emitted: emit::emit(&objects),
+            emitted: emit::emit(objects),
             sources,
             fallback: None,
         }),

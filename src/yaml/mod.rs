@@ -222,7 +222,7 @@ impl Node {
 }
 
 /// One document of a stream.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Document {
     /// The root node (`null` for an empty document).
     pub root: Node,
@@ -576,7 +576,10 @@ impl Loader<'_> {
                         span: self.span(start, end.max(start + 1)),
                     });
                 }
-                let flow = matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'));
+                // A block collection's start event is empty; a flow one
+                // spans its bracket. (A block list may start at a flow item.)
+                let flow =
+                    end > start && matches!(self.text.as_bytes().get(start), Some(b'[' | b'{'));
                 self.stack
                     .push(if matches!(event, Event::SequenceStart(..)) {
                         Frame::Seq {

@@ -177,7 +177,7 @@ pub fn build(
     }
     drop(wrapper);
     Ok(Built {
-        emitted: emit::emit(&objects),
+        emitted: emit::emit(objects),
         sources: mapper.sources,
         fallback: Some(Fallback {
             command: tool.command(),
