@@ -104,6 +104,7 @@ pub fn process_file(
     tree: &Tree,
     limits: &yaml::Limits,
     active: &[ActiveRule],
+    parsed: &crate::parsed::ParsedFiles,
 ) -> FileResult {
     let mut result = FileResult {
         file: SourceFile::new(text.name().to_owned(), Arc::from("")),
@@ -130,7 +131,17 @@ pub fn process_file(
         matches!(&text, Text::Generated(g) if !g.provenance.namespace_chosen());
     let fed = matches!(text, Text::Fed(_));
     let mut made_documents = None;
+    // A file a build read was parsed then: its text and documents.
+    let cached = match &text {
+        Text::Fed(candidate) => candidate
+            .path
+            .as_deref()
+            .and_then(|path| tree.resolve(path).ok())
+            .and_then(|real| parsed.take(&real)),
+        _ => None,
+    };
     let (content, explicit) = match text {
+        Text::Fed(candidate) if let Some(file) = &cached => (file.text.clone(), candidate.explicit),
         Text::Problem(problem) => {
             unreadable(
                 &mut result,
@@ -138,15 +149,18 @@ pub fn process_file(
             );
             return result;
         }
-        Text::Given { text, .. } => (source::text_of(text.into_bytes()).0, true),
+        Text::Given { text, .. } => (Arc::from(source::text_of(text.into_bytes()).0), true),
         Text::Generated(generated) => {
             let generated = *generated;
             made_documents = generated.documents;
-            (source::text_of(generated.text.into_bytes()).0, true)
+            (
+                Arc::from(source::text_of(generated.text.into_bytes()).0),
+                true,
+            )
         }
         Text::Read(candidate) | Text::Fed(candidate) => {
             match read_file(&candidate, settings.max_file_size, tree) {
-                Ok(content) => (content, candidate.explicit),
+                Ok(content) => (Arc::from(content), candidate.explicit),
                 Err(ReadFailure::Unreadable(message)) => {
                     unreadable(
                         &mut result,
@@ -172,15 +186,16 @@ pub fn process_file(
         }
     };
     result.read = true;
-    let text: Arc<str> = Arc::from(content);
+    let text: Arc<str> = content;
     result.file = SourceFile::new(result.file.name.clone(), text.clone());
 
-    let stream = match made_documents {
-        Some(documents) => yaml::Stream {
+    let stream = match (made_documents, cached) {
+        (Some(documents), _) => yaml::Stream {
             documents,
             errors: Vec::new(),
         },
-        None => yaml::parse_stream(&text, limits.clone()),
+        (None, Some(file)) => file.stream,
+        (None, None) => yaml::parse_stream(&text, limits.clone()),
     };
     // Go templates (Helm charts without their Chart.yaml, other generators)
     // are not manifests until rendered: skip them quietly unless named.

@@ -79,6 +79,8 @@ pub struct Context<'a> {
     pub tree: &'a Arc<Tree>,
     /// What all engines may make together.
     pub budget: &'a Budget,
+    /// Files parsed once for the whole run.
+    pub parsed: &'a Arc<crate::parsed::ParsedFiles>,
 }
 
 /// What an engine made of the tree.

@@ -17,6 +17,7 @@ pub mod index;
 pub mod k8s;
 pub mod kustomize;
 pub mod outcome;
+pub mod parsed;
 pub mod pss;
 pub mod rbac;
 pub mod registry;

@@ -10,12 +10,12 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::expand::{Budget, ChartFound, Context, Expansion, Problem, Provenance};
 use crate::index::{ClusterView, RunIndex};
 pub use crate::outcome::{Outcome, Summary};
+use crate::parsed::ParsedFiles;
 use crate::registry::RuleContext;
 use crate::settings::Settings;
 use crate::source::{self, FileId, SourceDb, SourceFile};
 use crate::trace::Tracing;
 use crate::tree::Tree;
-use crate::yaml;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -106,10 +106,12 @@ pub fn lint(
     texts.extend(discovery.problems.iter().cloned().map(Text::Problem));
 
     let budget = Budget::for_run(discovery.bytes, &settings.tools);
+    let parsed = Arc::new(ParsedFiles::for_run(settings));
     let cx = Context {
         settings,
         tree: &tree,
         budget: &budget,
+        parsed: &parsed,
     };
     let kept: HashSet<&std::path::Path> = discovery
         .files
@@ -147,13 +149,14 @@ pub fn lint(
                 .map(|g| Text::Generated(Box::new(g))),
         );
     }
-    Ok(lint_generated(texts, expansions, settings, &tree))
+    Ok(lint_generated(texts, expansions, settings, &tree, &parsed))
 }
 
 /// Lints the given files.
 pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
     let tree = source::tree_of(&settings.inputs);
-    lint_generated(texts, Vec::new(), settings, &tree)
+    let parsed = ParsedFiles::for_run(settings);
+    lint_generated(texts, Vec::new(), settings, &tree, &parsed)
 }
 
 /// Lints the given files and generated texts, and reports what the
@@ -163,6 +166,7 @@ pub fn lint_generated(
     expansions: Vec<Expansion>,
     settings: &Settings,
     tree: &Tree,
+    parsed: &ParsedFiles,
 ) -> Outcome {
     texts.sort_by(|a, b| a.name().cmp(b.name()));
     let active = ActiveRule::all(settings);
@@ -173,15 +177,21 @@ pub fn lint_generated(
             _ => None,
         })
         .collect();
-    // One alias budget for every file of the run.
-    let limits = yaml::Limits {
-        run_aliases: Some(yaml::AliasBudget::new(yaml::RUN_ALIAS_NODES)),
-        ..settings.limits.clone()
-    };
+    let limits = parsed.limits().clone();
     let results: Vec<FileResult> = texts
         .into_par_iter()
         .enumerate()
-        .map(|(i, text)| process_file(FileId(i as u32), text, settings, tree, &limits, &active))
+        .map(|(i, text)| {
+            process_file(
+                FileId(i as u32),
+                text,
+                settings,
+                tree,
+                &limits,
+                &active,
+                parsed,
+            )
+        })
         .collect();
 
     let mut diagnostics = Vec::new();

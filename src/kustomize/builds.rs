@@ -57,7 +57,8 @@ impl Engine for Builds {
                 let unit = format!("kustomize {}", run.dir);
                 expansion.generated.push(Generated {
                     name: format!("{}: kustomize build", run.dir),
-                    text: built.emitted.text.clone(),
+                    // Tracing needs the origins, not the text.
+                    text: std::mem::take(&mut built.emitted.text),
                     documents: Some(std::mem::take(&mut built.emitted.documents)),
                     provenance: Arc::new(Provenance {
                         dir: run.dir,
@@ -296,14 +297,15 @@ fn build_one(dir: &Path, tool: Option<&fallback::Tool>, cx: &Context<'_>) -> Run
         built: Some(built),
         problem: None,
     };
-    let (error, sources) = match super::build_and_emit(dir, tree.clone(), settings.max_file_size) {
-        Ok(done) => {
-            cx.budget
-                .spend(done.emitted.text.len(), std::time::Duration::ZERO);
-            return built(done);
-        }
-        Err(failed) => failed,
-    };
+    let (error, sources) =
+        match super::build_and_emit(dir, tree.clone(), settings.max_file_size, cx.parsed.clone()) {
+            Ok(done) => {
+                cx.budget
+                    .spend(done.emitted.text.len(), std::time::Duration::ZERO);
+                return built(done);
+            }
+            Err(failed) => failed,
+        };
     let (message, at, note) = match error {
         Error::Invalid { message, at } => (
             format!(

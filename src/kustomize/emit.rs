@@ -196,13 +196,22 @@ fn push_indent(text: &mut String, indent: usize) {
 
 /// A key, quoted unless it is plain text YAML reads as the same string.
 fn push_key(text: &mut String, key: &str) {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !key.starts_with(['-', '.'])
-        && crate::yaml::resolve::resolve_non_string(key).is_none()
-        && !crate::yaml::resolve::is_yaml11_only(key);
+    let bytes = key.as_bytes();
+    // Most keys are words, and no word longer than `false` is anything
+    // but text in YAML: no need to ask the resolver.
+    let word = bytes.len() > 5
+        && bytes[0].is_ascii_alphabetic()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
+    let plain = word
+        || !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+            && !key.starts_with(['-', '.'])
+            && crate::yaml::resolve::resolve_non_string(key).is_none()
+            && !crate::yaml::resolve::is_yaml11_only(key);
     if plain {
         text.push_str(key);
     } else {
@@ -254,21 +263,29 @@ fn push_quoted(text: &mut String, s: &str) {
     use std::fmt::Write;
     text.reserve(s.len() + 2);
     text.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => text.push_str("\\\""),
-            '\\' => text.push_str("\\\\"),
-            '\n' => text.push_str("\\n"),
-            '\r' => text.push_str("\\r"),
-            '\t' => text.push_str("\\t"),
-            '\u{8}' => text.push_str("\\b"),
-            '\u{c}' => text.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(text, "\\u{:04x}", c as u32);
+    // Runs of bytes that need no escape are copied whole; every escaped
+    // character is ASCII, so a cut there is a character boundary.
+    let mut run_start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        text.push_str(&s[run_start..i]);
+        run_start = i + 1;
+        match b {
+            b'"' => text.push_str("\\\""),
+            b'\\' => text.push_str("\\\\"),
+            b'\n' => text.push_str("\\n"),
+            b'\r' => text.push_str("\\r"),
+            b'\t' => text.push_str("\\t"),
+            0x08 => text.push_str("\\b"),
+            0x0c => text.push_str("\\f"),
+            _ => {
+                let _ = write!(text, "\\u{b:04x}");
             }
-            c => text.push(c),
         }
     }
+    text.push_str(&s[run_start..]);
     text.push('"');
 }
 
@@ -327,5 +344,26 @@ mod tests {
                 assert!(made.duplicate_keys.is_empty());
             }
         }
+    }
+
+    /// Strings are written as JSON writes them.
+    #[test]
+    fn strings_are_quoted_as_json() {
+        for s in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "line\nnext\r\t",
+            "\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+            "é ü 日本 \u{85}\u{2028}",
+        ] {
+            let mut text = String::new();
+            push_quoted(&mut text, s);
+            assert_eq!(text, serde_json::to_string(s).unwrap());
+        }
+        let mut text = String::new();
+        push_key(&mut text, "matchLabels");
+        push_key(&mut text, "yes");
+        assert_eq!(text, "matchLabels\"yes\"");
     }
 }

@@ -82,12 +82,14 @@ const MAX_WORK: usize = 2_000_000;
 /// and what it may still read and do.
 #[derive(Debug)]
 pub struct Sources {
-    files: Vec<(PathBuf, usize, String)>,
+    files: Vec<(PathBuf, usize, Arc<str>)>,
     /// Keyed by the bytes of the path: hashing a `Path` walks its parts.
     by_path: std::collections::HashMap<std::ffi::OsString, usize>,
     next: usize,
     tree: Arc<Tree>,
     max_file_size: u64,
+    /// The run's parsed files, shared by its builds.
+    parsed: Option<Arc<crate::parsed::ParsedFiles>>,
     visits: usize,
     work: AtomicUsize,
     /// What patches removed, to blame a missing setting on the patch.
@@ -120,10 +122,17 @@ impl Sources {
             next: 1,
             tree,
             max_file_size,
+            parsed: None,
             visits: 0,
             work: AtomicUsize::new(0),
             removals: Vec::new(),
         }
+    }
+
+    /// Takes parsed files from (and leaves them in) the run's cache.
+    pub fn with_parsed(mut self, parsed: Arc<crate::parsed::ParsedFiles>) -> Self {
+        self.parsed = Some(parsed);
+        self
     }
 
     /// The tree this build reads.
@@ -143,14 +152,37 @@ impl Sources {
             return Ok((*base, text));
         }
         let text = self.tree.read_utf8(path, self.max_file_size)?;
+        let base = self.add(path, text.into());
+        Ok((base, &self.files.last().expect("just added").2))
+    }
+
+    /// Places a file's text in the address space, at the returned base.
+    fn add(&mut self, path: &Path, text: Arc<str>) -> usize {
         let base = self.next;
         // One byte between files keeps an end-of-file span in its file.
         self.next += text.len() + 1;
         self.by_path
             .insert(path.as_os_str().to_owned(), self.files.len());
         self.files.push((path.to_path_buf(), base, text));
-        let (_, base, text) = self.files.last().expect("just pushed");
-        Ok((*base, text))
+        base
+    }
+
+    /// Reads and parses a YAML file of the tree, spans in this build's
+    /// address space. Through the run's cache when there is one: a file
+    /// several builds read is parsed once.
+    fn parse(&mut self, path: &Path) -> Result<yaml::Stream, ReadError> {
+        let known = self.by_path.get(path.as_os_str()).copied();
+        if let Some(parsed) = &self.parsed
+            && let Some(file) = parsed.get(&self.tree, path)
+        {
+            let base = match known {
+                Some(i) => self.files[i].1,
+                None => self.add(path, file.text.clone()),
+            };
+            return Ok(crate::parsed::shifted(&file.stream, base));
+        }
+        let (base, text) = self.read(path)?;
+        Ok(yaml::parse_stream_at(text, base, yaml::Limits::default()))
     }
 
     /// Counts a kustomization visited by this build.
@@ -201,11 +233,13 @@ impl Sources {
             return None;
         }
         let start = span.start as usize;
-        self.files.iter().find_map(|(path, base, text)| {
-            (start >= *base && start <= base + text.len()).then(|| {
-                let local = Span::new(start - base, span.end as usize - base);
-                (path.as_path(), text.as_str(), local)
-            })
+        // Files are laid out in the order read: the last one that starts
+        // at or before the span holds it, if any does.
+        let after = self.files.partition_point(|(_, base, _)| *base <= start);
+        let (path, base, text) = self.files.get(after.checked_sub(1)?)?;
+        (start <= base + text.len()).then(|| {
+            let local = Span::new(start - base, span.end as usize - base);
+            (path.as_path(), &**text, local)
         })
     }
 }
@@ -464,10 +498,9 @@ fn read_kustomization(dir: &Path, sources: &mut Sources, at: Span) -> Result<Kus
             ));
         }
     };
-    let (base, text) = sources
-        .read(&path)
+    let stream = sources
+        .parse(&path)
         .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display()), at))?;
-    let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
     if let Some(error) = stream.errors.first() {
         return Err(Error::invalid(
             format!("invalid YAML in {}: {}", path.display(), error.message),
@@ -789,11 +822,14 @@ fn restricted(root: &Path, entry: &str, span: Span) -> Result<PathBuf, Error> {
 
 /// The objects of a manifest file (a `List` is expanded).
 fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<Res>, Error> {
-    let (base, text) = sources
-        .read(path)
+    let stream = sources
+        .parse(path)
         .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display()), span))?;
-    let stream_len = text.len();
-    let stream = yaml::parse_stream_at(text, base, yaml::Limits::default());
+    let stream_len = stream
+        .documents
+        .iter()
+        .map(|d| d.range.end - d.range.start)
+        .sum::<u32>() as usize;
     if let Some(error) = stream.errors.first() {
         return Err(Error::invalid(
             format!("invalid YAML in {}: {}", path.display(), error.message),
@@ -897,8 +933,9 @@ pub fn build_and_emit(
     dir: &Path,
     tree: Arc<Tree>,
     max_file_size: u64,
+    parsed: Arc<crate::parsed::ParsedFiles>,
 ) -> Result<Built, (Error, Box<Sources>)> {
-    let mut sources = Sources::within(tree, max_file_size);
+    let mut sources = Sources::within(tree, max_file_size).with_parsed(parsed);
     match build(dir, &mut sources) {
         Ok(objects) => Ok(Built {
             emitted: emit::emit(objects),
