@@ -71,6 +71,10 @@ fn removal_behind<'b>(built: &'b Built, d: &Diagnostic) -> Option<&'b super::Rem
     let Some(Cause::Unhardened { setting, .. }) = d.cause else {
         return None;
     };
+    // Most builds remove nothing: no need to look for the container.
+    if built.sources.removals.is_empty() {
+        return None;
+    }
     let span = d.primary.span;
     // The innermost node around the finding's place: its container.
     let (_, container) = built
