@@ -1348,7 +1348,6 @@ const OPEN: &[&str] = &[
     "non-core-tags-keep-their-text",
     "number-starting-with-dot-underscore",
     "tab-at-start-of-block-scalar-content",
-    "yaml-directive",
 ];
 
 /// Causes the generated cases meet that are open too but word their cause

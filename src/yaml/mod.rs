@@ -333,7 +333,9 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
                     stream.errors.push(error);
                 }
             },
-            Err(error) => stream.errors.push(error),
+            Err(error) => stream
+                .errors
+                .push(directive_error(&text[chunk], base, error)),
         }
     }
     if let Some((first, more)) = over_budget
@@ -348,34 +350,50 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
     stream
 }
 
+/// A `%` directive line, cut from its document as Kubernetes cuts streams,
+/// is what fails: said in those words, at the directive.
+fn directive_error(chunk: &str, base: usize, error: LoadError) -> LoadError {
+    let mut offset = 0;
+    for line in chunk.split_inclusive('\n') {
+        if line
+            .strip_prefix('%')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+        {
+            let at = base + offset;
+            return LoadError {
+                message: "a `%` directive line: Kubernetes splits a stream at `---` lines before it decodes them, so the directive is cut off from the document after it and the whole part is rejected; delete the directive line".to_owned(),
+                span: Span::new(at, at + line.trim_end().len()),
+            };
+        }
+        offset += line.len();
+    }
+    error
+}
+
 /// Splits a stream into document texts at `---` and `...` lines. YAML forbids
 /// those markers at the start of a line inside any scalar, so this split is
 /// exact, and lets a broken document fail alone.
 fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = 0;
-    // A `%` directive line belongs to the document that follows it.
-    let mut directives_from: Option<usize> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let is_marker = |marker: &str| {
             line.strip_prefix(marker)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
         };
+        // Kubernetes cuts a stream at each `---` line before decoding: a
+        // `%` directive line stays with the text before it, where the
+        // decoder rejects it (a directive needs the `---` that follows).
         if is_marker("---") {
-            let cut = directives_from.unwrap_or(offset);
-            if cut > start {
-                chunks.push(start..cut);
+            if offset > start {
+                chunks.push(start..offset);
             }
-            start = cut;
-            directives_from = None;
+            start = offset;
         } else if is_marker("...") {
             let end = offset + line.len();
             chunks.push(start..end);
             start = end;
-            directives_from = None;
-        } else if line.starts_with('%') {
-            directives_from.get_or_insert(offset);
         }
         offset += line.len();
     }
