@@ -318,6 +318,14 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
     // way: one error says so for all of them.
     let mut over_budget: Option<(usize, usize)> = None;
     for chunk in split_documents(text) {
+        if let Some(marker) = leading_end_marker(&text[chunk.clone()]) {
+            let at = base + chunk.start + marker.start;
+            stream.errors.push(LoadError {
+                message: "a `...` document end marker before the document: Kubernetes' decoder finds no document here and rejects this part of the file; delete the line".to_owned(),
+                span: Span::new(at, at + marker.len()),
+            });
+            continue;
+        }
         match load_document(
             &text[chunk.clone()],
             base + chunk.start,
@@ -377,6 +385,10 @@ fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut offset = 0;
+    // Kubernetes decodes only the first document of each part between
+    // `---` lines: after a `...` that ends one, the rest of the part never
+    // reaches the cluster.
+    let mut ignoring = false;
     for line in text.split_inclusive('\n') {
         let is_marker = |marker: &str| {
             line.strip_prefix(marker)
@@ -386,21 +398,50 @@ fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
         // `%` directive line stays with the text before it, where the
         // decoder rejects it (a directive needs the `---` that follows).
         if is_marker("---") {
-            if offset > start {
+            if offset > start && !ignoring {
                 chunks.push(start..offset);
             }
             start = offset;
-        } else if is_marker("...") {
+            ignoring = false;
+        } else if !ignoring && is_marker("...") && holds_content(&text[start..offset]) {
             let end = offset + line.len();
             chunks.push(start..end);
             start = end;
+            ignoring = true;
         }
         offset += line.len();
     }
-    if start < text.len() {
+    if start < text.len() && !ignoring {
         chunks.push(start..text.len());
     }
     chunks
+}
+
+/// The `...` line that opens a part before any content, with content
+/// after it (go-yaml then finds no document where it expects one).
+fn leading_end_marker(part: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in part.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if trimmed == "..." || trimmed.starts_with("... ") {
+            return holds_content(&part[offset + line.len()..]).then(|| offset..offset + 3);
+        }
+        let content = trimmed.trim_start();
+        if !content.is_empty() && !content.starts_with('#') && !content.starts_with("---") {
+            return None;
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Whether a part of a stream holds more than its `---` line, comments
+/// and blank lines.
+fn holds_content(part: &str) -> bool {
+    part.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#') && !line.starts_with("---")
+    })
 }
 
 /// Converts the parser's character indices into byte offsets. Marks arrive
