@@ -301,13 +301,13 @@ fn run_units(
         index.file_names = Arc::clone(file_names);
         index.finish_beside(beside);
     };
-    let mut run_rules = |cluster: &ClusterView| {
+    let run_rules = |cluster: &ClusterView, out: &mut Vec<Diagnostic>| {
         for active_rule in active {
             let mut cx = RuleContext::new(
                 active_rule.rule.id(),
                 active_rule.severity,
                 active_rule.configured,
-                diagnostics,
+                out,
             )
             .targeting(settings.kubernetes_minor);
             active_rule.rule.check_run(cluster, &mut cx);
@@ -322,12 +322,23 @@ fn run_units(
         whole
     });
     prepare(&mut loose, None);
-    run_rules(&ClusterView::alone(&loose));
-    for mut unit in units {
-        prepare(&mut unit, Some(&loose));
-        // A loose workload seen again here (a binding of this unit names
-        // its account) repeats the loose pass's findings, merged later.
-        run_rules(&ClusterView::beside(&unit, &loose));
+    run_rules(&ClusterView::alone(&loose), diagnostics);
+    // Units are independent clusters: checked in parallel, their findings
+    // kept in unit order.
+    let checked: Vec<(RunIndex, Vec<Diagnostic>)> = units
+        .into_par_iter()
+        .map(|mut unit| {
+            prepare(&mut unit, Some(&loose));
+            // A loose workload seen again here (a binding of this unit
+            // names its account) repeats the loose pass's findings, merged
+            // later.
+            let mut found = Vec::new();
+            run_rules(&ClusterView::beside(&unit, &loose), &mut found);
+            (unit, found)
+        })
+        .collect();
+    for (unit, found) in checked {
+        diagnostics.extend(found);
         if let Some(whole) = &mut whole {
             whole.extend(unit);
         }

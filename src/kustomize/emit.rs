@@ -15,6 +15,25 @@ pub struct Emitted {
     /// YAML loader would give it: the text need not be parsed again.
     /// Taken by whoever lints the build.
     pub documents: Vec<Document>,
+    /// `origins` as a tree, built on the first lookup.
+    nesting: std::sync::OnceLock<Nesting>,
+}
+
+/// The written spans of [`Emitted::origins`] nest (a node's span holds its
+/// children's): sorted by start (outer first), each with the position of
+/// the span that holds it, a lookup walks up from the last span that
+/// starts at or before a place instead of scanning them all.
+#[derive(Debug, Default)]
+struct Nesting {
+    /// Indices into `origins`: by start, then longest first, then (for
+    /// equal spans) the later written first, so the earliest is innermost.
+    sorted: Vec<u32>,
+    /// For each position of `sorted`, the position of its holder.
+    holder: Vec<Option<u32>>,
+}
+
+fn contains(out: Span, span: Span) -> bool {
+    out.start <= span.start && span.end <= out.end.max(out.start + 1)
 }
 
 impl Emitted {
@@ -23,11 +42,15 @@ impl Emitted {
     /// are read from one place in order; else of the innermost node that
     /// holds it.
     pub fn origin(&self, span: Span) -> Option<Span> {
-        let (holder, source) = self
-            .origins
-            .iter()
-            .filter(|(out, _)| out.start <= span.start && span.end <= out.end.max(out.start + 1))
-            .min_by_key(|(out, _)| out.end - out.start)?;
+        let nesting = self.nesting();
+        let after = nesting
+            .sorted
+            .partition_point(|&i| self.origins[i as usize].0.start <= span.start);
+        let mut at = after.checked_sub(1)?;
+        while !contains(self.origins[nesting.sorted[at] as usize].0, span) {
+            at = nesting.holder[at]? as usize;
+        }
+        let (holder, source) = &self.origins[nesting.sorted[at] as usize];
         if *holder != span
             && let Some(covered) = self.covered(span, *source)
         {
@@ -43,16 +66,28 @@ impl Emitted {
         let inside = |&&(out, source): &&(Span, Span)| {
             source != Span::default() && span.start <= out.start && out.end <= span.end
         };
-        let first = self
-            .origins
+        // Only spans that start inside `span` can lie inside it.
+        let nesting = self.nesting();
+        let start_of = |i: &u32| self.origins[*i as usize].0.start;
+        let from = nesting.sorted.partition_point(|i| start_of(i) < span.start);
+        let to = nesting.sorted.partition_point(|i| start_of(i) <= span.end);
+        let mut candidates: Vec<u32> = nesting.sorted[from..to].to_vec();
+        // In written order, as a scan of all origins would meet them.
+        candidates.sort_unstable();
+        let candidates: Vec<&(Span, Span)> = candidates
             .iter()
+            .map(|&i| &self.origins[i as usize])
+            .collect();
+        let first = candidates
+            .iter()
+            .copied()
             .filter(inside)
             .filter(|(out, _)| out.start == span.start)
             .max_by_key(|(out, _)| out.end)?
             .1;
-        let last = self
-            .origins
+        let last = candidates
             .iter()
+            .copied()
             .filter(inside)
             .filter(|(out, _)| out.end == span.end)
             .max_by_key(|(out, _)| out.end - out.start)
@@ -66,6 +101,53 @@ impl Emitted {
                 }
             }
             _ => first,
+        })
+    }
+
+    /// The source span of the whole object that holds `span`.
+    pub fn object_origin(&self, span: Span) -> Option<Span> {
+        let nesting = self.nesting();
+        let after = nesting
+            .sorted
+            .partition_point(|&i| self.origins[i as usize].0.start <= span.start);
+        let mut at = after.checked_sub(1)?;
+        let mut outermost = None;
+        loop {
+            let (out, source) = self.origins[nesting.sorted[at] as usize];
+            if out.start <= span.start && span.end <= out.end {
+                outermost = Some(source);
+            }
+            match nesting.holder[at] {
+                Some(up) => at = up as usize,
+                None => return outermost,
+            }
+        }
+    }
+
+    fn nesting(&self) -> &Nesting {
+        self.nesting.get_or_init(|| {
+            let origins = &self.origins;
+            let mut sorted: Vec<u32> = (0..origins.len() as u32).collect();
+            sorted.sort_unstable_by_key(|&i| {
+                let out = origins[i as usize].0;
+                (out.start, std::cmp::Reverse(out.end), std::cmp::Reverse(i))
+            });
+            let mut holder = Vec::with_capacity(sorted.len());
+            // The spans open at this point of the walk, outermost first.
+            let mut open: Vec<u32> = Vec::new();
+            for (position, &i) in sorted.iter().enumerate() {
+                let out = origins[i as usize].0;
+                while let Some(&top) = open.last() {
+                    let held = origins[sorted[top as usize] as usize].0;
+                    if held.start <= out.start && out.end <= held.end {
+                        break;
+                    }
+                    open.pop();
+                }
+                holder.push(open.last().copied());
+                open.push(position as u32);
+            }
+            Nesting { sorted, holder }
         })
     }
 }
@@ -376,5 +458,73 @@ mod tests {
         push_key(&mut text, "matchLabels");
         push_key(&mut text, "yes");
         assert_eq!(text, "matchLabels\"yes\"");
+    }
+
+    /// What `origin` finds through the nesting is what a scan of every
+    /// origin finds.
+    #[test]
+    fn origins_found_through_the_nesting_are_those_a_scan_finds() {
+        fn by_scan(emitted: &Emitted, span: Span) -> Option<Span> {
+            let (holder, source) = emitted
+                .origins
+                .iter()
+                .filter(|(out, _)| contains(*out, span))
+                .min_by_key(|(out, _)| out.end - out.start)?;
+            if *holder != span {
+                let inside = |&&(out, source): &&(Span, Span)| {
+                    source != Span::default() && span.start <= out.start && out.end <= span.end
+                };
+                let first = emitted
+                    .origins
+                    .iter()
+                    .filter(inside)
+                    .filter(|(out, _)| out.start == span.start)
+                    .max_by_key(|(out, _)| out.end);
+                if let Some(first) = first {
+                    let last = emitted
+                        .origins
+                        .iter()
+                        .filter(inside)
+                        .filter(|(out, _)| out.end == span.end)
+                        .max_by_key(|(out, _)| out.end - out.start)
+                        .map(|(_, source)| *source);
+                    let read_within = |s: Span| source.start <= s.start && s.end <= source.end;
+                    return Some(match last {
+                        Some(last)
+                            if read_within(first.1)
+                                && read_within(last)
+                                && first.1.start <= last.end =>
+                        {
+                            Span::new(first.1.start as usize, last.end as usize)
+                        }
+                        _ => first.1,
+                    });
+                }
+            }
+            Some(*source).filter(|source| *source != Span::default())
+        }
+        let source = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          securityContext:\n            privileged: true\n          args: [\"--x\", \"on\"]\n        - [a, [b, {}], []]\n        - - 1\n          - k: v\n            l: [x]\n      hostPID: false\n";
+        let object = parse_stream(source, Limits::default())
+            .documents
+            .remove(0)
+            .root;
+        let emitted = emit(vec![object.clone(), object]);
+        let end = emitted.text.len();
+        let mut spans: Vec<Span> = emitted.origins.iter().map(|(out, _)| *out).collect();
+        for start in (0..end).step_by(3) {
+            for width in [0, 1, 2, 5, 9, 17, 40] {
+                spans.push(Span::new(start, (start + width).min(end)));
+            }
+        }
+        for span in spans {
+            assert_eq!(emitted.origin(span), by_scan(&emitted, span), "{span:?}");
+            let outermost = emitted
+                .origins
+                .iter()
+                .filter(|(out, _)| out.start <= span.start && span.end <= out.end)
+                .max_by_key(|(out, _)| out.end - out.start)
+                .map(|(_, source)| *source);
+            assert_eq!(emitted.object_origin(span), outermost, "{span:?}");
+        }
     }
 }

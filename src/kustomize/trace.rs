@@ -152,13 +152,7 @@ fn approximate(built: &Built, span: Span) -> Option<String> {
 
 /// The first line of the object a span is in, where the build read it.
 fn base_object(built: &Built, span: Span, db: &mut SourceDb) -> Option<Label> {
-    let object = built
-        .emitted
-        .origins
-        .iter()
-        .filter(|(out, _)| out.start <= span.start && span.end <= out.end)
-        .max_by_key(|(out, _)| out.end - out.start)?
-        .1;
+    let object = built.emitted.object_origin(span)?;
     let (path, text, local) = built.sources.locate(object)?;
     let line_end = text[local.start as usize..]
         .find('\n')
