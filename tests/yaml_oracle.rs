@@ -1339,7 +1339,6 @@ const OPEN: &[&str] = &[
     "flow-scalar-starting-with-colon",
     "flow-scalar-starting-with-folded-indicator",
     "integer-key-beyond-int64",
-    "line-holding-only-a-tab",
     "mapping-as-key-from-template-braces",
     "merge-overrides-earlier-key",
     "next-line-character-in-double-quotes",

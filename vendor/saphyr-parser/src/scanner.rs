@@ -2401,15 +2401,12 @@ impl<'input, T: Input> Scanner<'input, T> {
                         self.buf_whitespaces.push(self.input.peek());
                         self.skip_blank();
                     } else if (self.mark.col as isize) < indent && self.input.peek() == '\t' {
-                        // Tabs in an indentation columns are allowed if and only if the line is
-                        // empty. Skip to the end of the line.
-                        self.skip_ws_to_eol(SkipTabs::Yes)?;
-                        if !self.input.next_is_breakz() {
-                            return Err(ScanError::new_str(
-                                start_mark,
-                                "while scanning a plain scalar, found a tab",
-                            ));
-                        }
+                        // kslint: libyaml rejects a tab in the indentation
+                        // columns even on a line that holds nothing else.
+                        return Err(ScanError::new_str(
+                            self.mark,
+                            "a tab in the indentation (a line holding only a tab counts too); YAML indents with spaces only",
+                        ));
                     } else {
                         self.skip_blank();
                     }
