@@ -1330,8 +1330,6 @@ const OPEN: &[&str] = &[
     "control-character",
     "core-tag-on-a-value-it-does-not-fit",
     "cr-cr-lf-line-breaks",
-    "document-marker-followed-by-tag",
-    "document-marker-with-comment-without-space",
     "flow-implicit-key-longer-than-1024",
     "flow-mapping-document-read-as-json",
     "flow-question-mark-without-space",

@@ -317,7 +317,35 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
     // Once it is spent, each later document with aliases fails the same
     // way: one error says so for all of them.
     let mut over_budget: Option<(usize, usize)> = None;
-    for chunk in split_documents(text) {
+    for mut chunk in split_documents(text) {
+        let first_line = text[chunk.clone()]
+            .split_inclusive('\n')
+            .next()
+            .unwrap_or("");
+        // A byte order mark that opens the stream is no text.
+        let bom = if chunk.start == 0 && first_line.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        if let Some(after) = first_line[bom..].strip_prefix("---") {
+            let after = after.trim();
+            if !after.is_empty() && !after.starts_with('#') {
+                let at = base + chunk.start;
+                stream.errors.push(LoadError {
+                    message: format!(
+                        "`{after}` after a `---` separator: Kubernetes allows only a comment there and rejects the file; move it to the next line"
+                    ),
+                    span: Span::new(at, at + first_line.trim_end().len()),
+                });
+                continue;
+            }
+            // `---#c`: YAML reads one plain scalar, Kubernetes a separator
+            // and a comment; its reader drops the line.
+            if first_line[bom + 3..].starts_with('#') {
+                chunk.start += first_line.len();
+            }
+        }
         if let Some(marker) = leading_end_marker(&text[chunk.clone()]) {
             let at = base + chunk.start + marker.start;
             stream.errors.push(LoadError {
@@ -397,7 +425,9 @@ fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
         // Kubernetes cuts a stream at each `---` line before decoding: a
         // `%` directive line stays with the text before it, where the
         // decoder rejects it (a directive needs the `---` that follows).
-        if is_marker("---") {
+        // Kubernetes' reader takes every line that starts with `---` as a
+        // separator (and rejects one followed by more than a comment).
+        if line.starts_with("---") {
             if offset > start && !ignoring {
                 chunks.push(start..offset);
             }

@@ -162,3 +162,20 @@ fn a_quoted_scalar_ends_at_its_closing_quote() {
     );
     assert_eq!(text_at(text, root.get("tag").unwrap().span), "'x'");
 }
+
+#[test]
+fn streams_are_cut_as_kubernetes_cuts_them() {
+    // `---#c` separates; the text after a `...` in the same part is never
+    // decoded; `--- !!map` and a part that opens with `...` are rejected.
+    let stream = load("a: 1\n---#c\nb: y\n...\nghost: 1\n---\nc: 3\n");
+    assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+    let roots: Vec<_> = stream.documents.iter().map(|d| d.root.to_json()).collect();
+    assert_eq!(roots.len(), 3, "{roots:?}");
+    assert_eq!(roots[1], json!({"b": true}));
+    assert_eq!(roots[2], json!({"c": 3}));
+    let stream = load("a: 1\n--- !!map\nb: 2\n---\n...\nc: 3\n");
+    assert_eq!(stream.documents.len(), 1);
+    assert_eq!(stream.errors.len(), 2, "{:?}", stream.errors);
+    assert!(stream.errors[0].message.contains("`!!map` after a `---`"));
+    assert_eq!(stream.errors[0].span, Span::new(5, 14));
+}
