@@ -131,9 +131,10 @@ pub fn process_file(
         matches!(&text, Text::Generated(g) if !g.provenance.namespace_chosen());
     let fed = matches!(text, Text::Fed(_));
     let mut made_documents = None;
-    // A file a build read was parsed then: its text and documents.
+    // A file a build read was parsed then (also one linted as written
+    // because its build failed): its text and documents.
     let cached = match &text {
-        Text::Fed(candidate) => candidate
+        Text::Fed(candidate) | Text::Read(candidate) if !parsed.is_empty() => candidate
             .path
             .as_deref()
             .and_then(|path| tree.resolve(path).ok())
@@ -141,7 +142,9 @@ pub fn process_file(
         _ => None,
     };
     let (content, explicit) = match text {
-        Text::Fed(candidate) if let Some(file) = &cached => (file.text.clone(), candidate.explicit),
+        Text::Fed(candidate) | Text::Read(candidate) if let Some(file) = &cached => {
+            (file.text.clone(), candidate.explicit)
+        }
         Text::Problem(problem) => {
             unreadable(
                 &mut result,

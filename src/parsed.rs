@@ -74,6 +74,14 @@ impl ParsedFiles {
         .clone()
     }
 
+    /// Whether no file was parsed (no build ran).
+    pub fn is_empty(&self) -> bool {
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_empty()
+    }
+
     /// Takes the file out for its last use (its own lint), if some build
     /// parsed it.
     pub fn take(&self, path: &Path) -> Option<ParsedFile> {
