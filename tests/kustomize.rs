@@ -1283,3 +1283,36 @@ fn a_build_is_deployed_beside_the_loose_files() {
         "{escalation:#?}"
     );
 }
+
+/// A transformer file of many field specs, each tried on every object, is
+/// work the build's budget covers: the build stops instead of running for
+/// hours.
+#[test]
+fn transformer_field_specs_are_bounded_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let specs: String = (0..60_000)
+        .map(|i| format!("  - {{path: data/k{i}, kind: ConfigMap}}\n"))
+        .collect();
+    std::fs::write(
+        root.join("labels.yaml"),
+        format!("apiVersion: builtin\nkind: LabelTransformer\nmetadata: {{name: l}}\nlabels: {{a: b}}\nfieldSpecs:\n{specs}"),
+    )
+    .unwrap();
+    let objects: String = (0..50)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\n"))
+        .collect();
+    std::fs::write(root.join("objects.yaml"), objects).unwrap();
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        "resources: [objects.yaml]\ntransformers: [labels.yaml]\n",
+    )
+    .unwrap();
+    let result = kustomize::build(&root, &mut Sources::within(tree_of(&root), 64 << 20));
+    match result {
+        Err(Error::Invalid { message, .. }) => {
+            assert!(message.contains("nodes of output"), "{message}")
+        }
+        other => panic!("{:?}", other.map(|objects| objects.len())),
+    }
+}

@@ -42,11 +42,7 @@ impl Emitted {
     /// are read from one place in order; else of the innermost node that
     /// holds it.
     pub fn origin(&self, span: Span) -> Option<Span> {
-        let nesting = self.nesting();
-        let after = nesting
-            .sorted
-            .partition_point(|&i| self.origins[i as usize].0.start <= span.start);
-        let mut at = after.checked_sub(1)?;
+        let (nesting, mut at) = self.last_starting_by(span.start)?;
         while !contains(self.origins[nesting.sorted[at] as usize].0, span) {
             at = nesting.holder[at]? as usize;
         }
@@ -106,11 +102,7 @@ impl Emitted {
 
     /// The source span of the whole object that holds `span`.
     pub fn object_origin(&self, span: Span) -> Option<Span> {
-        let nesting = self.nesting();
-        let after = nesting
-            .sorted
-            .partition_point(|&i| self.origins[i as usize].0.start <= span.start);
-        let mut at = after.checked_sub(1)?;
+        let (nesting, mut at) = self.last_starting_by(span.start)?;
         let mut outermost = None;
         loop {
             let (out, source) = self.origins[nesting.sorted[at] as usize];
@@ -122,6 +114,17 @@ impl Emitted {
                 None => return outermost,
             }
         }
+    }
+
+    /// The nesting, and the position in it of the last written span that
+    /// starts at or before `start`: every span that holds a place starting
+    /// there is it or one of its holders.
+    fn last_starting_by(&self, start: u32) -> Option<(&Nesting, usize)> {
+        let nesting = self.nesting();
+        let after = nesting
+            .sorted
+            .partition_point(|&i| self.origins[i as usize].0.start <= start);
+        Some((nesting, after.checked_sub(1)?))
     }
 
     fn nesting(&self) -> &Nesting {

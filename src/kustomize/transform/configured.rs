@@ -55,7 +55,7 @@ pub(super) fn run(
             ));
         }
         for document in &stream.documents {
-            apply(&document.root, entry, resources)?;
+            apply(&document.root, entry, sources, resources)?;
         }
     }
     Ok(())
@@ -63,7 +63,12 @@ pub(super) fn run(
 
 /// Applies one transformer configuration, read from the file `entry`
 /// names (where a kind this engine leaves to kustomize is reported).
-fn apply(config: &Node, entry: &Node, resources: &mut [Res]) -> Result<(), Error> {
+fn apply(
+    config: &Node,
+    entry: &Node,
+    sources: &Sources,
+    resources: &mut [Res],
+) -> Result<(), Error> {
     if config.is_null() {
         return Ok(());
     }
@@ -86,6 +91,9 @@ fn apply(config: &Node, entry: &Node, resources: &mut [Res]) -> Result<(), Error
         }
     };
     let targets = specs(field(config, "fieldSpecs").unwrap_or(&null_node(config)))?;
+    // Each field spec is tried on every object: a file of thousands of
+    // them is work the build's budget must cover.
+    sources.spend_units(targets.len().saturating_mul(resources.len()), entry.span)?;
     if let Some(pairs) = field(config, pairs_key).filter(|p| !p.is_null()) {
         add_pairs(resources, pairs, &targets)?;
     }
