@@ -332,6 +332,11 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
             let after = after.trim();
             if !after.is_empty() && !after.starts_with('#') {
                 let at = base + chunk.start;
+                // The span shows the line; the message names only its start.
+                let after = match after.char_indices().nth(40) {
+                    Some((cut, _)) => format!("{}…", &after[..cut]),
+                    None => after.to_owned(),
+                };
                 stream.errors.push(LoadError {
                     message: format!(
                         "`{after}` after a `---` separator: Kubernetes allows only a comment there and rejects the file; move it to the next line"

@@ -178,4 +178,12 @@ fn streams_are_cut_as_kubernetes_cuts_them() {
     assert_eq!(stream.errors.len(), 2, "{:?}", stream.errors);
     assert!(stream.errors[0].message.contains("`!!map` after a `---`"));
     assert_eq!(stream.errors[0].span, Span::new(5, 14));
+    // A long line is named by its start only.
+    let long = format!("---{}\nb: 2\n", " x".repeat(10_000));
+    let stream = load(&long);
+    assert!(
+        stream.errors[0].message.len() < 200,
+        "{}",
+        stream.errors[0].message
+    );
 }
