@@ -38,7 +38,7 @@ fn generate(
     let name = res::str_at(entry, &["name"])
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::invalid(format!("a {kind} generator needs a `name`"), span))?;
-    let mut pairs: Vec<(String, String, Span)> = Vec::new();
+    let mut pairs: Vec<(String, Content, Span)> = Vec::new();
     let mut envs: Vec<&Node> = entry
         .get("envs")
         .and_then(Node::as_seq)
@@ -68,7 +68,7 @@ fn generate(
             let (key, value) = content.split_once('=').unwrap_or((content, ""));
             pairs.push((
                 key.to_owned(),
-                value.to_owned(),
+                Content::Text(value.to_owned()),
                 Span::new(start, start + line.len()),
             ));
         }
@@ -85,7 +85,11 @@ fn generate(
                 literal.span,
             ));
         };
-        pairs.push((key.to_owned(), strip_quotes(value).to_owned(), literal.span));
+        pairs.push((
+            key.to_owned(),
+            Content::Text(strip_quotes(value).to_owned()),
+            literal.span,
+        ));
     }
     for file in entry
         .get("files")
@@ -103,22 +107,25 @@ fn generate(
             ),
         };
         let resolved = restricted(&k.dir, path, file.span)?;
-        let (base, content) = sources.read(&resolved).map_err(|e| match e {
-            ReadError::NotUtf8 => Error::unsupported(
-                "a generator file that is not UTF-8 text (binaryData)",
+        // Too large, or outside the tree: no tool may read it either.
+        let unreadable = |e: ReadError| {
+            Error::invalid(format!("`{path}` cannot be read: {}", e.why()), file.span)
+        };
+        match sources.read(&resolved) {
+            Ok((base, content)) => pairs.push((
+                key,
+                Content::Text(content.to_owned()),
+                Span::new(base, base + content.len()),
+            )),
+            // Kept as bytes, as kustomize does: base64 in the object, and
+            // the entry's line stands for the content.
+            Err(ReadError::NotUtf8) => pairs.push((
+                key,
+                Content::Bytes(sources.read_bytes(&resolved).map_err(unreadable)?),
                 file.span,
-            ),
-            // Too large, or outside the tree: no tool may read it either.
-            other => Error::invalid(
-                format!("`{path}` cannot be read: {}", other.why()),
-                file.span,
-            ),
-        })?;
-        pairs.push((
-            key,
-            content.to_owned(),
-            Span::new(base, base + content.len()),
-        ));
+            )),
+            Err(other) => return Err(unreadable(other)),
+        }
     }
     for (i, (key, _, span)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(k, _, _)| k == key) {
@@ -169,23 +176,34 @@ fn generate(
         let secret_type = res::str_at(entry, &["type"]).unwrap_or("Opaque");
         res::set(&mut node, "type", string(secret_type, span));
     }
-    if kind == "Secret" || !pairs.is_empty() {
-        let entries = pairs
-            .iter()
-            .map(|(key, value, span)| Entry {
-                key: key.clone(),
-                key_span: *span,
-                value: string(
-                    &if kind == "Secret" {
-                        encode_base64(value.as_bytes())
-                    } else {
-                        value.clone()
-                    },
-                    *span,
-                ),
-            })
-            .collect();
-        res::set(&mut node, "data", made(Value::Map(entries), span));
+    // A Secret holds every value in base64; a ConfigMap holds text as it
+    // is and other bytes in base64 under `binaryData`.
+    let entry_of = |key: &str, value: String, span: Span| Entry {
+        key: key.to_owned(),
+        key_span: span,
+        value: string(&value, span),
+    };
+    let mut data = Vec::new();
+    let mut binary_data = Vec::new();
+    for (key, content, span) in &pairs {
+        match (kind, content) {
+            ("Secret", Content::Text(text)) => {
+                data.push(entry_of(key, encode_base64(text.as_bytes()), *span))
+            }
+            ("Secret", Content::Bytes(bytes)) => {
+                data.push(entry_of(key, encode_base64(bytes), *span))
+            }
+            (_, Content::Text(text)) => data.push(entry_of(key, text.clone(), *span)),
+            (_, Content::Bytes(bytes)) => {
+                binary_data.push(entry_of(key, encode_base64(bytes), *span))
+            }
+        }
+    }
+    if kind == "Secret" || !data.is_empty() {
+        res::set(&mut node, "data", made(Value::Map(data), span));
+    }
+    if !binary_data.is_empty() {
+        res::set(&mut node, "binaryData", made(Value::Map(binary_data), span));
     }
     if option("immutable") {
         res::set(&mut node, "immutable", made(Value::Bool(true), span));
@@ -198,6 +216,12 @@ fn generate(
         _ => Behavior::Create,
     };
     Ok(generated)
+}
+
+/// A generated value: text, or the bytes of a file that is not UTF-8.
+enum Content {
+    Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// One pair of surrounding quotes, as kustomize strips from literals.

@@ -156,6 +156,12 @@ impl Sources {
         Ok((base, &self.files.last().expect("just added").2))
     }
 
+    /// A file's bytes as they are, for a generator that takes any content
+    /// (not UTF-8 text goes to a ConfigMap's `binaryData`).
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        self.tree.read(path, self.max_file_size)
+    }
+
     /// Places a file's text in the address space, at the returned base.
     fn add(&mut self, path: &Path, text: Arc<str>) -> usize {
         let base = self.next;
