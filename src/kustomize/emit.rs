@@ -8,9 +8,13 @@ use crate::yaml::{Document, Node, Span, Value};
 pub struct Emitted {
     /// The YAML stream.
     pub text: String,
-    /// (span in `text`, span in the build's [`super::Sources`]), in the
-    /// order written: a parent before its children.
+    /// (span in `text`, span in the build's [`super::Sources`]), each
+    /// pushed when its node is done: children before their parent.
     pub origins: Vec<(Span, Span)>,
+    /// Indices into `origins` in the order nodes start to be written
+    /// (a parent before its children): the order [`Nesting`] sorts by,
+    /// without sorting.
+    preorder: Vec<u32>,
     /// The objects as documents of `text`, each node spanning what the
     /// YAML loader would give it: the text need not be parsed again.
     /// Taken by whoever lints the build.
@@ -130,11 +134,22 @@ impl Emitted {
     fn nesting(&self) -> &Nesting {
         self.nesting.get_or_init(|| {
             let origins = &self.origins;
-            let mut sorted: Vec<u32> = (0..origins.len() as u32).collect();
-            sorted.sort_unstable_by_key(|&i| {
+            let order = |i: u32| {
                 let out = origins[i as usize].0;
                 (out.start, std::cmp::Reverse(out.end), std::cmp::Reverse(i))
-            });
+            };
+            // The written order is already sorted but for texts not made by
+            // `emit` (and tests): checked in one pass, else sorted.
+            let mut sorted = if self.preorder.len() == origins.len()
+                && self.preorder.windows(2).all(|w| order(w[0]) < order(w[1]))
+            {
+                self.preorder.clone()
+            } else {
+                let mut sorted: Vec<u32> = (0..origins.len() as u32).collect();
+                sorted.sort_unstable_by_key(|&i| order(i));
+                sorted
+            };
+            sorted.shrink_to_fit();
             let mut holder = Vec::with_capacity(sorted.len());
             // The spans open at this point of the walk, outermost first.
             let mut open: Vec<u32> = Vec::new();
@@ -169,15 +184,17 @@ pub fn emit(objects: Vec<Node>) -> Emitted {
     out.text
         .reserve(source_bytes + source_bytes / 4 + 64 * objects.len());
     out.origins.reserve(source_bytes / 12 + 8 * objects.len());
+    out.preorder.reserve(source_bytes / 12 + 8 * objects.len());
     out.documents.reserve(objects.len());
     for mut object in objects {
         let document_start = out.text.len();
         out.text.push_str("---\n");
         let start = out.text.len();
         let source = object.span;
+        let slot = out.open();
         write_map_body(&mut out, &mut object, 0, false);
         let end = out.text.len();
-        out.origins.push((Span::new(start, end), source));
+        out.close(slot, Span::new(start, end), source);
         out.documents.push(Document {
             root: object,
             range: Span::new(document_start, end),
@@ -204,7 +221,8 @@ fn write_map_body(out: &mut Emitted, node: &mut Node, indent: usize, inline: boo
         let key_start = out.text.len();
         push_key(&mut out.text, &entry.key);
         let key_span = Span::new(key_start, out.text.len());
-        out.origins.push((key_span, entry.key_span));
+        let slot = out.open();
+        out.close(slot, key_span, entry.key_span);
         entry.key_span = key_span;
         out.text.push(':');
         write_value(out, &mut entry.value, indent, false);
@@ -223,6 +241,7 @@ fn write_map_body(out: &mut Emitted, node: &mut Node, indent: usize, inline: boo
 /// below.
 fn write_value(out: &mut Emitted, node: &mut Node, indent: usize, after_dash: bool) {
     let source = node.span;
+    let slot = out.open();
     let start_of_value;
     match &mut node.value {
         Value::Map(entries) if !entries.is_empty() => {
@@ -238,6 +257,7 @@ fn write_value(out: &mut Emitted, node: &mut Node, indent: usize, after_dash: bo
                 push_indent(&mut out.text, indent);
                 let item_start = out.text.len();
                 let item_source = item.span;
+                let item_slot = out.open();
                 out.text.push('-');
                 match &item.value {
                     Value::Map(entries) if !entries.is_empty() => {
@@ -247,8 +267,11 @@ fn write_value(out: &mut Emitted, node: &mut Node, indent: usize, after_dash: bo
                     }
                     _ => write_value(out, item, indent + 2, true),
                 }
-                out.origins
-                    .push((Span::new(item_start, out.text.len()), item_source));
+                out.close(
+                    item_slot,
+                    Span::new(item_start, out.text.len()),
+                    item_source,
+                );
                 // As the loader spans a block list: from its first dash;
                 // when the list is a mapping's value (written at the key's
                 // indentation), from the first item's content, or just
@@ -277,13 +300,27 @@ fn write_value(out: &mut Emitted, node: &mut Node, indent: usize, after_dash: bo
             push_scalar(&mut out.text, node);
             let span = Span::new(start_of_value, out.text.len());
             out.text.push('\n');
-            out.origins.push((span, source));
+            out.close(slot, span, source);
             node.span = span;
             return;
         }
     }
-    out.origins
-        .push((Span::new(start_of_value, out.text.len()), source));
+    out.close(slot, Span::new(start_of_value, out.text.len()), source);
+}
+
+impl Emitted {
+    /// Takes the next place in the written order, for a node about to be
+    /// written.
+    fn open(&mut self) -> usize {
+        self.preorder.push(u32::MAX);
+        self.preorder.len() - 1
+    }
+
+    /// Records a written node at the place [`Emitted::open`] gave it.
+    fn close(&mut self, slot: usize, written: Span, source: Span) {
+        self.preorder[slot] = self.origins.len() as u32;
+        self.origins.push((written, source));
+    }
 }
 
 fn push_indent(text: &mut String, indent: usize) {
@@ -528,6 +565,29 @@ mod tests {
                 .max_by_key(|(out, _)| out.end - out.start)
                 .map(|(_, source)| *source);
             assert_eq!(emitted.object_origin(span), outermost, "{span:?}");
+        }
+    }
+
+    /// The order nodes are written in is the nesting's order, so building
+    /// the nesting takes no sort.
+    #[test]
+    fn written_order_is_the_nesting_order() {
+        let sources = [
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {}}\nspec:\n  containers:\n  - name: a\n    args: [\"x\", [y, {}], []]\n    env: []\n  - - 1\n    - k: v\n      l: [x]\n  - {}\n  - \"\"\n",
+            "kind: List\nitems:\n- a: [[[]]]\n  b:\n  - - - c\n",
+        ];
+        for source in sources {
+            let object = parse_stream(source, Limits::default())
+                .documents
+                .remove(0)
+                .root;
+            let emitted = emit(vec![object.clone(), object]);
+            let mut sorted: Vec<u32> = (0..emitted.origins.len() as u32).collect();
+            sorted.sort_unstable_by_key(|&i| {
+                let out = emitted.origins[i as usize].0;
+                (out.start, std::cmp::Reverse(out.end), std::cmp::Reverse(i))
+            });
+            assert_eq!(emitted.preorder, sorted, "{}", emitted.text);
         }
     }
 }
