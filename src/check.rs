@@ -156,10 +156,13 @@ pub fn process_file(
         Text::Generated(generated) => {
             let generated = *generated;
             made_documents = generated.documents;
-            (
-                Arc::from(source::text_of(generated.text.into_bytes()).0),
-                true,
-            )
+            // kslint's own writer makes UTF-8 without carriage returns.
+            let text = if made_documents.is_some() {
+                generated.text
+            } else {
+                source::text_of(generated.text.into_bytes()).0
+            };
+            (Arc::from(text), true)
         }
         Text::Read(candidate) | Text::Fed(candidate) => {
             match read_file(&candidate, settings.max_file_size, tree) {
@@ -192,6 +195,9 @@ pub fn process_file(
     let text: Arc<str> = content;
     result.file = SourceFile::new(result.file.name.clone(), text.clone());
 
+    // Written by kslint (a Kustomize build): no comments, no YAML traps,
+    // nothing for the file-level rules; those read the files it came from.
+    let written_by_kslint = made_documents.is_some();
     let stream = match (made_documents, cached) {
         (Some(documents), _) => yaml::Stream {
             documents,
@@ -218,18 +224,20 @@ pub fn process_file(
             }
         }
     }
-    if text.contains("kslint-ignore") {
-        result.suppressions = Suppressions::from_comments(&text, result.file.line_index());
+    if !written_by_kslint {
+        if text.contains("kslint-ignore") {
+            result.suppressions = Suppressions::from_comments(&text, result.file.line_index());
+        }
+        let view = FileView {
+            id,
+            text: &text,
+            not_utf8_at: None,
+            stream: &stream,
+            objects: &objects,
+            named: explicit,
+        };
+        check_file(&view, active, &mut result.diagnostics);
     }
-    let view = FileView {
-        id,
-        text: &text,
-        not_utf8_at: None,
-        stream: &stream,
-        objects: &objects,
-        named: explicit,
-    };
-    check_file(&view, active, &mut result.diagnostics);
     let base = result.file.name.rsplit('/').next().unwrap_or_default();
     if matches!(
         base,

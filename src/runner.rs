@@ -127,8 +127,9 @@ pub fn lint(
     let consumed: HashSet<&std::path::PathBuf> =
         expansions.iter().flat_map(|e| &e.consumed).collect();
     if !consumed.is_empty() {
+        // A path resolved per file: in parallel, as the reads are.
         texts = texts
-            .into_iter()
+            .into_par_iter()
             .map(|text| match text {
                 Text::Read(c)
                     if c.path

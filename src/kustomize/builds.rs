@@ -4,6 +4,7 @@
 
 use super::{Built, Error, FILE_NAMES, fallback, trace};
 use crate::expand::{Context, Engine, Expansion, Generated, Origin, Problem, Provenance};
+use crate::parsed::ParsedFile;
 use crate::settings::{KustomizeMode, Settings};
 use crate::source::{self, Discovery};
 use crate::tree::Tree;
@@ -84,17 +85,13 @@ const RESOURCE_FIELDS: [&str; 3] = ["resources", "components", "crds"];
 /// by commenting its entry out is still a patch, not an object), unless
 /// the kustomization also names them as resources.
 fn patch_files(dirs: &[PathBuf], cx: &Context<'_>) -> HashSet<PathBuf> {
-    let mut out = HashSet::new();
-    for dir in dirs {
-        let Some(text) = FILE_NAMES.iter().find_map(|name| {
-            cx.tree
-                .read_text(&dir.join(name), cx.settings.max_file_size)
-                .ok()
-        }) else {
-            continue;
+    let of_one = |dir: &PathBuf| {
+        let mut out = Vec::new();
+        let Some(parsed) = parsed_kustomization(dir, cx) else {
+            return out;
         };
-        let stream = crate::yaml::parse_stream(&text, cx.settings.limits.clone());
-        let root = stream.documents.first().map(|d| &d.root);
+        let text = &parsed.text;
+        let root = parsed.stream.documents.first().map(|d| &d.root);
         let entries = |fields: &[&str]| -> Vec<String> {
             fields
                 .iter()
@@ -118,7 +115,7 @@ fn patch_files(dirs: &[PathBuf], cx: &Context<'_>) -> HashSet<PathBuf> {
             .collect();
         let named = entries(&PATCH_FIELDS)
             .into_iter()
-            .chain(commented_files(&text));
+            .chain(commented_files(text));
         for entry in named {
             let path = source::lexical_join(dir, &entry);
             if resources.contains(&path) {
@@ -127,11 +124,19 @@ fn patch_files(dirs: &[PathBuf], cx: &Context<'_>) -> HashSet<PathBuf> {
             if let Ok(real) = cx.tree.resolve(&path)
                 && real.is_file()
             {
-                out.insert(real);
+                out.push(real);
             }
         }
-    }
-    out
+        out
+    };
+    dirs.par_iter().flat_map_iter(of_one).collect()
+}
+
+/// The kustomization file of a folder, read and parsed through the run's
+/// cache: the builds and the file's own lint take it from there.
+fn parsed_kustomization(dir: &Path, cx: &Context<'_>) -> Option<Arc<ParsedFile>> {
+    let real = cx.tree.resolve(&kustomization_file(dir)).ok()?;
+    cx.parsed.get(cx.tree, &real)
 }
 
 /// The YAML and JSON file names in comments under a patch field (its key
@@ -194,9 +199,11 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
         .par_iter()
         .zip(canonical.par_iter())
         .filter_map(|(d, c)| {
+            let parsed = parsed_kustomization(d, cx);
+            let root = parsed.as_ref().and_then(|p| p.stream.documents.first())?;
             Some((
                 c.clone()?,
-                super::referenced_folders(d, cx.tree, settings.max_file_size),
+                super::referenced_folders(d, &root.root, cx.tree),
             ))
         })
         .collect();
@@ -232,19 +239,12 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
 
 /// Whether the kustomization in `dir` is a `kind: Component`.
 fn is_component(dir: &Path, cx: &Context<'_>) -> bool {
-    let Ok(text) = cx
-        .tree
-        .read_text(&kustomization_file(dir), cx.settings.max_file_size)
-    else {
-        return false;
-    };
-    let stream = crate::yaml::parse_stream(&text, cx.settings.limits.clone());
-    stream
-        .documents
-        .first()
-        .and_then(|d| d.root.get("kind"))
-        .and_then(crate::yaml::Node::as_str)
-        == Some("Component")
+    parsed_kustomization(dir, cx)
+        .and_then(|parsed| {
+            let kind = parsed.stream.documents.first()?.root.get("kind")?;
+            Some(kind.as_str() == Some("Component"))
+        })
+        .unwrap_or(false)
 }
 
 /// Builds one kustomization: natively, else (for a feature the engine does

@@ -892,19 +892,10 @@ fn load_resources(path: &Path, sources: &mut Sources, span: Span) -> Result<Vec<
     Ok(out)
 }
 
-/// The folders a kustomization names in `resources`, `bases` and
-/// `components` (canonical paths), to find the top-level ones of a run.
-pub fn referenced_folders(dir: &Path, tree: &Tree, max_file_size: u64) -> Vec<PathBuf> {
-    let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
-        return Vec::new();
-    };
-    let Ok(text) = tree.read_text(&file, max_file_size) else {
-        return Vec::new();
-    };
-    let stream = yaml::parse_stream(&text, yaml::Limits::default());
-    let Some(root) = stream.documents.first().map(|d| &d.root) else {
-        return Vec::new();
-    };
+/// The folders a kustomization (the root of `dir`'s kustomization file)
+/// names in `resources`, `bases` and `components` (canonical paths), to
+/// find the top-level ones of a run.
+pub fn referenced_folders(dir: &Path, root: &Node, tree: &Tree) -> Vec<PathBuf> {
     ["resources", "bases", "components"]
         .iter()
         .flat_map(|key| root.get(key).and_then(Node::as_seq).unwrap_or_default())

@@ -5,39 +5,53 @@ use super::super::Error;
 use super::super::res::{self, Res, string};
 use crate::yaml::{Node, Span, Value};
 
-pub(super) fn set_images(resources: &mut [Res], entry: &Node) -> Result<(), Error> {
-    let name = res::str_at(entry, &["name"]).unwrap_or("");
-    if entry.get("tagSuffix").is_some() {
-        return Err(Error::unsupported("`images` with `tagSuffix`", entry.span));
+/// One `images` entry, ready to apply to an image reference.
+struct ImageRule<'e> {
+    pattern: regex::Regex,
+    new_name: Option<&'e str>,
+    new_tag: Option<String>,
+    digest: Option<&'e str>,
+}
+
+impl<'e> ImageRule<'e> {
+    fn new(entry: &'e Node) -> Result<Self, Error> {
+        let name = res::str_at(entry, &["name"]).unwrap_or("");
+        if entry.get("tagSuffix").is_some() {
+            return Err(Error::unsupported("`images` with `tagSuffix`", entry.span));
+        }
+        // Kustomize reads the YAML text of a number (`1.10`), which the
+        // parsed value no longer has.
+        if let Some(tag) = entry
+            .get("newTag")
+            .filter(|t| !matches!(t.value, Value::Str(_)))
+        {
+            return Err(Error::unsupported(
+                "an `images` newTag written as a number",
+                tag.span,
+            ));
+        }
+        let pattern = regex::Regex::new(&format!(
+            "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+        ))
+        .map_err(|_| Error::invalid(format!("`{name}` is not a valid image name"), entry.span))?;
+        Ok(ImageRule {
+            pattern,
+            new_name: res::str_at(entry, &["newName"]),
+            new_tag: entry.get("newTag").map(res::value_text),
+            digest: res::str_at(entry, &["digest"]),
+        })
     }
-    let new_name = res::str_at(entry, &["newName"]);
-    // Kustomize reads the YAML text of a number (`1.10`), which the
-    // parsed value no longer has.
-    if let Some(tag) = entry
-        .get("newTag")
-        .filter(|t| !matches!(t.value, Value::Str(_)))
-    {
-        return Err(Error::unsupported(
-            "an `images` newTag written as a number",
-            tag.span,
-        ));
-    }
-    let new_tag = entry.get("newTag").map(res::value_text);
-    let digest = res::str_at(entry, &["digest"]);
-    let pattern = regex::Regex::new(&format!(
-        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
-    ))
-    .map_err(|_| Error::invalid(format!("`{name}` is not a valid image name"), entry.span))?;
-    let span = entry.span;
-    let update = |image: &str| -> Option<String> {
-        if !pattern.is_match(image) {
+
+    /// The image as this entry rewrites it, if the entry names it.
+    fn apply(&self, image: &str) -> Option<String> {
+        if !self.pattern.is_match(image) {
             return None;
         }
         let (mut base, mut tag, mut sha) = split_image(image);
-        if let Some(n) = new_name {
+        if let Some(n) = self.new_name {
             base = n.to_owned();
         }
-        match (&new_tag, digest) {
+        match (&self.new_tag, self.digest) {
             (Some(t), Some(d)) => {
                 tag = Some(t.clone());
                 sha = Some(d.to_owned());
@@ -62,19 +76,43 @@ pub(super) fn set_images(resources: &mut [Res], entry: &Node) -> Result<(), Erro
             out.push_str(&d);
         }
         Some(out)
+    }
+}
+
+/// Applies a kustomization's `images` entries in order. Kustomize runs one
+/// pass per entry; each image is rewritten by the entries in turn, so one
+/// walk over the objects gives the same result.
+pub(super) fn set_images(resources: &mut [Res], entries: &[Node]) -> Result<(), Error> {
+    let rules = entries
+        .iter()
+        .map(ImageRule::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let spans: Vec<Span> = entries.iter().map(|e| e.span).collect();
+    let update = |image: &str| -> Option<(String, Span)> {
+        let mut changed: Option<(String, Span)> = None;
+        for (rule, span) in rules.iter().zip(&spans) {
+            let current = changed.as_ref().map_or(image, |(text, _)| text.as_str());
+            if let Some(new) = rule.apply(current) {
+                changed = Some((new, *span));
+            }
+        }
+        changed
     };
     for r in resources.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        update_containers(&mut r.node, &update, span);
+        update_containers(&mut r.node, &update);
     }
     Ok(())
 }
 
 /// Every `containers`/`initContainers` list at any depth (kustomize's
 /// image pass reaches custom resources this way too).
-fn update_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>, span: Span) {
+fn update_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<(String, Span)>) {
     match &mut node.value {
         Value::Map(entries) => {
             for entry in entries {
@@ -84,18 +122,18 @@ fn update_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>, s
                     for item in items {
                         if let Some(image) = res::get_mut(item, "image")
                             && let Some(text) = image.as_str()
-                            && let Some(new) = update(text)
+                            && let Some((new, span)) = update(text)
                         {
                             *image = string(&new, span);
                         }
                     }
                 }
-                update_containers(&mut entry.value, update, span);
+                update_containers(&mut entry.value, update);
             }
         }
         Value::Seq(items) => {
             for item in items {
-                update_containers(item, update, span);
+                update_containers(item, update);
             }
         }
         _ => {}

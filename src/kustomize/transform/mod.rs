@@ -92,9 +92,7 @@ pub(super) fn run(
         }
     }
     if let Some(images) = k.field("images") {
-        for entry in images.as_seq().unwrap_or_default() {
-            set_images(resources, entry)?;
-        }
+        set_images(resources, images.as_seq().unwrap_or_default())?;
     }
     resources.retain(|r| !r.node.is_null());
     super::replace::run(k, sources, resources)?;

@@ -2,7 +2,7 @@
 //! rename objects, references to them (a pod's ConfigMap volume, a
 //! RoleBinding's role and subjects) follow to the new names.
 
-use super::super::res::{self, Res, string};
+use super::super::res::{self, Id, Res, string};
 use crate::yaml::{Node, Value};
 
 struct Referral {
@@ -197,7 +197,16 @@ pub(in crate::kustomize) fn fix_name_references(
     resources: &mut [Res],
     configured: &[crate::kustomize::vars::NameReference],
 ) {
-    let snapshot: Vec<Res> = resources.to_vec();
+    // Only a renamed object can be what a reference must follow; without
+    // one there is nothing to fix.
+    let snapshot: Vec<Renamed> = resources
+        .iter()
+        .filter(|r| !r.previous.is_empty())
+        .map(Renamed::of)
+        .collect();
+    if snapshot.is_empty() {
+        return;
+    }
     for r in resources.iter_mut() {
         let kind = r.original_id().kind;
         let (group, version) = {
@@ -324,10 +333,44 @@ pub(in crate::kustomize) fn fix_name_references(
     }
 }
 
+/// What reference fixing needs of a renamed object: its identities,
+/// never its content (a copy of every object costs more than the fixing).
+struct Renamed {
+    /// Identities before each rename, oldest first; never empty.
+    previous: Vec<Id>,
+    current: Id,
+    /// `metadata.namespace` as written (empty when unset).
+    namespace: String,
+    cluster_scoped: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Renamed {
+    fn of(r: &Res) -> Self {
+        Renamed {
+            previous: r.previous.clone(),
+            current: r.id(),
+            namespace: r.namespace().to_owned(),
+            cluster_scoped: r.cluster_scoped(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.current.name
+    }
+
+    fn original_namespace(&self) -> &str {
+        &self.previous[0].namespace
+    }
+}
+
 /// The current name of the object a reference names by an old name.
 #[allow(clippy::too_many_arguments)]
 fn referral(
-    all: &[Res],
+    all: &[Renamed],
     old: &str,
     kind: &str,
     group: &str,
@@ -336,12 +379,11 @@ fn referral(
     cluster_scoped: bool,
     affixes: (&[String], &[String]),
 ) -> Option<String> {
-    let candidates: Vec<&Res> = all
+    let candidates: Vec<&Renamed> = all
         .iter()
-        .filter(|c| !c.previous.is_empty())
         // Only objects the referrer can see: cluster-scoped ones, or ones in
         // its namespace.
-        .filter(|c| cluster_scoped || c.cluster_scoped() || c.id().namespace == namespace)
+        .filter(|c| cluster_scoped || c.cluster_scoped || c.current.namespace == namespace)
         .filter(|c| c.previous.iter().any(|p| p.name == old))
         .filter(|c| {
             c.previous
@@ -360,16 +402,16 @@ fn referral(
 }
 
 fn pick<'r>(
-    candidates: Vec<&'r Res>,
+    candidates: Vec<&'r Renamed>,
     (prefixes, suffixes): (&[String], &[String]),
-) -> Option<&'r Res> {
+) -> Option<&'r Renamed> {
     if candidates.len() <= 1 {
         return candidates.into_iter().next();
     }
     let ends_with = |whole: &[String], part: &[String]| {
         whole.is_empty() || part.is_empty() || whole.ends_with(part) || part.ends_with(whole)
     };
-    let narrowed: Vec<&Res> = candidates
+    let narrowed: Vec<&Renamed> = candidates
         .iter()
         .copied()
         .filter(|c| ends_with(&c.prefixes, prefixes) && ends_with(&c.suffixes, suffixes))
@@ -388,7 +430,7 @@ fn pick<'r>(
 /// A reference written as a map (`name`, `namespace`) to a renamed
 /// object: both are updated, as kustomize does; the candidates are those
 /// first (or now) in the map's namespace.
-fn fix_map_references(r: &mut Res, all: &[Res], path: &str, target: &str) {
+fn fix_map_references(r: &mut Res, all: &[Renamed], path: &str, target: &str) {
     let affixes = (r.prefixes.clone(), r.suffixes.clone());
     let namespace = r.id().namespace;
     let cluster_scoped = r.cluster_scoped();
@@ -398,28 +440,27 @@ fn fix_map_references(r: &mut Res, all: &[Res], path: &str, target: &str) {
             return;
         };
         let wanted = res::str_at(map, &["namespace"]).map(str::to_owned);
-        let of_kind: Vec<&Res> = all
+        let of_kind: Vec<&Renamed> = all
             .iter()
-            .filter(|c| !c.previous.is_empty())
             .filter(|c| {
                 c.previous
                     .iter()
                     .any(|p| p.name == name && p.kind == target)
             })
-            .filter(|c| cluster_scoped || c.cluster_scoped() || c.id().namespace == namespace)
+            .filter(|c| cluster_scoped || c.cluster_scoped || c.current.namespace == namespace)
             .collect();
-        let candidates: Vec<&Res> = match &wanted {
+        let candidates: Vec<&Renamed> = match &wanted {
             None => of_kind,
             Some(ns) => {
-                let original: Vec<&Res> = of_kind
+                let original: Vec<&Renamed> = of_kind
                     .iter()
                     .copied()
-                    .filter(|c| c.original_id().namespace == *ns)
+                    .filter(|c| c.original_namespace() == ns)
                     .collect();
                 if original.is_empty() {
                     of_kind
                         .into_iter()
-                        .filter(|c| c.id().namespace == *ns)
+                        .filter(|c| c.current.namespace == *ns)
                         .collect()
                 } else {
                     original
@@ -430,18 +471,18 @@ fn fix_map_references(r: &mut Res, all: &[Res], path: &str, target: &str) {
             return;
         };
         let span = map.span;
-        if found.name() == name && found.namespace().is_empty() {
+        if found.name() == name && found.namespace.is_empty() {
             return;
         }
         res::set(map, "name", string(found.name(), span));
-        if !found.namespace().is_empty() {
-            res::set(map, "namespace", string(found.namespace(), span));
+        if !found.namespace.is_empty() {
+            res::set(map, "namespace", string(&found.namespace, span));
         }
     };
     res::walk_path(&mut r.node, &parts, None, &mut update);
 }
 
-fn fix_subjects(r: &mut Res, all: &[Res]) {
+fn fix_subjects(r: &mut Res, all: &[Renamed]) {
     let Some(Value::Seq(subjects)) = res::get_mut(&mut r.node, "subjects").map(|s| &mut s.value)
     else {
         return;
@@ -454,17 +495,17 @@ fn fix_subjects(r: &mut Res, all: &[Res]) {
             continue;
         };
         let namespace = res::str_at(subject, &["namespace"]).map(str::to_owned);
-        let candidates: Vec<&Res> = all
+        let candidates: Vec<&Renamed> = all
             .iter()
             .filter(|c| {
-                c.kind() == "ServiceAccount"
+                c.current.kind == "ServiceAccount"
                     || c.previous.iter().any(|p| p.kind == "ServiceAccount")
             })
-            .filter(|c| !c.previous.is_empty() && c.previous.iter().any(|p| p.name == name))
+            .filter(|c| c.previous.iter().any(|p| p.name == name))
             .filter(|c| {
                 namespace
                     .as_ref()
-                    .is_none_or(|ns| c.original_id().namespace == *ns || c.id().namespace == *ns)
+                    .is_none_or(|ns| c.original_namespace() == ns || c.current.namespace == *ns)
             })
             .collect();
         let Some(found) = pick(candidates, (&[], &[])) else {
@@ -474,9 +515,8 @@ fn fix_subjects(r: &mut Res, all: &[Res]) {
         if found.name() != name {
             res::set(subject, "name", string(found.name(), span));
         }
-        let ns = found.namespace();
-        if !ns.is_empty() {
-            res::set(subject, "namespace", string(ns, span));
+        if !found.namespace.is_empty() {
+            res::set(subject, "namespace", string(&found.namespace, span));
         }
     }
 }
