@@ -146,14 +146,102 @@ pub enum Origin {
 }
 
 /// A generated text that knows which file each of its places came from,
-/// and moves findings there.
+/// and moves findings there. Findings are moved in parallel, so the run's
+/// files are named through a [`FileNamer`].
 pub trait Retrace: SourceMap {
     /// Moves a finding whose primary place is in this text (`text`) to the
     /// file that place came from, with labels that say how.
-    fn retrace(&self, diagnostic: &mut Diagnostic, text: FileId, db: &mut SourceDb);
+    fn retrace<'t>(
+        &'t self,
+        diagnostic: &mut Diagnostic,
+        text: FileId,
+        names: &mut FileNamer<'_, 't>,
+    );
 
     /// Moves one label that is in this text.
-    fn retrace_label(&self, label: &mut Label, db: &mut SourceDb);
+    fn retrace_label<'t>(&'t self, label: &mut Label, names: &mut FileNamer<'_, 't>);
+}
+
+/// The ids of the files one finding's retrace names. A file the run has
+/// keeps its id; one it lacks gets a stand-in, made a real id once every
+/// finding is moved, in the findings' order: the ids do not depend on
+/// which thread finished first.
+pub struct FileNamer<'db, 't> {
+    db: &'db SourceDb,
+    /// The files the run lacked, by stand-in number: name and text.
+    added: Vec<(String, &'t str)>,
+}
+
+/// Stand-in ids start here, far above any run's count of files.
+const STAND_IN: u32 = 1 << 31;
+
+impl<'db, 't> FileNamer<'db, 't> {
+    /// Names files of `db`, or new ones.
+    pub fn new(db: &'db SourceDb) -> Self {
+        FileNamer {
+            db,
+            added: Vec::new(),
+        }
+    }
+
+    /// The id of the file shown as `name`, whose text is `text`.
+    pub fn id(&mut self, name: String, text: &'t str) -> FileId {
+        if let Some(id) = self.db.find(&name) {
+            return id;
+        }
+        let at = match self.added.iter().position(|(known, _)| *known == name) {
+            Some(at) => at,
+            None => {
+                self.added.push((name, text));
+                self.added.len() - 1
+            }
+        };
+        FileId(STAND_IN + at as u32)
+    }
+
+    /// The shown name of a file this namer gave or found.
+    pub fn name(&self, id: FileId) -> &str {
+        match id.0.checked_sub(STAND_IN) {
+            Some(at) => &self.added[at as usize].0,
+            None => &self.db.file(id).name,
+        }
+    }
+
+    /// The files the run lacked, in stand-in order.
+    pub fn into_added(self) -> Vec<(String, &'t str)> {
+        self.added
+    }
+}
+
+/// Gives the files a finding's retrace added their real ids (pushing them
+/// to `db` unless an earlier finding did) and puts the ids in its labels.
+pub fn resolve_stand_ins(
+    diagnostic: &mut Diagnostic,
+    added: Vec<(String, &str)>,
+    db: &mut SourceDb,
+) {
+    if added.is_empty() {
+        return;
+    }
+    let ids: Vec<FileId> = added
+        .into_iter()
+        .map(|(name, text)| {
+            db.find(&name)
+                .unwrap_or_else(|| db.push(crate::source::SourceFile::new(name, Arc::from(text))))
+        })
+        .collect();
+    let real = |id: &mut FileId| {
+        if let Some(at) = id.0.checked_sub(STAND_IN) {
+            *id = ids[at as usize];
+        }
+    };
+    real(&mut diagnostic.primary.file);
+    for label in &mut diagnostic.related {
+        real(&mut label.file);
+    }
+    if let Some((file, _)) = &mut diagnostic.source_object {
+        real(file);
+    }
 }
 
 /// How a chart was rendered.

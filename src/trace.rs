@@ -4,13 +4,16 @@
 //! that several units or value sets share are merged into one.
 
 use crate::diagnostic::{Diagnostic, Label};
-use crate::expand::{ChartFound, Provenance, Retrace, TraceInput, Tracer};
+use crate::expand::{
+    ChartFound, FileNamer, Provenance, Retrace, TraceInput, Tracer, resolve_stand_ins,
+};
 use crate::outcome::SourceMap;
 use crate::settings::Settings;
 use crate::source::{FileId, SourceDb};
 use crate::suppress::{Suppressions, suppress, unused_suppressions};
 use crate::tree::Tree;
 use crate::yaml::Span;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -98,16 +101,26 @@ impl<'a> Tracing<'a> {
         if self.builds.is_empty() {
             return diagnostics;
         }
-        for d in &mut diagnostics {
-            let text = d.primary.file;
-            if let Some(build) = self.builds.get(&text) {
-                build.retrace(d, text, db);
-            }
-            for label in &mut d.related {
-                if let Some(build) = self.builds.get(&label.file) {
-                    build.retrace_label(label, db);
+        let builds = &self.builds;
+        let shared: &SourceDb = db;
+        let added: Vec<Vec<(String, &str)>> = diagnostics
+            .par_iter_mut()
+            .map(|d| {
+                let mut names = FileNamer::new(shared);
+                let text = d.primary.file;
+                if let Some(build) = builds.get(&text) {
+                    build.retrace(d, text, &mut names);
                 }
-            }
+                for label in &mut d.related {
+                    if let Some(build) = builds.get(&label.file) {
+                        build.retrace_label(label, &mut names);
+                    }
+                }
+                names.into_added()
+            })
+            .collect();
+        for (d, added) in diagnostics.iter_mut().zip(added) {
+            resolve_stand_ins(d, added, db);
         }
         diagnostics
     }

@@ -195,46 +195,105 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
     let settings = cx.settings;
     let tool = fallback::Tool::find(settings.kustomize_bin.as_deref(), cx.tree);
     let canonical: Vec<Option<PathBuf>> = dirs.iter().map(|d| d.canonicalize().ok()).collect();
-    let edges: HashMap<PathBuf, Vec<PathBuf>> = dirs
+    // Each kustomization's folders, and the bytes of the files it names
+    // itself.
+    let read: HashMap<PathBuf, (Vec<PathBuf>, u64)> = dirs
         .par_iter()
         .zip(canonical.par_iter())
         .filter_map(|(d, c)| {
             let parsed = parsed_kustomization(d, cx);
-            let root = parsed.as_ref().and_then(|p| p.stream.documents.first())?;
-            Some((
-                c.clone()?,
-                super::referenced_folders(d, &root.root, cx.tree),
-            ))
+            let root = &parsed.as_ref()?.stream.documents.first()?.root;
+            let folders = super::referenced_folders(d, root, cx.tree);
+            Some((c.clone()?, (folders, own_bytes(d, root))))
         })
+        .collect();
+    let edges: HashMap<&PathBuf, &Vec<PathBuf>> = read
+        .iter()
+        .map(|(dir, (folders, _))| (dir, folders))
         .collect();
     let referenced: HashSet<&PathBuf> = edges
         .iter()
-        .flat_map(|(from, to)| to.iter().filter(move |t| *t != from))
+        .flat_map(|(from, to)| to.iter().filter(move |t| t != from))
         .collect();
     let in_cycle = |start: &PathBuf| {
-        let mut stack: Vec<&PathBuf> = edges.get(start).into_iter().flatten().collect();
+        let mut stack: Vec<&PathBuf> = edges.get(start).into_iter().copied().flatten().collect();
         let mut seen = HashSet::new();
         while let Some(next) = stack.pop() {
             if next == start {
                 return true;
             }
             if seen.insert(next) {
-                stack.extend(edges.get(next).into_iter().flatten());
+                stack.extend(edges.get(next).into_iter().copied().flatten());
             }
         }
         false
     };
-    dirs.par_iter()
-        .zip(canonical.par_iter())
-        .filter(|(_, c)| {
+    let mut top: Vec<(usize, &PathBuf, u64)> = dirs
+        .iter()
+        .zip(&canonical)
+        .enumerate()
+        .filter(|(_, (_, c))| {
             c.as_ref()
                 .is_none_or(|c| !referenced.contains(c) || in_cycle(c))
         })
         // A component is built only as part of the kustomizations that
         // include it; one that none includes is no deployment of its own.
-        .filter(|(dir, _)| !is_component(dir, cx))
-        .map(|(dir, _)| build_one(dir, tool.as_ref(), cx))
-        .collect()
+        .filter(|(_, (dir, _))| !is_component(dir, cx))
+        .map(|(i, (dir, c))| {
+            let cost = c.as_ref().map_or(0, |c| estimated_bytes(c, &read));
+            (i, dir, cost)
+        })
+        .collect();
+    // The largest builds start first: one left to run alone at the end
+    // would keep the other cores idle.
+    top.sort_by_key(|&(i, _, cost)| (std::cmp::Reverse(cost), i));
+    let mut runs: Vec<(usize, Run)> = top
+        .par_iter()
+        .map(|&(i, dir, _)| (i, build_one(dir, tool.as_ref(), cx)))
+        .collect();
+    runs.sort_by_key(|(i, _)| *i);
+    runs.into_iter().map(|(_, run)| run).collect()
+}
+
+/// The bytes of the files a kustomization names itself (not the folders).
+fn own_bytes(dir: &Path, root: &crate::yaml::Node) -> u64 {
+    RESOURCE_FIELDS
+        .iter()
+        .chain(&PATCH_FIELDS)
+        .chain(&["bases"])
+        .flat_map(|key| {
+            root.get(key)
+                .and_then(crate::yaml::Node::as_seq)
+                .unwrap_or_default()
+        })
+        .filter_map(|entry| entry.as_str().or_else(|| entry.get("path")?.as_str()))
+        .filter(|entry| !entry.contains('\n'))
+        .map(|entry| source::lexical_join(dir, entry))
+        // What the build may read: nothing above the folder is looked at.
+        .filter(|path| path.starts_with(dir))
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| meta.len())
+        .sum()
+}
+
+/// About what building the kustomization in `dir` (canonical) reads: its
+/// own files and those of every folder it includes, each folder counted
+/// once.
+fn estimated_bytes(dir: &PathBuf, read: &HashMap<PathBuf, (Vec<PathBuf>, u64)>) -> u64 {
+    let mut seen: HashSet<&PathBuf> = HashSet::new();
+    let mut stack = vec![dir];
+    let mut total = 0;
+    while let Some(next) = stack.pop() {
+        if !seen.insert(next) {
+            continue;
+        }
+        if let Some((folders, bytes)) = read.get(next) {
+            total += bytes;
+            stack.extend(folders);
+        }
+    }
+    total
 }
 
 /// Whether the kustomization in `dir` is a `kind: Component`.

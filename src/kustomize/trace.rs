@@ -3,27 +3,27 @@
 
 use super::Built;
 use crate::diagnostic::{Cause, Diagnostic, Hardening, Label};
-use crate::source::{FileId, SourceDb, SourceFile, display_name};
+use crate::expand::FileNamer;
+use crate::source::{FileId, display_name};
 use crate::yaml::Span;
 use std::path::Path;
-use std::sync::Arc;
 
 impl crate::expand::Retrace for Built {
-    fn retrace(&self, d: &mut Diagnostic, text: FileId, db: &mut SourceDb) {
-        let base = base_object(self, d.primary.span, db);
+    fn retrace<'t>(&'t self, d: &mut Diagnostic, text: FileId, names: &mut FileNamer<'_, 't>) {
+        let base = base_object(self, d.primary.span, names);
         let caveat = approximate(self, d.primary.span);
         if let Some(removal) = removal_behind(self, d) {
-            blame_removal(self, d, removal, text, base, db);
+            blame_removal(self, d, removal, text, base, names);
             return;
         }
-        if let Some(moved) = move_label(&d.primary, self, db) {
+        if let Some(moved) = move_label(&d.primary, self, names) {
             d.primary = moved;
             d.rendered_from = Some(text);
             d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
             if let Some(mut base) = base.filter(|b| b.file != d.primary.file) {
                 // A value from a kustomization field (`images`,
                 // `commonLabels`, a replacement) is no patch.
-                let setter = &db.file(d.primary.file).name;
+                let setter = names.name(d.primary.file);
                 if super::FILE_NAMES
                     .iter()
                     .any(|name| Path::new(setter).file_name() == Some(name.as_ref()))
@@ -46,8 +46,8 @@ impl crate::expand::Retrace for Built {
         }
     }
 
-    fn retrace_label(&self, label: &mut Label, db: &mut SourceDb) {
-        if let Some(moved) = move_label(label, self, db) {
+    fn retrace_label<'t>(&'t self, label: &mut Label, names: &mut FileNamer<'_, 't>) {
+        if let Some(moved) = move_label(label, self, names) {
             *label = moved;
         }
     }
@@ -94,18 +94,18 @@ fn removal_behind<'b>(built: &'b Built, d: &Diagnostic) -> Option<&'b super::Rem
 
 /// Points a finding at the patch operation that removed the setting, with
 /// a label at the value the base wrote.
-fn blame_removal(
-    built: &Built,
+fn blame_removal<'t>(
+    built: &'t Built,
     d: &mut Diagnostic,
     removal: &super::Removal,
     text: FileId,
     base: Option<Label>,
-    db: &mut SourceDb,
+    names: &mut FileNamer<'_, 't>,
 ) {
     let Some((path, source, by)) = built.sources.locate(removal.by) else {
         return;
     };
-    let file = file_id(path, source, db);
+    let file = file_id(path, source, names);
     d.primary = Label {
         file,
         span: by,
@@ -114,7 +114,7 @@ fn blame_removal(
     d.rendered_from = Some(text);
     d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
     if let Some((path, source, removed)) = built.sources.locate(removal.removed) {
-        let file = file_id(path, source, db);
+        let file = file_id(path, source, names);
         d.related.insert(
             0,
             Label {
@@ -126,10 +126,10 @@ fn blame_removal(
     }
 }
 
-fn move_label(label: &Label, built: &Built, db: &mut SourceDb) -> Option<Label> {
+fn move_label<'t>(label: &Label, built: &'t Built, names: &mut FileNamer<'_, 't>) -> Option<Label> {
     let origin = built.emitted.origin(label.span)?;
     let (path, text, span) = built.sources.locate(origin)?;
-    let file = file_id(path, text, db);
+    let file = file_id(path, text, names);
     Some(Label {
         file,
         span,
@@ -151,13 +151,13 @@ fn approximate(built: &Built, span: Span) -> Option<String> {
 }
 
 /// The first line of the object a span is in, where the build read it.
-fn base_object(built: &Built, span: Span, db: &mut SourceDb) -> Option<Label> {
+fn base_object<'t>(built: &'t Built, span: Span, names: &mut FileNamer<'_, 't>) -> Option<Label> {
     let object = built.emitted.object_origin(span)?;
     let (path, text, local) = built.sources.locate(object)?;
     let line_end = text[local.start as usize..]
         .find('\n')
         .map_or(text.len(), |i| local.start as usize + i);
-    let file = file_id(path, text, db);
+    let file = file_id(path, text, names);
     Some(Label {
         file,
         span: Span::new(local.start as usize, line_end),
@@ -166,10 +166,8 @@ fn base_object(built: &Built, span: Span, db: &mut SourceDb) -> Option<Label> {
 }
 
 /// The run's file for a path the build read (added if the run lacks it).
-fn file_id(path: &Path, text: &str, db: &mut SourceDb) -> FileId {
-    let name = shown(path);
-    db.find(&name)
-        .unwrap_or_else(|| db.push(SourceFile::new(name, Arc::from(text))))
+fn file_id<'t>(path: &Path, text: &'t str, names: &mut FileNamer<'_, 't>) -> FileId {
+    names.id(shown(path), text)
 }
 
 /// A canonical path as the run shows paths: relative to the current folder
