@@ -626,6 +626,7 @@ fn accumulate_in(
 ) -> Result<(), Error> {
     let mut entries = k.strings("resources");
     entries.extend(k.strings("bases"));
+    let mut ids: std::collections::HashSet<res::Id> = resources.iter().map(Res::id).collect();
     for (entry, span) in entries {
         if is_remote(entry) {
             return Err(Error::invalid(
@@ -648,12 +649,12 @@ fn accumulate_in(
             let mut included = vars::Extras::default();
             let built = accumulate(&path, sources, chain, Vec::new(), &mut included, false)
                 .map_err(|e| at_entry(e, span))?;
-            append(resources, built, span)?;
+            append(resources, &mut ids, built, span)?;
             extras.merge(included, span)?;
         } else {
             let file = restricted(&k.dir, entry, span)?;
             let loaded = load_resources(&file, sources, span)?;
-            append(resources, loaded, span)?;
+            append(resources, &mut ids, loaded, span)?;
         }
     }
     extras.read_configurations(k, sources)?;
@@ -716,7 +717,15 @@ fn at_entry(error: Error, span: Span) -> Error {
     }
 }
 
-fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Error> {
+/// Adds objects to a build, refusing an id it already has (`ids` holds
+/// the ids of `resources`, kept from entry to entry: rebuilt for each, a
+/// long `resources` list would cost its square).
+fn append(
+    resources: &mut Vec<Res>,
+    ids: &mut std::collections::HashSet<res::Id>,
+    more: Vec<Res>,
+    span: Span,
+) -> Result<(), Error> {
     if resources.len() + more.len() > MAX_OBJECTS {
         return Err(Error::invalid(
             format!(
@@ -725,7 +734,6 @@ fn append(resources: &mut Vec<Res>, more: Vec<Res>, span: Span) -> Result<(), Er
             span,
         ));
     }
-    let mut ids: std::collections::HashSet<res::Id> = resources.iter().map(Res::id).collect();
     for res in more {
         let id = res.id();
         if !ids.insert(id.clone()) {
