@@ -323,6 +323,7 @@ fn run_units(
         whole
     });
     prepare(&mut loose, None);
+    let loose_findings = diagnostics.len();
     run_rules(&ClusterView::alone(&loose), diagnostics);
     // Units are independent clusters: checked in parallel, their findings
     // kept in unit order.
@@ -338,8 +339,28 @@ fn run_units(
             (unit, found)
         })
         .collect();
+    // A loose workload seen again in a unit repeats the loose pass's
+    // findings word for word: each is kept once, before anything traces
+    // or merges them.
+    let mut by_place: HashMap<(&'static str, source::FileId, crate::yaml::Span), Vec<usize>> =
+        HashMap::new();
+    for (at, d) in diagnostics.iter().enumerate().skip(loose_findings) {
+        by_place
+            .entry((d.rule, d.primary.file, d.primary.span))
+            .or_default()
+            .push(at);
+    }
     for (unit, found) in checked {
-        diagnostics.extend(found);
+        for d in found {
+            let same = by_place
+                .entry((d.rule, d.primary.file, d.primary.span))
+                .or_default();
+            if same.iter().any(|&at| diagnostics[at] == d) {
+                continue;
+            }
+            same.push(diagnostics.len());
+            diagnostics.push(d);
+        }
         if let Some(whole) = &mut whole {
             whole.extend(unit);
         }
