@@ -1341,7 +1341,6 @@ const OPEN: &[&str] = &[
     "merge-overrides-earlier-key",
     "next-line-character-in-double-quotes",
     "non-core-tags-keep-their-text",
-    "number-starting-with-dot-underscore",
     "tab-at-start-of-block-scalar-content",
 ];
 
@@ -1354,11 +1353,6 @@ const OPEN_VARIANTS: &[(&str, &str, &str)] = &[
         "values-differ",
         "kubectl a string vs kslint null",
         "non-core-tags-keep-their-text",
-    ),
-    (
-        "values-differ",
-        "a number-like key only kubectl has",
-        "number-starting-with-dot-underscore",
     ),
     (
         "kslint-lenient",

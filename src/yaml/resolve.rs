@@ -59,7 +59,12 @@ fn resolve_number(text: &str) -> Option<Value> {
         ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
     }
-    // go-yaml v2 drops every underscore before trying the numeric forms.
+    // go-yaml v2 hands a scalar starting with `.` to Go's ParseFloat as
+    // written, which takes no underscore there: `._5` is text.
+    if text.starts_with('.') && text.contains('_') {
+        return None;
+    }
+    // Otherwise it drops every underscore before trying the numeric forms.
     let plain: std::borrow::Cow<str> = if text.contains('_') {
         text.replace('_', "").into()
     } else {
@@ -82,6 +87,9 @@ fn resolve_number(text: &str) -> Option<Value> {
 /// Whether a plain scalar that resolves to a number is written as a float
 /// (`1e6`, `2.0`), not an integer.
 pub fn is_float_text(text: &str) -> bool {
+    if text.starts_with('.') && text.contains('_') {
+        return false;
+    }
     let plain = text.replace('_', "");
     parse_go_int(&plain).is_none() && is_yaml_float(&plain)
 }
@@ -190,6 +198,9 @@ mod tests {
         assert_eq!(resolve_plain("0x1F"), Value::Int(31));
         assert_eq!(resolve_plain("0b101"), Value::Int(5));
         assert_eq!(resolve_plain("1_000"), Value::Int(1000));
+        assert_eq!(resolve_plain("._5"), Value::Str("._5".into()));
+        assert_eq!(resolve_plain("-._5"), Value::Float(-0.5));
+        assert_eq!(resolve_plain(".5"), Value::Float(0.5));
         assert_eq!(resolve_plain("08"), Value::Int(8));
         assert_eq!(resolve_plain("1e3"), Value::Int(1000));
         assert_eq!(resolve_plain("-12"), Value::Int(-12));
