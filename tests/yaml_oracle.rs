@@ -1339,7 +1339,6 @@ const OPEN: &[&str] = &[
     "integer-key-beyond-int64",
     "mapping-as-key-from-template-braces",
     "merge-overrides-earlier-key",
-    "next-line-character-in-double-quotes",
     "non-core-tags-keep-their-text",
     "tab-at-start-of-block-scalar-content",
 ];
@@ -1389,7 +1388,7 @@ const OPEN_VARIANTS: &[(&str, &str, &str)] = &[
     (
         "kslint-lenient",
         "could not find expected ':'",
-        "next-line-character-in-double-quotes",
+        "a NEL, LS or PS in a plain scalar, a line break to libyaml; not reduced yet",
     ),
     (
         "kslint-lenient",

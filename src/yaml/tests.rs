@@ -25,6 +25,21 @@ fn values_as_kubernetes_reads_them() {
     );
 }
 
+/// NEL, LS and PS break a quoted scalar's line as libyaml (and kubectl)
+/// reads them: NEL folds to a space, LS and PS stay; the blanks around
+/// them go.
+#[test]
+fn yaml_11_line_breaks_in_quoted_scalars() {
+    let text = "a: \"x  \u{85}  y\"\nb: 'x\u{85}\u{85} y'\nc: \"x \u{2028} y\"\nd: 'x\u{2029}\u{2029}y'\ne: \"x\u{85}y\"\n";
+    let root = one(text);
+    assert_eq!(
+        root.to_json(),
+        json!({"a": "x y", "b": "x\ny", "c": "x\u{2028}y", "d": "x\u{2029}\u{2029}y", "e": "x y"})
+    );
+    let b = root.entry("b").unwrap();
+    assert_eq!(text_at(text, b.value.span), "'x\u{85}\u{85} y'");
+}
+
 #[test]
 fn spans_are_bytes_after_multibyte_text() {
     let text = "é: ü\nkey: value\nlist:\n  - \"quoted\"\n";

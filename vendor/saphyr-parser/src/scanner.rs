@@ -2075,8 +2075,25 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
 
             // Consume blank characters.
-            while self.input.next_is_blank() || self.input.next_is_break() {
-                if self.input.next_is_blank() {
+            while self.input.next_is_blank()
+                || self.input.next_is_break()
+                || is_yaml11_break(self.input.peek())
+            {
+                // kslint: YAML 1.1 also breaks lines at NEL, LS and PS, as
+                // libyaml does here: NEL folds like a line feed, LS and PS
+                // stay as they are; the blanks around them are dropped.
+                if is_yaml11_break(self.input.peek()) {
+                    let c = self.input.peek();
+                    self.skip_non_blank();
+                    let kept = if c == '\u{85}' { '\n' } else { c };
+                    if leading_blanks {
+                        trailing_breaks.push(kept);
+                    } else {
+                        whitespaces.clear();
+                        leading_break.push(kept);
+                        leading_blanks = true;
+                    }
+                } else if self.input.next_is_blank() {
                     // Consume a space or a tab character.
                     if leading_blanks {
                         // kslint: libyaml accepts a tab before a quoted
@@ -2104,6 +2121,12 @@ impl<'input, T: Input> Scanner<'input, T> {
             // Join the whitespaces or fold line breaks.
             if leading_blanks {
                 if leading_break.is_empty() {
+                    string.push_str(&leading_break);
+                    string.push_str(&trailing_breaks);
+                    trailing_breaks.clear();
+                    leading_break.clear();
+                } else if leading_break != "\n" {
+                    // kslint: an LS or PS break is kept, as in libyaml.
                     string.push_str(&leading_break);
                     string.push_str(&trailing_breaks);
                     trailing_breaks.clear();
@@ -2175,7 +2198,7 @@ impl<'input, T: Input> Scanner<'input, T> {
         start_mark: &Marker,
     ) -> Result<(), ScanError> {
         self.input.lookahead(2);
-        while !is_blank_or_breakz(self.input.peek()) {
+        while !is_blank_or_breakz(self.input.peek()) && !is_yaml11_break(self.input.peek()) {
             match self.input.peek() {
                 // Check for an escaped single quote.
                 '\'' if self.input.peek_nth(1) == '\'' && single => {
@@ -2774,4 +2797,10 @@ mod test {
         use super::is_anchor_char;
         assert!(is_anchor_char('x'));
     }
+}
+
+/// kslint: the line breaks YAML 1.1 (and libyaml) has beside CR and LF:
+/// NEL, LS and PS.
+fn is_yaml11_break(c: char) -> bool {
+    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
 }
