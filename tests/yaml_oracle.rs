@@ -1340,7 +1340,6 @@ const OPEN: &[&str] = &[
     "mapping-as-key-from-template-braces",
     "merge-overrides-earlier-key",
     "non-core-tags-keep-their-text",
-    "tab-at-start-of-block-scalar-content",
 ];
 
 /// Causes the generated cases meet that are open too but word their cause

@@ -1781,7 +1781,7 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Scan the leading line breaks and determine the indentation level if needed.
         if indent == 0 {
-            self.skip_block_scalar_first_line_indent(&mut indent, &mut trailing_breaks);
+            self.skip_block_scalar_first_line_indent(&mut indent, &mut trailing_breaks)?;
         } else {
             self.skip_block_scalar_indent(indent, &mut trailing_breaks);
         }
@@ -1972,12 +1972,25 @@ impl<'input, T: Input> Scanner<'input, T> {
     ///
     /// The function skips over whitespace-only lines and sets `indent` to the the longest
     /// whitespace line that was encountered.
-    fn skip_block_scalar_first_line_indent(&mut self, indent: &mut usize, breaks: &mut String) {
+    fn skip_block_scalar_first_line_indent(
+        &mut self,
+        indent: &mut usize,
+        breaks: &mut String,
+    ) -> Result<(), ScanError> {
         let mut max_indent = 0;
         loop {
             // Consume all spaces. Tabs cannot be used as indentation.
             while self.input.look_ch() == ' ' {
                 self.skip_blank();
+            }
+            // kslint: while the indentation is still being found, a tab
+            // after the spaces is an error, as in libyaml (which Kubernetes
+            // reads YAML with), not the first character of the content.
+            if self.input.look_ch() == '\t' {
+                return Err(ScanError::new_str(
+                    self.mark,
+                    "found a tab character where an indentation space is expected",
+                ));
             }
 
             if self.mark.col > max_indent {
@@ -2006,6 +2019,7 @@ impl<'input, T: Input> Scanner<'input, T> {
         if self.indent > 0 {
             *indent = (*indent).max(1);
         }
+        Ok(())
     }
 
     fn fetch_flow_scalar(&mut self, single: bool) -> ScanResult {
