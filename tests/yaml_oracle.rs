@@ -1338,7 +1338,6 @@ const OPEN: &[&str] = &[
     "flow-scalar-starting-with-folded-indicator",
     "integer-key-beyond-int64",
     "mapping-as-key-from-template-braces",
-    "merge-overrides-earlier-key",
     "non-core-tags-keep-their-text",
 ];
 

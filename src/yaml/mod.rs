@@ -11,7 +11,7 @@ pub mod line_index;
 pub mod resolve;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A byte range in a source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -878,30 +878,47 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Applies `<<` merges (explicit keys win, earlier merge sources win over
-    /// later ones) and keeps the last of duplicate keys, as go-yaml v2 does.
+    /// Applies `<<` merges and keeps the last of duplicate keys, as go-yaml
+    /// v2 decodes a mapping: in order, each key or merge setting what it
+    /// holds, so a merge overrides the keys above it and the keys below it
+    /// override the merge; a list of mappings merges last to first, so the
+    /// earlier ones win.
     fn finish_mapping(&mut self, raw: Vec<RawEntry>) -> Result<Vec<Entry>, LoadError> {
-        // Keys are looked up through sets and maps, never by scanning the
-        // entries so far: a mapping of many keys must cost what it holds.
-        let has_merge = raw.iter().any(|e| e.merge);
-        let mut explicit: HashSet<&str> = HashSet::new();
-        if has_merge {
-            explicit = raw
-                .iter()
-                .filter(|e| !e.merge)
-                .map(|e| e.key.as_str())
-                .collect();
-        }
-        let mut slots: Vec<Option<Entry>> = Vec::with_capacity(raw.len());
+        // Keys are looked up through a map, never by scanning the entries
+        // so far: a mapping of many keys must cost what it holds. Each slot
+        // says whether a key of this mapping (not a merge) wrote it.
+        let mut slots: Vec<Option<(Entry, bool)>> = Vec::with_capacity(raw.len());
         let mut position: HashMap<String, usize> = HashMap::with_capacity(raw.len());
-        for entry in &raw {
+        let mut set = |slots: &mut Vec<Option<(Entry, bool)>>,
+                       entry: Entry,
+                       explicit: bool,
+                       duplicates: &mut Vec<(Span, Span)>| {
+            // The last value of a key wins and moves to the end, as go-yaml
+            // v2 keeps it.
+            if let Some(&previous) = position.get(&entry.key)
+                && let Some((first, first_explicit)) = slots[previous].take()
+                && explicit
+                && first_explicit
+            {
+                duplicates.push((first.key_span, entry.key_span));
+            }
+            position.insert(entry.key.clone(), slots.len());
+            slots.push(Some((entry, explicit)));
+        };
+        for entry in raw {
             if !entry.merge {
+                let entry = Entry {
+                    key: entry.key,
+                    key_span: entry.key_span,
+                    value: entry.value,
+                };
+                set(&mut slots, entry, true, &mut self.duplicate_keys);
                 continue;
             }
             let sources: Vec<&Node> = match &entry.value.value {
                 Value::Map(_) => vec![&entry.value],
                 Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Map(_))) => {
-                    items.iter().collect()
+                    items.iter().rev().collect()
                 }
                 _ => {
                     return Err(LoadError {
@@ -912,33 +929,15 @@ impl Loader<'_> {
             };
             for source in sources {
                 for e in source.as_map().unwrap_or_default() {
-                    if !explicit.contains(e.key.as_str()) && !position.contains_key(&e.key) {
-                        position.insert(e.key.clone(), slots.len());
-                        slots.push(Some(e.clone()));
-                    }
+                    set(&mut slots, e.clone(), false, &mut self.duplicate_keys);
                 }
             }
         }
-        drop(explicit);
-        for entry in raw {
-            if entry.merge {
-                continue;
-            }
-            // The last of duplicate keys wins and moves to the end, as
-            // go-yaml v2 keeps it.
-            if let Some(&previous) = position.get(&entry.key)
-                && let Some(first) = slots[previous].take()
-            {
-                self.duplicate_keys.push((first.key_span, entry.key_span));
-            }
-            position.insert(entry.key.clone(), slots.len());
-            slots.push(Some(Entry {
-                key: entry.key,
-                key_span: entry.key_span,
-                value: entry.value,
-            }));
-        }
-        Ok(slots.into_iter().flatten().collect())
+        Ok(slots
+            .into_iter()
+            .flatten()
+            .map(|(entry, _)| entry)
+            .collect())
     }
 }
 

@@ -25,6 +25,23 @@ fn values_as_kubernetes_reads_them() {
     );
 }
 
+/// Merges apply in order, as go-yaml v2 decodes them: a merge overrides
+/// the keys above it, keys below it override the merge, and in a list of
+/// mappings the earlier ones win. Only two written keys are duplicates.
+#[test]
+fn merge_keys_apply_in_order() {
+    let text = "a: &a {p: 1, q: 1}\nb: &b {p: 2, r: 2}\nm:\n  p: 0\n  <<: *a\n  q: 9\nk:\n  <<: [*a, *b]\n";
+    let stream = load(text);
+    assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+    let root = &stream.documents[0].root;
+    assert_eq!(root.get("m").unwrap().to_json(), json!({"p": 1, "q": 9}));
+    assert_eq!(
+        root.get("k").unwrap().to_json(),
+        json!({"p": 1, "q": 1, "r": 2})
+    );
+    assert!(stream.documents[0].duplicate_keys.is_empty());
+}
+
 /// NEL, LS and PS break a quoted scalar's line as libyaml (and kubectl)
 /// reads them: NEL folds to a space, LS and PS stay; the blanks around
 /// them go.
