@@ -207,26 +207,14 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
             Some((c.clone()?, (folders, own_bytes(d, root))))
         })
         .collect();
-    let edges: HashMap<&PathBuf, &Vec<PathBuf>> = read
+    let referenced: HashSet<&PathBuf> = read
         .iter()
-        .map(|(dir, (folders, _))| (dir, folders))
+        .flat_map(|(from, (to, _))| to.iter().filter(move |t| *t != from))
         .collect();
-    let referenced: HashSet<&PathBuf> = edges
-        .iter()
-        .flat_map(|(from, to)| to.iter().filter(move |t| t != from))
-        .collect();
+    // A folder in a cycle reaches itself through what it includes.
     let in_cycle = |start: &PathBuf| {
-        let mut stack: Vec<&PathBuf> = edges.get(start).into_iter().copied().flatten().collect();
-        let mut seen = HashSet::new();
-        while let Some(next) = stack.pop() {
-            if next == start {
-                return true;
-            }
-            if seen.insert(next) {
-                stack.extend(edges.get(next).into_iter().copied().flatten());
-            }
-        }
-        false
+        let included = read.get(start).map_or(&[][..], |(folders, _)| folders);
+        reachable(included, &read).contains(start)
     };
     let mut top: Vec<(usize, &PathBuf, u64)> = dirs
         .iter()
@@ -240,7 +228,15 @@ fn build_top_level(dirs: &[PathBuf], cx: &Context<'_>) -> Vec<Run> {
         // include it; one that none includes is no deployment of its own.
         .filter(|(_, (dir, _))| !is_component(dir, cx))
         .map(|(i, (dir, c))| {
-            let cost = c.as_ref().map_or(0, |c| estimated_bytes(c, &read));
+            // About what building it reads: its own files and those of
+            // every folder it includes, each folder counted once.
+            let cost = c.as_ref().map_or(0, |c| {
+                reachable(std::slice::from_ref(c), &read)
+                    .iter()
+                    .filter_map(|folder| read.get(*folder))
+                    .map(|(_, bytes)| bytes)
+                    .sum()
+            });
             (i, dir, cost)
         })
         .collect();
@@ -277,23 +273,22 @@ fn own_bytes(dir: &Path, root: &crate::yaml::Node) -> u64 {
         .sum()
 }
 
-/// About what building the kustomization in `dir` (canonical) reads: its
-/// own files and those of every folder it includes, each folder counted
-/// once.
-fn estimated_bytes(dir: &PathBuf, read: &HashMap<PathBuf, (Vec<PathBuf>, u64)>) -> u64 {
+/// The kustomization folders (canonical) reachable from `from` through
+/// the folders each includes, `from` among them.
+fn reachable<'a>(
+    from: &'a [PathBuf],
+    read: &'a HashMap<PathBuf, (Vec<PathBuf>, u64)>,
+) -> HashSet<&'a PathBuf> {
     let mut seen: HashSet<&PathBuf> = HashSet::new();
-    let mut stack = vec![dir];
-    let mut total = 0;
+    let mut stack: Vec<&PathBuf> = from.iter().collect();
     while let Some(next) = stack.pop() {
-        if !seen.insert(next) {
-            continue;
-        }
-        if let Some((folders, bytes)) = read.get(next) {
-            total += bytes;
+        if seen.insert(next)
+            && let Some((folders, _)) = read.get(next)
+        {
             stack.extend(folders);
         }
     }
-    total
+    seen
 }
 
 /// Whether the kustomization in `dir` is a `kind: Component`.
