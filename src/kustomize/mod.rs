@@ -13,6 +13,7 @@ pub mod emit;
 pub mod fallback;
 mod generate;
 mod patch;
+mod pattern;
 mod replace;
 mod res;
 pub mod trace;

@@ -5,6 +5,7 @@
 mod json6902;
 mod strategic;
 
+use super::pattern::Pattern;
 use super::res::{self, Res, respan};
 use super::{Error, Kustomization, Sources, restricted};
 use crate::yaml::{self, Node, Span, Value};
@@ -326,41 +327,6 @@ struct Target<'n> {
     namespace: Option<Pattern>,
 }
 
-/// An anchored regular expression; most targets name things plainly, and
-/// those are matched without compiling one.
-enum Pattern {
-    /// Letters, digits, `-`, `_`, `/`, `:` and `.`, where `.` matches any
-    /// character but a line break, as in the expression.
-    Plain(String),
-    Regex(regex::Regex),
-}
-
-impl Pattern {
-    fn new(text: &str) -> Result<Self, regex::Error> {
-        if text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_/:.".contains(&b))
-        {
-            return Ok(Pattern::Plain(text.to_owned()));
-        }
-        regex::Regex::new(&format!("^(?:{text})$")).map(Pattern::Regex)
-    }
-
-    fn is_match(&self, value: &str) -> bool {
-        match self {
-            Pattern::Plain(plain) => {
-                let mut chars = value.chars();
-                plain.bytes().all(|p| match chars.next() {
-                    Some(c) if p == b'.' => c != '\n',
-                    Some(c) => c == char::from(p),
-                    None => false,
-                }) && chars.next().is_none()
-            }
-            Pattern::Regex(regex) => regex.is_match(value),
-        }
-    }
-}
-
 impl<'n> Target<'n> {
     fn new(node: &'n Node) -> Result<Self, Error> {
         let regex = |key: &str| -> Result<Option<Pattern>, Error> {
@@ -438,51 +404,4 @@ pub(super) fn label_selector_matches(
         }
     }
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Pattern;
-
-    /// A plain pattern matches exactly what its regular expression does.
-    #[test]
-    fn plain_patterns_match_as_their_expressions_do() {
-        let patterns = [
-            "apps",
-            "v1",
-            "rbac.authorization.k8s.io",
-            "my-app_2",
-            "a.c",
-            "",
-        ];
-        let values = [
-            "apps",
-            "app",
-            "appsx",
-            "v1",
-            "V1",
-            "rbac.authorization.k8s.io",
-            "rbacXauthorization.k8s.io",
-            "my-app_2",
-            "abc",
-            "a\nc",
-            "aéc",
-            "a.c",
-            "",
-        ];
-        for text in patterns {
-            let plain = Pattern::new(text).unwrap();
-            assert!(matches!(plain, Pattern::Plain(_)), "{text}");
-            let regex = regex::Regex::new(&format!("^(?:{text})$")).unwrap();
-            for value in values {
-                assert_eq!(
-                    plain.is_match(value),
-                    regex.is_match(value),
-                    "{text} {value:?}"
-                );
-            }
-        }
-        assert!(matches!(Pattern::new("app.*").unwrap(), Pattern::Regex(_)));
-        assert!(Pattern::new("app(").is_err());
-    }
 }

@@ -2,12 +2,13 @@
 //! images.
 
 use super::super::Error;
+use super::super::pattern::Plain;
 use super::super::res::{self, Res, string};
 use crate::yaml::{Node, Span, Value};
 
 /// One `images` entry, ready to apply to an image reference.
 struct ImageRule<'e> {
-    pattern: regex::Regex,
+    name: ImageName,
     new_name: Option<&'e str>,
     new_tag: Option<String>,
     digest: Option<&'e str>,
@@ -30,12 +31,11 @@ impl<'e> ImageRule<'e> {
                 tag.span,
             ));
         }
-        let pattern = regex::Regex::new(&format!(
-            "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
-        ))
-        .map_err(|_| Error::invalid(format!("`{name}` is not a valid image name"), entry.span))?;
+        let name = ImageName::new(name).map_err(|_| {
+            Error::invalid(format!("`{name}` is not a valid image name"), entry.span)
+        })?;
         Ok(ImageRule {
-            pattern,
+            name,
             new_name: res::str_at(entry, &["newName"]),
             new_tag: entry.get("newTag").map(res::value_text),
             digest: res::str_at(entry, &["digest"]),
@@ -44,7 +44,7 @@ impl<'e> ImageRule<'e> {
 
     /// The image as this entry rewrites it, if the entry names it.
     fn apply(&self, image: &str) -> Option<String> {
-        if !self.pattern.is_match(image) {
+        if !self.name.is_match(image) {
             return None;
         }
         let (mut base, mut tag, mut sha) = split_image(image);
@@ -77,6 +77,46 @@ impl<'e> ImageRule<'e> {
         }
         Some(out)
     }
+}
+
+/// The image an `images` entry names: kustomize reads its `name` as a
+/// regular expression, followed by an optional tag and digest.
+enum ImageName {
+    Plain(Plain),
+    Regex(regex::Regex),
+}
+
+impl ImageName {
+    fn new(name: &str) -> Result<Self, regex::Error> {
+        match Plain::new(name) {
+            Some(plain) => Ok(ImageName::Plain(plain)),
+            None => regex::Regex::new(&format!(
+                "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+            ))
+            .map(ImageName::Regex),
+        }
+    }
+
+    fn is_match(&self, image: &str) -> bool {
+        match self {
+            ImageName::Plain(plain) => plain.strip_prefix(image).is_some_and(is_tag_and_digest),
+            ImageName::Regex(regex) => regex.is_match(image),
+        }
+    }
+}
+
+/// Whether `rest` is `(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?`.
+fn is_tag_and_digest(rest: &str) -> bool {
+    let tag_chars = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.{}-".contains(&b))
+    };
+    let (tag, digest) = match rest.find('@') {
+        Some(at) => (&rest[..at], Some(&rest[at..])),
+        None => (rest, None),
+    };
+    (tag.is_empty() || tag.strip_prefix(':').is_some_and(tag_chars))
+        && digest.is_none_or(|d| d.strip_prefix("@sha256:").is_some_and(tag_chars))
 }
 
 /// Applies a kustomization's `images` entries in order. Kustomize runs one
@@ -161,5 +201,56 @@ fn split_image(image: &str) -> (String, Option<String>, Option<String>) {
             )
         }
         None => (rest.to_owned(), None, digest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImageName;
+
+    /// A plainly named image matches exactly what kustomize's expression
+    /// does.
+    #[test]
+    fn plain_image_names_match_as_the_expression_does() {
+        let names = ["nginx", "ghcr.io/org/app", "registry:5000/app", "a.c", ""];
+        let images = [
+            "nginx",
+            "nginx:1.27",
+            "nginx:1.27-alpine",
+            "nginx@sha256:abc",
+            "nginx:1.27@sha256:abc",
+            "nginx:1.27@sha1:abc",
+            "nginx:1.27:x",
+            "nginx/extra",
+            "nginxx",
+            "ngin",
+            "ghcr.io/org/app:v1",
+            "ghcrxio/org/app",
+            "registry:5000/app:{TAG}",
+            "abc:1",
+            "a/c",
+            ":1",
+            "@sha256:0",
+            "",
+        ];
+        for name in names {
+            let plain = ImageName::new(name).unwrap();
+            assert!(matches!(plain, ImageName::Plain(_)), "{name}");
+            let regex = regex::Regex::new(&format!(
+                "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+            ))
+            .unwrap();
+            for image in images {
+                assert_eq!(
+                    plain.is_match(image),
+                    regex.is_match(image),
+                    "{name} {image:?}"
+                );
+            }
+        }
+        assert!(matches!(
+            ImageName::new("app|web").unwrap(),
+            ImageName::Regex(_)
+        ));
     }
 }
