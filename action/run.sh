@@ -16,6 +16,9 @@ args=(--fail-on "$fail_on")
 if [ -n "${INPUT_CONFIG:-}" ]; then
   args+=(--config "$INPUT_CONFIG")
 fi
+if [ -n "${INPUT_BASELINE:-}" ]; then
+  args+=(--baseline "$INPUT_BASELINE")
+fi
 # Paths are separated by whitespace or newlines, as in a YAML block.
 read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
 if [ "${#paths[@]}" -eq 0 ]; then

@@ -43,6 +43,12 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `kslint man > kslint.1`.
     Man,
+    /// Record today's findings so that later runs report only new ones.
+    Baseline {
+        /// What to do.
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
     /// RBAC views of the manifests.
     Rbac {
         /// What to show.
@@ -93,6 +99,16 @@ pub enum RbacCommand {
         #[arg(long, short = 'f', value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+}
+
+/// `kslint baseline` subcommands. Both lint as a run with the same
+/// options would, with no baseline applied.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Record every current finding in the baseline (--baseline FILE, the config's `baseline`, or .kslint-baseline.json), replacing what it held.
+    Write(Box<LintArgs>),
+    /// Remove the baseline's entries that no finding matches any more (fixed or changed); adds none.
+    Prune(Box<LintArgs>),
 }
 
 /// Formats of `kslint rbac graph`.
@@ -163,6 +179,12 @@ pub struct LintArgs {
     /// Print counts per rule instead of the findings (human format).
     #[arg(long)]
     pub statistics: bool,
+    /// Leave out the findings recorded in this baseline (see `kslint baseline write`) [default: the config's `baseline`].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report every finding, even with a baseline in the config.
+    #[arg(long, conflicts_with = "baseline")]
+    pub no_baseline: bool,
     /// Check workloads whose namespace has no Pod Security enforce label against this level, e.g. restricted or baseline:v1.30.
     #[arg(long, value_name = "LEVEL[:VERSION]")]
     pub pod_security: Option<String>,

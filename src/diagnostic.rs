@@ -173,6 +173,33 @@ pub enum Hardening {
 }
 
 impl Diagnostic {
+    /// What identifies the finding independent of line numbers: rule,
+    /// file (as `file_name` names it), object, container and message.
+    /// FNV-1a, so it is the same in every build of kslint; SARIF
+    /// fingerprints and baselines are made of it.
+    pub fn content_hash(&self, file_name: &str) -> u64 {
+        let object = self
+            .object
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let parts = [
+            self.rule,
+            file_name,
+            object.as_str(),
+            self.container.as_deref().unwrap_or(""),
+            self.message.as_str(),
+        ];
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in parts {
+            for byte in part.bytes().chain([0]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    }
+
     /// A diagnostic with no object, help or related labels.
     pub fn new(
         rule: &'static str,

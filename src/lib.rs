@@ -6,6 +6,7 @@
 //! filters them, and [`report`] renders them.
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod catalog;
 pub mod check;
 pub mod cli;

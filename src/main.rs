@@ -2,9 +2,11 @@
 //! map the outcome to an exit code (0 clean, 1 findings, 2 usage or fatal).
 
 use clap::Parser;
+use kslint::baseline::{self, Baseline, Named};
 use kslint::catalog::CATALOG;
 use kslint::cli::{
-    Cli, Command, GraphFormat, LintArgs, QueryFormat, RbacCommand, RulesFormat, WhoCanArgs,
+    BaselineCommand, Cli, Command, GraphFormat, LintArgs, QueryFormat, RbacCommand, RulesFormat,
+    WhoCanArgs,
 };
 use kslint::report::{self, Format, HumanOptions};
 use kslint::settings::{self, Settings};
@@ -43,6 +45,10 @@ fn main() -> ExitCode {
         Some(Command::Rbac {
             command: RbacCommand::Graph { paths, format },
         }) => rbac_graph(paths, format),
+        Some(Command::Baseline { command }) => match command {
+            BaselineCommand::Write(args) => baseline_write(*args),
+            BaselineCommand::Prune(args) => baseline_prune(*args),
+        },
         None => lint(cli.lint),
     };
     result.unwrap_or_else(|message| {
@@ -57,14 +63,14 @@ fn main() -> ExitCode {
 }
 
 fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
-    let settings = resolve(&args)?;
+    let mut settings = resolve(&args)?;
     let outputs = pair_outputs(&args)?;
-    // No progress note while the user may be typing into standard input.
-    let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    let progress = (!args.quiet && !reads_stdin).then(Progress::start);
-    let outcome = kslint::runner::lint(&settings, || read_stdin(settings.max_file_size));
-    drop(progress);
-    let outcome = outcome?;
+    if let Some(named) = &settings.baseline_file {
+        settings.baseline = Some(std::sync::Arc::new(
+            Baseline::load(named).map_err(anyhow::Error::msg)?,
+        ));
+    }
+    let outcome = run(&args, &settings)?;
     for (format, target) in outputs {
         let to_terminal = target.is_none() && std::io::stdout().is_terminal();
         // NO_COLOR (any value) and --no-color win; CLICOLOR_FORCE (not 0)
@@ -96,6 +102,115 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Lints as the settings say, with a progress note on a terminal.
+fn run(args: &LintArgs, settings: &Settings) -> anyhow::Result<kslint::runner::Outcome> {
+    // No progress note while the user may be typing into standard input.
+    let reads_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let progress = (!args.quiet && !reads_stdin).then(Progress::start);
+    let outcome = kslint::runner::lint(settings, || read_stdin(settings.max_file_size));
+    drop(progress);
+    Ok(outcome?)
+}
+
+/// `kslint baseline write`: every current finding, recorded.
+fn baseline_write(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let settings = resolve(&args)?;
+    let named = settings
+        .baseline_file
+        .clone()
+        .unwrap_or_else(|| Named::CommandLine(baseline::DEFAULT_FILE.into()));
+    check_writable(&named)?;
+    let outcome = run(&args, &settings)?;
+    let dir = baseline::folder_of(named.path());
+    let entries = baseline::entries_of(&outcome.diagnostics, &outcome.db, &dir);
+    baseline::write(named.path(), &Baseline::to_json(&entries)).map_err(anyhow::Error::msg)?;
+    let (errors, warnings, notes) = kslint::group::counts(&outcome.diagnostics);
+    let name = kslint::source::display_name(named.path());
+    let mut message = format!(
+        "Recorded {} in {name}.",
+        plural(errors + warnings + notes, "finding")
+    );
+    if matches!(named, Named::CommandLine(_)) && baseline::check_config_path(&name).is_ok() {
+        message.push_str(&format!(
+            " Lint with `--baseline {name}`, or put `baseline: {name}` in .kslint.yaml, to report only new findings."
+        ));
+    } else if matches!(named, Named::CommandLine(_)) {
+        message.push_str(&format!(
+            " Lint with `--baseline {name}` to report only new findings."
+        ));
+    }
+    print(&format!("{}\n", kslint::text::clean_line(&message))).map(|()| ExitCode::SUCCESS)
+}
+
+/// `kslint baseline prune`: the entries no finding matches, removed.
+fn baseline_prune(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let settings = resolve(&args)?;
+    let Some(named) = settings.baseline_file.clone() else {
+        anyhow::bail!(
+            "no baseline to prune: name one with --baseline FILE or `baseline:` in .kslint.yaml"
+        );
+    };
+    check_writable(&named)?;
+    let recorded = Baseline::load(&named).map_err(anyhow::Error::msg)?;
+    let outcome = run(&args, &settings)?;
+    let current = baseline::entries_of(&outcome.diagnostics, &outcome.db, &recorded.dir);
+    let mut matched = vec![false; recorded.entries.len()];
+    for i in baseline::matches(&current, &recorded.entries)
+        .into_iter()
+        .flatten()
+    {
+        matched[i] = true;
+    }
+    let stale = baseline::stale(&recorded, &matched, &outcome.db);
+    let kept: Vec<baseline::Entry> = recorded
+        .entries
+        .iter()
+        .zip(&stale)
+        .filter(|(_, stale)| !**stale)
+        .map(|(e, _)| e.clone())
+        .collect();
+    let removed = recorded.entries.len() - kept.len();
+    if removed > 0 {
+        baseline::write(named.path(), &Baseline::to_json(&kept)).map_err(anyhow::Error::msg)?;
+    }
+    let message = format!(
+        "Removed {} that no finding matches any more from {}; {} left.",
+        match removed {
+            1 => "1 entry".to_owned(),
+            n => format!("{n} entries"),
+        },
+        recorded.name,
+        kept.len()
+    );
+    print(&format!("{}\n", kslint::text::clean_line(&message))).map(|()| ExitCode::SUCCESS)
+}
+
+/// A baseline a config names is written only inside the config's
+/// repository, never through a link out of it.
+fn check_writable(named: &Named) -> anyhow::Result<()> {
+    if let Named::Config { path, config } = named {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        kslint::tree::Tree::around(config)
+            .resolve(folder)
+            .map_err(|why| {
+                anyhow::anyhow!(
+                    "kslint does not write the baseline {} that {} names: {}",
+                    kslint::source::display_name(path),
+                    kslint::source::display_name(config),
+                    why.why()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Standard input, at most `limit` bytes (it may be a rendered chart of
@@ -244,6 +359,12 @@ fn resolve(args: &LintArgs) -> anyhow::Result<Settings> {
         .filters
         .exclude
         .extend(args.exclude.iter().cloned());
+    if args.no_baseline {
+        settings.baseline_file = None;
+    }
+    if let Some(path) = &args.baseline {
+        settings.baseline_file = Some(Named::CommandLine(path.clone()));
+    }
     if let Some(level) = &args.fail_on {
         settings.fail_on = settings::parse_fail_on(level).map_err(anyhow::Error::msg)?;
     }

@@ -30,6 +30,14 @@ pub struct Summary {
     /// through a Kustomize base or a chart (human summary only).
     #[serde(skip)]
     pub outside_inputs: usize,
+    /// Findings left out because the baseline holds them (set when a
+    /// baseline was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baselined: Option<usize>,
+    /// Baseline entries no finding matches any more (set when a baseline
+    /// was used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_stale: Option<usize>,
 }
 
 /// Maps places in a generated text (a Kustomize build) back to the file

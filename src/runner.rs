@@ -236,6 +236,11 @@ pub fn lint_generated(
             .cmp(name(b))
             .then_with(|| a.sort_key().cmp(&b.sort_key()))
     });
+    if let Some(baseline) = &settings.baseline {
+        let applied = crate::baseline::apply(&mut diagnostics, &db, baseline);
+        summary.baselined = Some(applied.baselined);
+        summary.baseline_stale = Some(applied.stale);
+    }
     crate::group::assign(&mut diagnostics);
     summary.files += db.len() - before_tracing;
     let with_findings: std::collections::BTreeSet<&str> = diagnostics

@@ -53,6 +53,11 @@ pub struct Settings {
     /// where they cannot be walled off (the user's choice, for trees they
     /// trust). Only the command line sets it.
     pub tools: crate::sandbox::Policy,
+    /// The baseline a config names (`baseline:`); the command line may
+    /// name another or none.
+    pub baseline_file: Option<crate::baseline::Named>,
+    /// Findings recorded in this baseline are left out of the report.
+    pub baseline: Option<std::sync::Arc<crate::baseline::Baseline>>,
 }
 
 /// How kslint treats kustomizations.
@@ -136,6 +141,8 @@ impl Default for Settings {
             kustomize_mode: KustomizeMode::Build,
             kustomize_bin: None,
             tools: crate::sandbox::Policy::default(),
+            baseline_file: None,
+            baseline: None,
         }
     }
 }
@@ -318,6 +325,14 @@ impl Settings {
                     .apply_pod_spec_paths(value)
                     .map_err(|(span, e)| at(span, e))?,
                 "helm" => self.apply_helm(value).map_err(|(span, e)| at(span, e))?,
+                "baseline" => {
+                    let path = crate::baseline::check_config_path(value.as_str().unwrap_or(""))
+                        .map_err(|e| at(value.span, e))?;
+                    self.baseline_file = Some(crate::baseline::Named::Config {
+                        path: self.config_dir.join(path),
+                        config: PathBuf::from(name),
+                    });
+                }
                 "kustomize" => {
                     let mode = value.as_str().unwrap_or("");
                     self.kustomize_mode = mode.parse().map_err(|e| at(value.span, e))?;
@@ -466,6 +481,7 @@ fn program_refused(key: &str, flag: &str, variable: &str) -> String {
 
 /// Every key the config file accepts.
 pub const CONFIG_KEYS: &[&str] = &[
+    "baseline",
     "fail-on",
     "include",
     "exclude",

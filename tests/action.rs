@@ -13,6 +13,49 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(common::root().join(path)).unwrap()
 }
 
+/// The `baseline` input: findings the baseline records give no
+/// annotation and do not fail the step.
+#[test]
+fn action_lint_step_applies_a_baseline() {
+    let work = tempfile::tempdir().unwrap();
+    let baseline = work.path().join("baseline.json");
+    let summary = work.path().join("summary.md");
+    std::fs::write(&summary, "").unwrap();
+    let paths = ["testdata/demo/apps", "testdata/demo/rbac"];
+    let write = Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .current_dir(common::root())
+        .args(["baseline", "write", "--no-config", "--baseline"])
+        .arg(&baseline)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert_eq!(
+        write.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&write.stderr)
+    );
+    let output = Command::new("bash")
+        .arg(common::root().join("action/run.sh"))
+        .current_dir(common::root())
+        .env("KSLINT_BIN", env!("CARGO_BIN_EXE_kslint"))
+        .env("INPUT_PATHS", paths.join("\n"))
+        .env("INPUT_BASELINE", &baseline)
+        .env("INPUT_SARIF_FILE", work.path().join("kslint.sarif"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("::error ")),
+        "{stdout}"
+    );
+    let table = std::fs::read_to_string(&summary).unwrap();
+    assert!(table.contains("in the baseline not shown"), "{table}");
+}
+
 #[test]
 fn action_lint_step_writes_annotations_summary_and_sarif() {
     let work = tempfile::tempdir().unwrap();

@@ -73,6 +73,12 @@ pub fn render(outcome: &Outcome) -> String {
         "{errors} errors, {warnings} warnings, {notes} notes in {} files ({} objects).\n",
         s.files, s.objects
     );
+    if let (Some(baselined), Some(stale)) = (s.baselined, s.baseline_stale) {
+        let _ = writeln!(
+            out,
+            "{baselined} findings in the baseline not shown; {stale} baseline entries no longer match.\n"
+        );
+    }
     let mut findings = crate::group::findings(&outcome.diagnostics);
     if findings.is_empty() {
         out.push_str("No findings.\n");

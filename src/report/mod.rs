@@ -93,7 +93,7 @@ pub fn summary_line(outcome: &Outcome) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, w)| plural(n, w))
         .collect();
-    match counts.len() {
+    let line = match counts.len() {
         0 => format!("No problems found in {read}."),
         1 => format!("Found {} in {scope}.", counts[0]),
         _ => format!(
@@ -101,5 +101,29 @@ pub fn summary_line(outcome: &Outcome) -> String {
             counts[..counts.len() - 1].join(", "),
             counts[counts.len() - 1]
         ),
+    };
+    match (s.baselined, s.baseline_stale) {
+        (Some(baselined), Some(stale)) => {
+            let mut line = format!(
+                "{line} {} in the baseline not shown.",
+                match baselined {
+                    1 => "1 finding".to_owned(),
+                    n => format!("{n} findings"),
+                }
+            );
+            if stale > 0 {
+                line.push_str(&format!(
+                    " {} of the baseline no longer {}: `kslint baseline prune` removes {}.",
+                    match stale {
+                        1 => "1 entry".to_owned(),
+                        n => format!("{n} entries"),
+                    },
+                    if stale == 1 { "matches" } else { "match" },
+                    if stale == 1 { "it" } else { "them" },
+                ));
+            }
+            line
+        }
+        _ => line,
     }
 }

@@ -61,7 +61,7 @@ pub fn fingerprints(outcome: &Outcome) -> Vec<String> {
         .diagnostics
         .iter()
         .map(|d| {
-            let base = fingerprint(d, &outcome.db);
+            let base = d.content_hash(&outcome.db.file(d.primary.file).name);
             let occurrence = seen.entry(base).or_insert(0);
             *occurrence += 1;
             format!("{base:016x}:{occurrence}")
@@ -139,31 +139,6 @@ fn uri(path: &str) -> String {
         }
     }
     out
-}
-
-/// What identifies a finding independent of line numbers: rule, file,
-/// object, container and message. FNV-1a, so it is the same in every build.
-fn fingerprint(d: &Diagnostic, db: &SourceDb) -> u64 {
-    let object = d
-        .object
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let parts = [
-        d.rule,
-        db.file(d.primary.file).name.as_str(),
-        object.as_str(),
-        d.container.as_deref().unwrap_or(""),
-        d.message.as_str(),
-    ];
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
 }
 
 fn pascal_case(id: &str) -> String {
