@@ -19,6 +19,17 @@ fi
 if [ -n "${INPUT_BASELINE:-}" ]; then
   args+=(--baseline "$INPUT_BASELINE")
 fi
+# A pull request's base: only the change's findings. A shallow clone
+# (actions/checkout's default) lacks the base commit; then every finding is
+# reported, with a notice that says how to get only the change's.
+rev=${INPUT_NEW_FROM_REV:-}
+if [ -n "$rev" ]; then
+  if [[ "$rev" != -* ]] && git cat-file -e "$rev^{commit}" 2>/dev/null; then
+    args+=(--new-from-rev "$rev")
+  else
+    echo "::notice title=kslint::Reporting every finding: the revision new-from-rev names is not in this clone. Check out with fetch-depth: 0 to report only the findings of the change."
+  fi
+fi
 # Paths are separated by whitespace or newlines, as in a YAML block.
 read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
 if [ "${#paths[@]}" -eq 0 ]; then

@@ -185,6 +185,12 @@ pub struct LintArgs {
     /// Report every finding, even with a baseline in the config.
     #[arg(long, conflicts_with = "baseline")]
     pub no_baseline: bool,
+    /// Report only findings that touch a line this unified diff adds or changes (`git diff`, `diff -u`; paths relative to the repository's root).
+    #[arg(long, value_name = "FILE", conflicts_with = "new_from_rev")]
+    pub diff: Option<PathBuf>,
+    /// Report only findings that touch a line changed since this git revision (a pull request's base: a commit, branch or tag).
+    #[arg(long, value_name = "REV")]
+    pub new_from_rev: Option<String>,
     /// Check workloads whose namespace has no Pod Security enforce label against this level, e.g. restricted or baseline:v1.30.
     #[arg(long, value_name = "LEVEL[:VERSION]")]
     pub pod_security: Option<String>,

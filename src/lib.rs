@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod catalog;
+pub mod changes;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

@@ -4,6 +4,7 @@
 use clap::Parser;
 use kslint::baseline::{self, Baseline, Named};
 use kslint::catalog::CATALOG;
+use kslint::changes::{self, Change, ChangedLines, Revision};
 use kslint::cli::{
     BaselineCommand, Cli, Command, GraphFormat, LintArgs, QueryFormat, RbacCommand, RulesFormat,
     WhoCanArgs,
@@ -69,6 +70,36 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
         settings.baseline = Some(std::sync::Arc::new(
             Baseline::load(named).map_err(anyhow::Error::msg)?,
         ));
+    }
+    // The repository of the first path linted (the current folder's for
+    // standard input).
+    let cwd = std::env::current_dir()?;
+    let start = settings
+        .inputs
+        .iter()
+        .find_map(|input| match input {
+            Input::Path(path) => Some(cwd.join(path)),
+            Input::Stdin => None,
+        })
+        .map_or_else(
+            || cwd.clone(),
+            |path| {
+                if path.is_dir() {
+                    path
+                } else {
+                    path.parent()
+                        .map_or_else(|| cwd.clone(), std::path::Path::to_path_buf)
+                }
+            },
+        );
+    if let Some(diff) = &args.diff {
+        let lines = ChangedLines::read_diff(diff, &changes::repository_root(&start))
+            .map_err(anyhow::Error::msg)?;
+        settings.changed = Some(std::sync::Arc::new(Change::Lines(lines)));
+    }
+    if let Some(rev) = &args.new_from_rev {
+        let revision = Revision::open(&start, rev).map_err(anyhow::Error::msg)?;
+        settings.changed = Some(std::sync::Arc::new(Change::Since(revision)));
     }
     let outcome = run(&args, &settings)?;
     for (format, target) in outputs {

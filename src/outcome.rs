@@ -38,6 +38,10 @@ pub struct Summary {
     /// was used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_stale: Option<usize>,
+    /// Findings left out because they touch no line of the change (set
+    /// in pull-request mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_change: Option<usize>,
 }
 
 /// Maps places in a generated text (a Kustomize build) back to the file

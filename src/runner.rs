@@ -241,6 +241,9 @@ pub fn lint_generated(
         summary.baselined = Some(applied.baselined);
         summary.baseline_stale = Some(applied.stale);
     }
+    if let Some(changed) = &settings.changed {
+        summary.outside_change = Some(crate::changes::keep_touched(&mut diagnostics, &db, changed));
+    }
     crate::group::assign(&mut diagnostics);
     summary.files += db.len() - before_tracing;
     let with_findings: std::collections::BTreeSet<&str> = diagnostics

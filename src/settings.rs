@@ -58,6 +58,9 @@ pub struct Settings {
     pub baseline_file: Option<crate::baseline::Named>,
     /// Findings recorded in this baseline are left out of the report.
     pub baseline: Option<std::sync::Arc<crate::baseline::Baseline>>,
+    /// Pull-request mode: only findings that touch these lines are
+    /// reported.
+    pub changed: Option<std::sync::Arc<crate::changes::Change>>,
 }
 
 /// How kslint treats kustomizations.
@@ -143,6 +146,7 @@ impl Default for Settings {
             tools: crate::sandbox::Policy::default(),
             baseline_file: None,
             baseline: None,
+            changed: None,
         }
     }
 }

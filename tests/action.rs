@@ -56,6 +56,77 @@ fn action_lint_step_applies_a_baseline() {
     assert!(table.contains("in the baseline not shown"), "{table}");
 }
 
+/// `new-from-rev`: a pull request's base in the clone gives annotations
+/// for the change only; a base the clone lacks gives every finding and a
+/// notice that says why.
+#[test]
+fn action_lint_step_reports_the_change_of_a_pull_request() {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args([
+                "-c",
+                "user.name=k",
+                "-c",
+                "user.email=k@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("the test makes its repository with git");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    std::fs::write(dir.join("old.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: old}\nspec:\n  containers:\n  - {name: c, image: nginx:latest}\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(dir.join("new.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: new}\nspec:\n  containers:\n  - {name: c, image: nginx:1.27, securityContext: {privileged: true}}\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "change"]);
+    let run = |rev: &str| {
+        Command::new("bash")
+            .arg(common::root().join("action/run.sh"))
+            .current_dir(dir)
+            .env("KSLINT_BIN", env!("CARGO_BIN_EXE_kslint"))
+            .env("INPUT_NEW_FROM_REV", rev)
+            .env("INPUT_SARIF_FILE", dir.join("kslint.sarif"))
+            .env("INPUT_FAIL_ON", "never")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let annotated = |output: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| l.starts_with("::error ") || l.starts_with("::warning "))
+            .filter_map(|l| l.split(',').next().map(str::to_owned))
+            .collect()
+    };
+    let change = run("HEAD~1");
+    let files = annotated(&change);
+    assert!(!files.is_empty());
+    assert!(
+        files.iter().all(|f| f.ends_with("file=new.yaml")),
+        "{files:?}"
+    );
+    let missing = run("0123456789012345678901234567890123456789");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert!(
+        stdout.contains("::notice title=kslint::Reporting every finding"),
+        "{stdout}"
+    );
+    assert!(
+        annotated(&missing)
+            .iter()
+            .any(|f| f.ends_with("file=old.yaml")),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn action_lint_step_writes_annotations_summary_and_sarif() {
     let work = tempfile::tempdir().unwrap();

@@ -79,6 +79,9 @@ pub fn render(outcome: &Outcome) -> String {
             "{baselined} findings in the baseline not shown; {stale} baseline entries no longer match.\n"
         );
     }
+    if let Some(outside) = s.outside_change {
+        let _ = writeln!(out, "{outside} findings outside the change not shown.\n");
+    }
     let mut findings = crate::group::findings(&outcome.diagnostics);
     if findings.is_empty() {
         out.push_str("No findings.\n");

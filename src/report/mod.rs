@@ -102,6 +102,16 @@ pub fn summary_line(outcome: &Outcome) -> String {
             counts[counts.len() - 1]
         ),
     };
+    let line = match s.outside_change {
+        Some(n) => format!(
+            "{line} {} outside the change not shown.",
+            match n {
+                1 => "1 finding".to_owned(),
+                n => format!("{n} findings"),
+            }
+        ),
+        None => line,
+    };
     match (s.baselined, s.baseline_stale) {
         (Some(baselined), Some(stale)) => {
             let mut line = format!(
