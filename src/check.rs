@@ -133,15 +133,32 @@ pub fn process_file(
     let mut made_documents = None;
     // A file a build read was parsed then (also one linted as written
     // because its build failed): its text and documents.
+    // An editor's unsaved text of the file (`kslint server`).
+    let overlay: Option<Arc<str>> = match (&text, &settings.overlays) {
+        (Text::Fed(candidate) | Text::Read(candidate), Some(overlays)) => {
+            candidate.path.as_deref().and_then(|path| {
+                let absolute = std::env::current_dir().unwrap_or_default().join(path);
+                overlays
+                    .get(&crate::changes::normalized(&absolute))
+                    .map(|text| Arc::from(text.as_str()))
+            })
+        }
+        _ => None,
+    };
     let cached = match &text {
-        Text::Fed(candidate) | Text::Read(candidate) if !parsed.is_empty() => candidate
-            .path
-            .as_deref()
-            .and_then(|path| tree.resolve(path).ok())
-            .and_then(|real| parsed.take(&real)),
+        Text::Fed(candidate) | Text::Read(candidate) if !parsed.is_empty() && overlay.is_none() => {
+            candidate
+                .path
+                .as_deref()
+                .and_then(|path| tree.resolve(path).ok())
+                .and_then(|real| parsed.take(&real))
+        }
         _ => None,
     };
     let (content, explicit) = match text {
+        Text::Fed(candidate) | Text::Read(candidate) if let Some(own) = overlay => {
+            (own, candidate.explicit)
+        }
         Text::Fed(candidate) | Text::Read(candidate) if let Some(file) = &cached => {
             (file.text.clone(), candidate.explicit)
         }

@@ -49,6 +49,8 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Serve the Language Server Protocol on stdin and stdout, for editors.
+    Server,
     /// RBAC views of the manifests.
     Rbac {
         /// What to show.

@@ -28,6 +28,7 @@ pub mod rules;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
+pub mod server;
 pub mod settings;
 pub mod source;
 pub mod spelling;

@@ -46,6 +46,20 @@ fn main() -> ExitCode {
         Some(Command::Rbac {
             command: RbacCommand::Graph { paths, format },
         }) => rbac_graph(paths, format),
+        Some(Command::Server) => kslint::server::serve(|root| {
+            let args = LintArgs {
+                paths: vec![root.to_path_buf()],
+                ..LintArgs::default()
+            };
+            let mut settings = resolve(&args)?;
+            if let Some(named) = &settings.baseline_file {
+                settings.baseline = Some(std::sync::Arc::new(
+                    Baseline::load(named).map_err(anyhow::Error::msg)?,
+                ));
+            }
+            Ok(settings)
+        })
+        .map(|()| ExitCode::SUCCESS),
         Some(Command::Baseline { command }) => match command {
             BaselineCommand::Write(args) => baseline_write(*args),
             BaselineCommand::Prune(args) => baseline_prune(*args),

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Pull-request mode: only findings that touch these lines are
     /// reported.
     pub changed: Option<std::sync::Arc<crate::changes::Change>>,
+    /// Texts that stand for files on disk (absolute paths): an editor's
+    /// unsaved documents, for `kslint server`.
+    pub overlays: Option<std::sync::Arc<std::collections::HashMap<PathBuf, String>>>,
 }
 
 /// How kslint treats kustomizations.
@@ -147,6 +150,7 @@ impl Default for Settings {
             baseline_file: None,
             baseline: None,
             changed: None,
+            overlays: None,
         }
     }
 }
