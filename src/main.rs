@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Some(Command::Rbac {
             command: RbacCommand::Graph { paths, format },
         }) => rbac_graph(paths, format),
-        Some(Command::Server) => kslint::server::serve(|root| {
+        Some(Command::Server) => kslint::server::serve(|root, overlays| {
             let args = LintArgs {
                 paths: vec![root.to_path_buf()],
                 ..LintArgs::default()
@@ -57,7 +57,8 @@ fn main() -> ExitCode {
                     Baseline::load(named).map_err(anyhow::Error::msg)?,
                 ));
             }
-            Ok(settings)
+            settings.overlays = Some(overlays);
+            Ok(kslint::runner::lint(&settings, || Ok(String::new()))?)
         })
         .map(|()| ExitCode::SUCCESS),
         Some(Command::Baseline { command }) => match command {

@@ -10,7 +10,6 @@
 use crate::catalog::CATALOG;
 use crate::diagnostic::{Label, Severity};
 use crate::outcome::Outcome;
-use crate::settings::Settings;
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types as lsp;
 use std::collections::{HashMap, HashSet};
@@ -27,7 +26,7 @@ struct Shown {
 /// What the server knows between messages.
 struct State<F> {
     root: PathBuf,
-    settings_for: F,
+    lint: F,
     /// Open documents: their text, by absolute path.
     open: HashMap<PathBuf, String>,
     /// Files findings were published for, to clear when they have none.
@@ -36,9 +35,13 @@ struct State<F> {
     shown: HashMap<PathBuf, Vec<Shown>>,
 }
 
+/// The overlays a lint run takes: unsaved texts by absolute path.
+pub type Overlays = Arc<HashMap<PathBuf, String>>;
+
 /// Serves on stdin and stdout until the client says `exit`.
-/// `settings_for(root)` gives the settings of a workspace (its config).
-pub fn serve(settings_for: impl Fn(&Path) -> anyhow::Result<Settings>) -> anyhow::Result<()> {
+/// `lint(root, overlays)` lints a workspace (with its config) as the
+/// command line would, the overlays standing for their files.
+pub fn serve(lint: impl Fn(&Path, Overlays) -> anyhow::Result<Outcome>) -> anyhow::Result<()> {
     let (connection, threads) = Connection::stdio();
     let capabilities = lsp::ServerCapabilities {
         text_document_sync: Some(lsp::TextDocumentSyncCapability::Kind(
@@ -61,7 +64,7 @@ pub fn serve(settings_for: impl Fn(&Path) -> anyhow::Result<Settings>) -> anyhow
         .map_or_else(std::env::current_dir, Ok)?;
     let mut state = State {
         root,
-        settings_for,
+        lint,
         open: HashMap::new(),
         published: HashSet::new(),
         shown: HashMap::new(),
@@ -90,7 +93,7 @@ pub fn serve(settings_for: impl Fn(&Path) -> anyhow::Result<Settings>) -> anyhow
     Ok(())
 }
 
-impl<F: Fn(&Path) -> anyhow::Result<Settings>> State<F> {
+impl<F: Fn(&Path, Overlays) -> anyhow::Result<Outcome>> State<F> {
     /// Takes in a notification; true when the findings may have changed.
     fn note(&mut self, notification: Notification) -> bool {
         use lsp::notification::{
@@ -140,10 +143,7 @@ impl<F: Fn(&Path) -> anyhow::Result<Settings>> State<F> {
 
     /// Lints the workspace and publishes what changed.
     fn lint(&mut self, connection: &Connection) -> anyhow::Result<()> {
-        let mut settings = (self.settings_for)(&self.root)?;
-        settings.inputs = vec![crate::source::Input::Path(self.root.clone())];
-        settings.overlays = Some(Arc::new(self.open.clone()));
-        let outcome = match crate::runner::lint(&settings, || Ok(String::new())) {
+        let outcome = match (self.lint)(&self.root, Arc::new(self.open.clone())) {
             Ok(outcome) => outcome,
             Err(e) => {
                 let message = lsp::ShowMessageParams {
