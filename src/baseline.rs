@@ -9,6 +9,7 @@
 //! what a reviewer sees when a change adds an entry, so an entry cannot
 //! say one thing and hide another.
 
+use crate::changes::normalized;
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceDb;
 use serde::{Deserialize, Serialize};
@@ -340,21 +341,6 @@ fn relative_name(name: &str, cwd: &Path, dir: &Path) -> String {
     } else {
         parts.join("/")
     }
-}
-
-/// `path` with `.` and `..` resolved as text.
-fn normalized(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ use crate::source::SourceDb;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+/// The largest text of a file at a revision that is compared.
+const MAX_OLD_TEXT: u64 = 64 * 1024 * 1024;
+
 /// The largest diff read.
 const MAX_DIFF_SIZE: u64 = 256 * 1024 * 1024;
 
@@ -316,6 +319,14 @@ impl Revision {
                 .as_ref()
                 .and_then(|t| t.lookup_entry_by_path(relative).ok().flatten())
                 .filter(|entry| entry.mode().is_blob())
+                // A text larger than kslint would read counts as changed
+                // everywhere rather than being loaded.
+                .filter(|entry| {
+                    repository.as_ref().is_some_and(|r| {
+                        r.find_header(entry.oid())
+                            .is_ok_and(|h| h.size() <= MAX_OLD_TEXT)
+                    })
+                })
                 .and_then(|entry| entry.object().ok())
                 .map(|blob| String::from_utf8_lossy(&blob.data).into_owned());
             match old {

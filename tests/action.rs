@@ -125,6 +125,16 @@ fn action_lint_step_reports_the_change_of_a_pull_request() {
             .any(|f| f.ends_with("file=old.yaml")),
         "{stdout}"
     );
+    // The default on a push (no pull request base): every finding, no notice.
+    let push = run("pull-request-base");
+    let stdout = String::from_utf8_lossy(&push.stdout);
+    assert!(!stdout.contains("Reporting every finding"), "{stdout}");
+    assert!(
+        annotated(&push)
+            .iter()
+            .any(|f| f.ends_with("file=old.yaml")),
+        "{stdout}"
+    );
 }
 
 #[test]
