@@ -2,17 +2,13 @@
 //! what is new, line shifts that change nothing, `kslint baseline prune`,
 //! and a config that may not point a baseline elsewhere.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn kslint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kslint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    common::kslint(dir, args)
 }
 
 fn stdout(output: &Output) -> String {

@@ -3,17 +3,13 @@
 //! The tests make the repository with the `git` program; kslint itself
 //! reads it with gix.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn kslint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kslint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    common::kslint(dir, args)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {

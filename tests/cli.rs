@@ -7,13 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn kslint(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kslint"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    common::kslint(dir, args)
 }
 
 fn json(output: &Output) -> serde_json::Value {

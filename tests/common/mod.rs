@@ -101,3 +101,14 @@ pub fn corpus() -> Option<std::path::PathBuf> {
     eprintln!("skipped: the shared corpus is not at {}", corpus.display());
     None
 }
+
+/// Runs the kslint binary in `dir`, without colour or standard input.
+pub fn kslint(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kslint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
