@@ -221,7 +221,7 @@ pub fn process_file(
             errors: Vec::new(),
         },
         (None, Some(file)) => file.stream,
-        (None, None) => yaml::parse_stream(&text, limits.clone()),
+        (None, None) => yaml::parse_manifest_stream(&text, limits.clone()),
     };
     // Go templates (Helm charts without their Chart.yaml, other generators)
     // are not manifests until rendered: skip them quietly unless named.

@@ -384,11 +384,28 @@ pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
     let mut bytes = bytes;
     // `contains` on bytes is a vectorised search: most files have no CR.
     if bytes.contains(&b'\r') {
-        for i in 0..bytes.len() {
-            if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
-                bytes[i] = b'\n';
+        // kubectl's line reader drops one CR before each LF, then its YAML
+        // reader takes CR LF and a lone CR as one line break each: so a run
+        // of CRs before an LF is one break fewer than it has CRs (`\r\r\n`
+        // is one). Lone CRs become LFs in place; such a run loses a CR.
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] != b'\r' {
+                out.push(bytes[i]);
+                i += 1;
+                continue;
             }
+            let run = bytes[i..].iter().take_while(|&&b| b == b'\r').count();
+            if bytes.get(i + run) == Some(&b'\n') {
+                out.extend(std::iter::repeat_n(b'\n', run.saturating_sub(2)));
+                out.push(b'\r');
+            } else {
+                out.extend(std::iter::repeat_n(b'\n', run));
+            }
+            i += run;
         }
+        bytes = out;
     }
     match String::from_utf8(bytes) {
         Ok(text) => (text, None),
@@ -405,6 +422,16 @@ pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carriage_returns_as_kubectl_reads_them() {
+        // A lone CR is a line break; a run of CRs before an LF is one
+        // break fewer than it has CRs (kubectl's line reader drops one).
+        let text = |bytes: &[u8]| text_of(bytes.to_vec()).0;
+        assert_eq!(text(b"a\rb\r\nc\n"), "a\nb\r\nc\n");
+        assert_eq!(text(b"a\r\r\nb"), "a\r\nb");
+        assert_eq!(text(b"a\r\r\r\nb\r\r"), "a\n\r\nb\n\n");
+    }
 
     #[test]
     fn links_out_of_the_repository_are_refused() {

@@ -308,16 +308,114 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
     parse_stream_at(text, 0, limits)
 }
 
+/// Loads a manifest file as kubectl reads it: a text whose first
+/// non-blank character is `{` is a stream of JSON values (kubectl's decoder
+/// tells JSON from YAML by that character, and reads JSON strictly); any
+/// other text is YAML ([`parse_stream`]).
+pub fn parse_manifest_stream(text: &str, limits: Limits) -> Stream {
+    if !text.trim_start().starts_with('{') {
+        return parse_stream_as(text, 0, limits, Reader::Kubectl);
+    }
+    let mut stream = Stream::default();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    let mut start = 0;
+    while let Some(value) = values.next() {
+        match value {
+            Ok(value) => {
+                let end = values.byte_offset();
+                // Valid JSON is YAML: loaded as such, each value a document
+                // with its spans. A value only JSON reads (`\/`, a surrogate
+                // pair) is taken as JSON decoded it, spanning the whole value.
+                let part =
+                    parse_stream_as(&text[start..end], start, limits.clone(), Reader::Kubectl);
+                if part.errors.is_empty() {
+                    stream.documents.extend(part.documents);
+                } else {
+                    let span = Span::new(start, end);
+                    stream.documents.push(Document {
+                        root: json_node(value, span),
+                        range: span,
+                        duplicate_keys: Vec::new(),
+                    });
+                }
+                start = end;
+            }
+            Err(error) => {
+                let line_start: usize = text
+                    .split_inclusive('\n')
+                    .take(error.line().saturating_sub(1))
+                    .map(str::len)
+                    .sum();
+                let mut at = (line_start + error.column().saturating_sub(1)).min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let why = error.to_string();
+                let why = why.split(" at line ").next().unwrap_or_default();
+                let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                stream.errors.push(LoadError {
+                    message: format!(
+                        "kubectl reads a file that starts with `{{` as JSON, and this is no JSON ({why}); kubectl rejects the rest of the file. Quote the keys and strings, or start the file with `---` to have it read as YAML"
+                    ),
+                    span: Span::new(at, end),
+                });
+                break;
+            }
+        }
+    }
+    stream
+}
+
+/// A decoded JSON value as a node, every part at `span`.
+fn json_node(value: serde_json::Value, span: Span) -> Node {
+    use serde_json::Value as J;
+    let value = match value {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(b),
+        J::Number(n) => resolve::resolve_plain(&n.to_string()),
+        J::String(s) => Value::Str(s),
+        J::Array(items) => Value::Seq(items.into_iter().map(|v| json_node(v, span)).collect()),
+        J::Object(map) => Value::Map(
+            map.into_iter()
+                .map(|(key, v)| Entry {
+                    key,
+                    key_span: span,
+                    value: json_node(v, span),
+                })
+                .collect(),
+        ),
+    };
+    Node {
+        value,
+        span,
+        plain: false,
+    }
+}
+
 /// Loads a stream whose spans start at `base` rather than 0 (texts laid
 /// end to end in one address space, so a span also names its file).
 pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
+    parse_stream_as(text, base, limits, Reader::Kustomize)
+}
+
+/// Whose reading of YAML a load follows where Kubernetes' tools differ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reader {
+    /// kubectl (go-yaml v2): a block scalar that ends the file without a
+    /// line break still ends with one.
+    Kubectl,
+    /// Kustomize (go-yaml v3), for the files a build reads: it has none.
+    Kustomize,
+}
+
+fn parse_stream_as(text: &str, base: usize, limits: Limits, reader: Reader) -> Stream {
     let mut stream = Stream::default();
     // One budget for the stream's documents together.
     let mut alias_nodes = 0;
     // Once it is spent, each later document with aliases fails the same
     // way: one error says so for all of them.
     let mut over_budget: Option<(usize, usize)> = None;
-    for mut chunk in split_documents(text) {
+    for (mut chunk, separator_dropped) in split_documents(text) {
         let first_line = text[chunk.clone()]
             .split_inclusive('\n')
             .next()
@@ -328,6 +426,11 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
         } else {
             0
         };
+        // kubectl drops one that opens the file, and its decoder one that
+        // opens what it reads.
+        if bom > 0 && first_line[bom..].starts_with('\u{feff}') {
+            chunk.start += bom;
+        }
         if let Some(after) = first_line[bom..].strip_prefix("---") {
             let after = after.trim();
             if !after.is_empty() && !after.starts_with('#') {
@@ -345,13 +448,31 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
                 });
                 continue;
             }
-            // `---#c`: YAML reads one plain scalar, Kubernetes a separator
-            // and a comment; its reader drops the line.
-            if first_line[bom + 3..].starts_with('#') {
+            // `---#c`: YAML reads one plain scalar, Kubernetes' reader a
+            // separator and a comment when it drops the line. A byte order
+            // mark after a dropped line opens what the decoder reads.
+            let after = &text[chunk.start + first_line.len()..];
+            if separator_dropped && after.starts_with("\u{feff}\u{feff}") {
+                let at = base + chunk.start + first_line.len() + 3;
+                stream.errors.push(LoadError {
+                    message: "a second byte order mark at the start of a document: Kubernetes' decoder misreads the document (it loses the first character of its keys); delete both".into(),
+                    span: Span::new(at, at + 3),
+                });
+                continue;
+            }
+            if separator_dropped
+                && (first_line[bom + 3..].starts_with('#') || after.starts_with('\u{feff}'))
+            {
                 chunk.start += first_line.len();
             }
         }
+        let without_separator = separator_dropped || !first_line[bom..].starts_with("---");
         if let Some(marker) = leading_end_marker(&text[chunk.clone()]) {
+            // Read with its `---` line, the part is one empty document;
+            // what follows the `...` never reaches the decoder.
+            if !without_separator {
+                continue;
+            }
             let at = base + chunk.start + marker.start;
             stream.errors.push(LoadError {
                 message: "a `...` document end marker before the document: Kubernetes' decoder finds no document here and rejects this part of the file; delete the line".to_owned(),
@@ -359,10 +480,22 @@ pub fn parse_stream_at(text: &str, base: usize, limits: Limits) -> Stream {
             });
             continue;
         }
+        if let Some((at, c)) = control_character(&text[chunk.clone()]) {
+            let at = base + chunk.start + at;
+            stream.errors.push(LoadError {
+                message: format!(
+                    "a control character (U+{:04X}) in the document, which Kubernetes' decoder rejects whole; delete it, or write it as an escape in a double-quoted string",
+                    c as u32
+                ),
+                span: Span::new(at, at + c.len_utf8()),
+            });
+            continue;
+        }
         match load_document(
             &text[chunk.clone()],
             base + chunk.start,
             &limits,
+            reader,
             &mut alias_nodes,
         ) {
             Ok(Some(document)) => stream.documents.push(document),
@@ -414,10 +547,17 @@ fn directive_error(chunk: &str, base: usize, error: LoadError) -> LoadError {
 /// Splits a stream into document texts at `---` and `...` lines. YAML forbids
 /// those markers at the start of a line inside any scalar, so this split is
 /// exact, and lets a broken document fail alone.
-fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
+fn split_documents(text: &str) -> Vec<(std::ops::Range<usize>, bool)> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut offset = 0;
+    // Kubernetes' reader drops a `---` line only when it ends a part that
+    // holds something: one that opens the file, or follows a dropped one,
+    // stays in the part the decoder reads (`---#c` is then a scalar, and
+    // a byte order mark after it no stream start). Whether the `---` line
+    // of the part being gathered was dropped:
+    let mut separator_dropped = false;
+    let mut part_from = 0;
     // Kubernetes decodes only the first document of each part between
     // `---` lines: after a `...` that ends one, the rest of the part never
     // reaches the cluster.
@@ -434,32 +574,58 @@ fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
         // separator (and rejects one followed by more than a comment).
         if line.starts_with("---") {
             if offset > start && !ignoring {
-                chunks.push(start..offset);
+                chunks.push((start..offset, separator_dropped));
+            }
+            separator_dropped = offset > part_from;
+            if separator_dropped {
+                part_from = offset + line.len();
             }
             start = offset;
             ignoring = false;
         } else if !ignoring && is_marker("...") && holds_content(&text[start..offset]) {
             let end = offset + line.len();
-            chunks.push(start..end);
+            chunks.push((start..end, separator_dropped));
             start = end;
             ignoring = true;
         }
         offset += line.len();
     }
     if start < text.len() && !ignoring {
-        chunks.push(start..text.len());
+        chunks.push((start..text.len(), separator_dropped));
     }
     chunks
 }
 
-/// The `...` line that opens a part before any content, with content
-/// after it (go-yaml then finds no document where it expects one).
+/// The first character libyaml's reader refuses, and where: C0 controls
+/// other than tab and line breaks, DEL, C1 controls other than NEL, and
+/// U+FFFE and U+FFFF.
+fn control_character(text: &str) -> Option<(usize, char)> {
+    // Bytes first (one pass, no decoding): only these can begin one.
+    let suspect = |b: &u8| {
+        (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7F | 0xC2 | 0xEF)
+    };
+    let first = text.as_bytes().iter().position(suspect)?;
+    text[first..].char_indices().find_map(|(at, c)| {
+        let refused = match c as u32 {
+            0x09 | 0x0A | 0x0D | 0x85 => false,
+            0x00..=0x1F | 0x7F..=0x9F | 0xFFFE | 0xFFFF => true,
+            _ => false,
+        };
+        refused.then_some((first + at, c))
+    })
+}
+
+/// The `...` line that opens a part before any content. Read without its
+/// `---` line (one Kubernetes' reader dropped, or none), go-yaml finds no
+/// document where it expects one; read with it, the part is one empty
+/// document.
 fn leading_end_marker(part: &str) -> Option<std::ops::Range<usize>> {
-    let mut offset = 0;
-    for line in part.split_inclusive('\n') {
+    // After the byte order mark that opens a file.
+    let mut offset = if part.starts_with('\u{feff}') { 3 } else { 0 };
+    for line in part[offset..].split_inclusive('\n') {
         let trimmed = line.trim_end();
         if trimmed == "..." || trimmed.starts_with("... ") {
-            return holds_content(&part[offset + line.len()..]).then(|| offset..offset + 3);
+            return Some(offset..offset + 3);
         }
         let content = trimmed.trim_start();
         if !content.is_empty() && !content.starts_with('#') && !content.starts_with("---") {
@@ -564,6 +730,7 @@ struct Loader<'a> {
     base: usize,
     chars: CharToByte<'a>,
     limits: &'a Limits,
+    reader: Reader,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     alias_nodes: &'a mut usize,
@@ -575,6 +742,7 @@ fn load_document<'a>(
     text: &'a str,
     base: usize,
     limits: &'a Limits,
+    reader: Reader,
     alias_nodes: &'a mut usize,
 ) -> Result<Option<Document>, LoadError> {
     let mut loader = Loader {
@@ -582,6 +750,7 @@ fn load_document<'a>(
         base,
         chars: CharToByte::new(text),
         limits,
+        reader,
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes,
@@ -645,15 +814,18 @@ impl Loader<'_> {
                 let span = self.span(start, end);
                 let mut text = text.into_owned();
                 // A block scalar that ends the file without a final line
-                // break has none to keep (the parser adds one).
-                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                // break has none to keep for Kustomize (the parser adds one,
+                // as kubectl's does).
+                if self.reader == Reader::Kustomize
+                    && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                     && !self.text.ends_with('\n')
                     && span.end as usize - self.base >= self.text.trim_end().len()
                     && text.ends_with('\n')
                 {
                     text.pop();
                 }
-                let value = scalar_value(text, style, tag.as_deref());
+                let value = scalar_value(text, style, tag.as_deref())
+                    .map_err(|message| LoadError { message, span })?;
                 // `!!merge <<` is the merge key as a plain `<<` is.
                 let merge_tag = tag.as_deref().and_then(core_tag) == Some("merge");
                 let plain = (style == ScalarStyle::Plain && tag.is_none()) || merge_tag;
@@ -835,6 +1007,18 @@ impl Loader<'_> {
                 span: node.span,
             });
         }
+        if is_key && matches!(node.value, Value::Seq(_) | Value::Map(_)) {
+            return Err(LoadError {
+                message: "a list or mapping as a key, which Kubernetes' decoder rejects (a `{{ }}` template expression must be rendered first); quote it if it is text".into(),
+                span: node.span,
+            });
+        }
+        if is_key && node.plain && self.written_as_unsigned(&node) {
+            return Err(LoadError {
+                message: "an integer key above 9223372036854775807, which Kubernetes' decoder rejects; quote it".into(),
+                span: node.span,
+            });
+        }
         let float_key = is_key && node.plain && self.written_as_float(&node);
         match self.stack.last_mut() {
             None => self.root = Some((node, height)),
@@ -973,6 +1157,19 @@ fn go_float32_text(value: f64) -> String {
 }
 
 impl Loader<'_> {
+    /// Whether a plain scalar is an integer only an unsigned 64-bit integer
+    /// holds, read from its text.
+    fn written_as_unsigned(&self, node: &Node) -> bool {
+        matches!(node.value, Value::Float(_))
+            && self
+                .text
+                .get(
+                    (node.span.start as usize).saturating_sub(self.base)
+                        ..(node.span.end as usize).saturating_sub(self.base),
+                )
+                .is_some_and(resolve::is_unsigned_only)
+    }
+
     /// Whether a plain scalar is written as a float (not an integer), read
     /// from its text.
     fn written_as_float(&self, node: &Node) -> bool {
@@ -1000,18 +1197,72 @@ fn core_tag(tag: &Tag) -> Option<&str> {
         .filter(|_| tag.handle.is_empty() || tag.handle == "!")
 }
 
-fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(name) = tag.and_then(core_tag) {
-        match name {
-            "str" | "binary" | "timestamp" => return Value::Str(text),
-            "null" => return Value::Null,
-            _ => {}
-        }
-        return resolve::resolve_plain(&text);
+/// A scalar's value as go-yaml v2 decodes it: untagged, a plain scalar is
+/// resolved (YAML 1.1) and a quoted or block one is text; a core tag of a
+/// type (`!!int`, `!!bool`, ...) resolves the text and must fit it (else
+/// the decoder rejects the document), `!!binary` is base64, and any other
+/// tag (`!foo`, `!`, `!!Str`) keeps the text as it is.
+fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    let Some(tag) = tag else {
+        return Ok(match style {
+            ScalarStyle::Plain => resolve::resolve_non_string(&text).unwrap_or(Value::Str(text)),
+            _ => Value::Str(text),
+        });
+    };
+    let wanted = match core_tag(tag) {
+        Some("str") => return Ok(Value::Str(text)),
+        Some("binary") => return binary_value(&text),
+        Some(wanted @ ("int" | "float" | "bool" | "null" | "timestamp")) => wanted,
+        _ => return Ok(Value::Str(text)),
+    };
+    if wanted == "timestamp" && resolve::is_timestamp(&text) {
+        // Decoded into an untyped value, go-yaml v2 keeps a timestamp's text.
+        return Ok(Value::Str(text));
     }
-    match style {
-        ScalarStyle::Plain => resolve::resolve_non_string(&text).unwrap_or(Value::Str(text)),
-        _ => Value::Str(text),
+    let resolved = resolve::resolve_plain(&text);
+    let found = match &resolved {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        // Told apart by how they are written: `1e3` is a float, however
+        // whole; a whole number beyond int64 is an (unsigned) integer.
+        Value::Int(_) | Value::Float(_)
+            if matches!(resolved, Value::Float(f) if !f.is_finite())
+                || resolve::is_float_text(&text) =>
+        {
+            "float"
+        }
+        Value::Int(_) | Value::Float(_) => "int",
+        _ if resolve::is_timestamp(&text) => "timestamp",
+        _ => "str",
+    };
+    match (wanted, found) {
+        _ if wanted == found => Ok(resolved),
+        // A whole number stays an integer here, as JSON prints it.
+        ("float", "int") => Ok(resolved),
+        _ => Err(format!(
+            "`!!{wanted}` on `{}`, which is no {wanted}: Kubernetes' decoder rejects this document; remove the tag, or fix the value",
+            match text.char_indices().nth(40) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        )),
+    }
+}
+
+/// A `!!binary` scalar: base64 (line breaks ignored, as Go's decoder
+/// does), decoded to text.
+fn binary_value(text: &str) -> Result<Value, String> {
+    use base64::Engine as _;
+    const GO_STD: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+    );
+    let compact: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    match GO_STD.decode(compact) {
+        Ok(bytes) => Ok(Value::Str(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(_) => Err(
+            "`!!binary` on a value that is no base64: Kubernetes' decoder rejects this document; fix the value, or remove the tag if it is text".into(),
+        ),
     }
 }
 

@@ -41,7 +41,13 @@ pub fn is_yaml11_only(text: &str) -> bool {
         _ => {}
     }
     let digits = text.trim_start_matches(['+', '-']);
-    let looks_numeric = digits.bytes().next().is_some_and(|b| b.is_ascii_digit());
+    // `.5_0` too: a number to go-yaml, text to YAML 1.2.
+    let looks_numeric = digits
+        .strip_prefix('.')
+        .unwrap_or(digits)
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit());
     if !looks_numeric || resolve_number(text).is_none() {
         return false;
     }
@@ -60,8 +66,9 @@ fn resolve_number(text: &str) -> Option<Value> {
         _ => {}
     }
     // go-yaml v2 hands a scalar starting with `.` to Go's ParseFloat as
-    // written, which takes no underscore there: `._5` is text.
-    if text.starts_with('.') && text.contains('_') {
+    // written, which takes an underscore only between digits: `.5_0` is
+    // 0.5, `._5` is text.
+    if text.starts_with('.') && !go_underscores_ok(text) {
         return None;
     }
     // Otherwise it drops every underscore before trying the numeric forms.
@@ -84,10 +91,88 @@ fn resolve_number(text: &str) -> Option<Value> {
     None
 }
 
+/// Whether Go's number parsers take the underscores of `text`: each
+/// between two digits.
+fn go_underscores_ok(text: &str) -> bool {
+    let mut after_digit = false;
+    let mut after_underscore = false;
+    for b in text.bytes() {
+        match b {
+            b'0'..=b'9' => (after_digit, after_underscore) = (true, false),
+            b'_' if after_digit => (after_digit, after_underscore) = (false, true),
+            b'_' => return false,
+            _ if after_underscore => return false,
+            _ => (after_digit, after_underscore) = (false, false),
+        }
+    }
+    !after_underscore
+}
+
+/// Whether go-yaml v2 reads the text as a timestamp: a date `2006-1-2`,
+/// alone or with a time (`T`, `t` or a space, then `15:4:5` and an optional
+/// fraction; after `T` or `t` also a zone, `Z` or `+07:00`).
+pub fn is_timestamp(text: &str) -> bool {
+    fn number(
+        text: &str,
+        min: usize,
+        max: usize,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Option<&str> {
+        let digits = text
+            .bytes()
+            .take(max)
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (digits >= min && range.contains(&text[..digits].parse().ok()?)).then(|| &text[digits..])
+    }
+    let date = || -> Option<&str> {
+        let rest = number(text, 4, 4, 0..=9999)?.strip_prefix('-')?;
+        let rest = number(rest, 1, 2, 1..=12)?.strip_prefix('-')?;
+        number(rest, 1, 2, 1..=31)
+    };
+    let Some(rest) = date() else {
+        return false;
+    };
+    let (zoned, rest) = match rest.as_bytes().first() {
+        None => return true,
+        Some(b'T' | b't') => (true, &rest[1..]),
+        Some(b' ') => (false, &rest[1..]),
+        Some(_) => return false,
+    };
+    let time = || -> Option<&str> {
+        let rest = number(rest, 1, 2, 0..=23)?.strip_prefix(':')?;
+        let rest = number(rest, 1, 2, 0..=59)?.strip_prefix(':')?;
+        let rest = number(rest, 1, 2, 0..=59)?;
+        Some(match rest.strip_prefix('.') {
+            Some(fraction) => fraction.trim_start_matches(|c: char| c.is_ascii_digit()),
+            None => rest,
+        })
+    };
+    let Some(zone) = time() else {
+        return false;
+    };
+    if !zoned {
+        return zone.is_empty();
+    }
+    zone == "Z"
+        || zone
+            .strip_prefix(['+', '-'])
+            .and_then(|z| number(z, 2, 2, 0..=23))
+            .and_then(|z| z.strip_prefix(':'))
+            .and_then(|z| number(z, 2, 2, 0..=59))
+            .is_some_and(str::is_empty)
+}
+
+/// Whether a plain scalar is an integer that only an unsigned 64-bit
+/// integer holds (above `i64::MAX`).
+pub fn is_unsigned_only(text: &str) -> bool {
+    matches!(parse_go_int(&text.replace('_', "")), Some(Value::Float(_)))
+}
+
 /// Whether a plain scalar that resolves to a number is written as a float
 /// (`1e6`, `2.0`), not an integer.
 pub fn is_float_text(text: &str) -> bool {
-    if text.starts_with('.') && text.contains('_') {
+    if text.starts_with('.') && !go_underscores_ok(text) {
         return false;
     }
     let plain = text.replace('_', "");
@@ -177,7 +262,12 @@ fn is_yaml_float(text: &str) -> bool {
 /// A float that holds a whole number encodes as a JSON integer (`1e3` is
 /// `1000`), as Go's encoding/json writes it, so it fits integer fields.
 fn float_value(float: f64) -> Value {
-    if float.is_finite() && float.fract() == 0.0 && float.abs() < 9.0e15 {
+    // `-0.0` stays a float: as a key it is "-0", not "0".
+    if float.is_finite()
+        && float.fract() == 0.0
+        && float.abs() < 9.0e15
+        && !(float == 0.0 && float.is_sign_negative())
+    {
         Value::Int(float as i64)
     } else {
         Value::Float(float)
@@ -214,11 +304,41 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_and_go_underscores() {
+        for timestamp in [
+            "2001-12-14",
+            "2001-1-2",
+            "2001-12-14T21:59:43.10Z",
+            "2001-12-14 21:59:43.10",
+            "2001-12-14t21:59:43-05:00",
+        ] {
+            assert!(is_timestamp(timestamp), "{timestamp}");
+        }
+        for text in [
+            "2001-13-14",
+            "01-12-14",
+            "2001-12-14T21:59:43",
+            "2001-12-14 21:59:43Z",
+            "abc",
+        ] {
+            assert!(!is_timestamp(text), "{text}");
+        }
+        assert_eq!(resolve_plain(".5_0"), Value::Float(0.5));
+        assert_eq!(resolve_plain("._5"), Value::Str("._5".into()));
+        assert_eq!(resolve_plain(".5_"), Value::Str(".5_".into()));
+        assert!(is_unsigned_only("18446744073709551615"));
+        assert!(!is_unsigned_only("9223372036854775807"));
+        assert!(!is_unsigned_only("1e19"));
+    }
+
+    #[test]
     fn yaml_11_only_forms() {
-        for ambiguous in ["yes", "off", "Y", "0644", "0b11", "1_000"] {
+        for ambiguous in ["yes", "off", "Y", "0644", "0b11", "1_000", ".5_0"] {
             assert!(is_yaml11_only(ambiguous), "{ambiguous}");
         }
-        for plain in ["true", "false", "0", "10", "0x1F", "1.5", "app", "08x"] {
+        for plain in [
+            "true", "false", "0", "10", "0x1F", "1.5", "app", "08x", "._5",
+        ] {
             assert!(!is_yaml11_only(plain), "{plain}");
         }
     }

@@ -77,20 +77,14 @@ pub fn is_flow(c: char) -> bool {
     matches!(c, ',' | '[' | ']' | '{' | '}')
 }
 
-/// Check whether the character is the BOM character.
-#[inline]
-#[must_use]
-pub fn is_bom(c: char) -> bool {
-    c == '\u{FEFF}'
-}
-
 /// Check whether the character is a YAML non-breaking character, that is, not nil, a line break,
 /// or the BOM character.
 #[inline]
 #[must_use]
 pub fn is_yaml_non_break(c: char) -> bool {
-    // TODO(ethiraric, 28/12/2023): is_printable
-    !is_breakz(c) && !is_bom(c)
+    // kslint: a byte order mark inside the stream is an ordinary
+    // character (of a comment, a block scalar), as in libyaml.
+    !is_breakz(c)
 }
 
 /// Check whether the character is NOT a YAML whitespace (` ` / `\t`).

@@ -21,7 +21,7 @@ use thiserror::Error;
 
 use crate::{
     char_traits::{
-        as_hex, is_blank_or_breakz, is_break, is_breakz, is_flow, is_hex,
+        as_hex, is_blank_or_breakz, is_break, is_breakz, is_hex,
         is_tag_char, is_uri_char, is_yaml_non_break,
     },
     input::{Input, SkipTabs},
@@ -724,17 +724,11 @@ impl<'input, T: Input> Scanner<'input, T> {
             return Ok(());
         }
 
-        // Only the parser knows whether a byte order mark at the start of a line is between
-        // documents. Anywhere else, it's inside one.
-        if self.input.next_char_is('\u{FEFF}') {
-            if self.mark.col == 0 && self.flow_level == 0 {
-                return self.fetch_byte_order_mark();
-            }
-
-            return Err(ScanError::new_str(
-                self.mark,
-                "a byte order mark must not appear inside a document",
-            ));
+        // kslint: a byte order mark that opens the input is no text; anywhere
+        // else it is an ordinary character (of a plain scalar, a key), as in
+        // libyaml.
+        if self.input.next_char_is('\u{FEFF}') && self.mark.index == 0 {
+            return self.fetch_byte_order_mark();
         }
 
         if self.mark.col == 0 {
@@ -770,13 +764,11 @@ impl<'input, T: Input> Scanner<'input, T> {
             '}' => self.fetch_flow_collection_end(TokenType::FlowMappingEnd),
             ',' => self.fetch_flow_entry(),
             '-' if is_blank_or_breakz(nc) => self.fetch_block_entry(),
-            '?' if is_blank_or_breakz(nc) => self.fetch_key(),
-            ':' if is_blank_or_breakz(nc) => self.fetch_value(),
-            ':' if self.flow_level > 0
-                && (is_flow(nc) || self.mark.index == self.adjacent_value_allowed_at) =>
-            {
-                self.fetch_flow_value()
-            }
+            // kslint: in a flow collection `?` and `:` are always indicators,
+            // never the start of a plain scalar (`[?a]` is a key, `[:a]` an
+            // error), as in libyaml.
+            '?' if is_blank_or_breakz(nc) || self.flow_level > 0 => self.fetch_key(),
+            ':' if is_blank_or_breakz(nc) || self.flow_level > 0 => self.fetch_value(),
             // Is it an alias?
             '*' => self.fetch_anchor(true),
             // Is it an anchor?
@@ -786,6 +778,12 @@ impl<'input, T: Input> Scanner<'input, T> {
             '|' if self.flow_level == 0 => self.fetch_block_scalar(true),
             // Is it a folded scalar?
             '>' if self.flow_level == 0 => self.fetch_block_scalar(false),
+            // kslint: nor can they start a plain scalar in a flow collection,
+            // as in libyaml.
+            '|' | '>' => Err(ScanError::new_str(
+                self.mark,
+                "a `|` or `>` cannot start a value in a flow collection; quote the value",
+            )),
             '\'' => self.fetch_flow_scalar(true),
             '"' => self.fetch_flow_scalar(false),
             // plain scalar
@@ -867,10 +865,10 @@ impl<'input, T: Input> Scanner<'input, T> {
     /// This function returns an error if one of the key we would stale was required to be a key.
     fn stale_simple_keys(&mut self) -> ScanResult {
         for sk in &mut self.simple_keys {
+            // kslint: a simple key is on one line and shorter than 1024
+            // characters in flow collections too, as in libyaml.
             if sk.possible
-                // If not in a flow construct, simple keys cannot span multiple lines.
-                && self.flow_level == 0
-                    && (sk.mark.line < self.mark.line || sk.mark.index + 1024 < self.mark.index)
+                && (sk.mark.line < self.mark.line || sk.mark.index + 1024 < self.mark.index)
             {
                 if sk.required {
                     return Err(ScanError::new_str(self.mark, "simple key expect ':'"));
@@ -889,6 +887,25 @@ impl<'input, T: Input> Scanner<'input, T> {
     fn skip_to_next_token(&mut self) -> ScanResult {
         loop {
             match self.input.look_ch() {
+                // kslint: libyaml skips a tab between tokens only in a flow
+                // collection or where no simple key may start; at the start
+                // of a block line (blank or comment only too) it cannot start
+                // any token.
+                '\t' if self.flow_level == 0 && self.simple_key_allowed => {
+                    let tab = self.mark;
+                    self.skip_ws_to_eol(SkipTabs::Yes)?;
+                    return Err(if self.input.next_is_breakz() || self.input.peek() == '#' {
+                        ScanError::new_str(
+                            tab,
+                            "a tab on a line where a key may start (a blank or comment line too), which Kubernetes' YAML reader rejects; use spaces",
+                        )
+                    } else {
+                        ScanError::new_str(
+                            self.mark,
+                            "tabs disallowed within this context (block indentation)",
+                        )
+                    });
+                }
                 // Tabs may not be used as indentation.
                 // "Indentation" only exists as long as a block is started, but does not exist
                 // inside of flow-style constructs. Tabs are allowed as part of leading
@@ -991,14 +1008,6 @@ impl<'input, T: Input> Scanner<'input, T> {
         let (n_bytes, result) = self.input.skip_ws_to_eol(skip_tabs);
         self.mark.col += n_bytes;
         self.mark.index += n_bytes;
-        // Skipping stops at a byte order mark. Unless it starts the line, it's inside a document.
-        if self.mark.col > 0 && self.input.look_ch() == '\u{FEFF}' {
-            return Err(ScanError::new_str(
-                self.mark,
-                "a byte order mark must not appear inside a document",
-            ));
-        }
-
         result.map_err(|msg| ScanError::new_str(self.mark, msg))
     }
 
@@ -1237,8 +1246,10 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
+        // kslint: as in libyaml, only a blank (or `,` in a flow collection)
+        // may end a tag.
         if is_blank_or_breakz(self.input.look_ch())
-            || (self.flow_level > 0 && self.input.next_is_flow())
+            || (self.flow_level > 0 && self.input.peek() == ',')
         {
             // XXX: ex 7.2, an empty scalar can follow a secondary tag
             Ok(Token(
@@ -1369,7 +1380,9 @@ impl<'input, T: Input> Scanner<'input, T> {
             string.extend(head.chars().skip(1));
         }
 
-        while is_tag_char(self.input.look_ch()) {
+        // kslint: a tag runs over every URI character libyaml takes, flow
+        // indicators and `!` included (`[!foo]` is the tag `!foo]`).
+        while is_uri_char(self.input.look_ch()) && self.input.peek() != '#' {
             // Check if it is a URI-escape sequence.
             if self.input.peek() == '%' {
                 string.push(self.scan_uri_escapes(mark)?);
@@ -1625,7 +1638,16 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // generate BLOCK-SEQUENCE-START if indented
         self.roll_indent(mark.col, None, TokenType::BlockSequenceStart, mark);
+        // kslint: after `-` libyaml skips spaces only; a tab there cannot
+        // start a token (`-\tv` is an error).
+        let tab_mark = self.mark;
         let found_tabs = self.skip_ws_to_eol(SkipTabs::Yes)?.found_tabs();
+        if found_tabs {
+            return Err(ScanError::new_str(
+                tab_mark,
+                "a tab after `-`, which Kubernetes' YAML reader rejects; use a space",
+            ));
+        }
         self.input.lookahead(2);
         if found_tabs && self.input.next_char_is('-') && is_blank_or_breakz(self.input.peek_nth(1))
         {
@@ -2518,7 +2540,12 @@ impl<'input, T: Input> Scanner<'input, T> {
         }
 
         self.skip_non_blank();
-        self.skip_yaml_whitespace()?;
+        // kslint: in a flow collection the key may follow `?` directly
+        // (`[?a]`), as in libyaml.
+        self.input.lookahead(1);
+        if self.flow_level == 0 || self.input.next_is_blank_or_breakz() {
+            self.skip_yaml_whitespace()?;
+        }
         if self.input.peek() == '\t' {
             return Err(ScanError::new_str(
                 self.mark(),
@@ -2528,37 +2555,6 @@ impl<'input, T: Input> Scanner<'input, T> {
         self.tokens
             .push_back(Token(Span::new(start_mark, self.mark), TokenType::Key));
         Ok(())
-    }
-
-    /// Fetch a value in a mapping inside of a flow collection.
-    ///
-    /// This must not be called if [`self.flow_level`] is 0. This ensures the rules surrounding
-    /// values in flow collections are respected prior to calling [`fetch_value`].
-    ///
-    /// [`self.flow_level`]: Self::flow_level
-    /// [`fetch_value`]: Self::fetch_value
-    fn fetch_flow_value(&mut self) -> ScanResult {
-        let nc = self.input.peek_nth(1);
-
-        // If we encounter a ':' inside a flow collection and it is not immediately
-        // followed by a blank or breakz:
-        //   - We must check whether an adjacent value is allowed
-        //     `["a":[]]` is valid. If the key is double-quoted, no need for a space. This
-        //     is needed for JSON compatibility.
-        //   - If not, we must ensure there is a space after the ':' and before its value.
-        //     `[a: []]` is valid while `[a:[]]` isn't. `[a:b]` is treated as `["a:b"]`.
-        //   - But if the value is empty (null), then it's okay.
-        // The last line is for YAMLs like `[a:]`. The ':' is followed by a ']' (which is a
-        // flow character), but the ']' is not the value. The value is an invisible empty
-        // space which is represented as null ('~').
-        if self.mark.index != self.adjacent_value_allowed_at && (nc == '[' || nc == '{') {
-            return Err(ScanError::new_str(
-                self.mark,
-                "':' may not precede any of `[{` in flow mapping",
-            ));
-        }
-
-        self.fetch_value()
     }
 
     /// Fetch a value from a mapping (after a `:`).

@@ -250,10 +250,11 @@ impl Input for StrInput<'_> {
         let nc = self.peek_nth(1);
         match self.peek() {
             // indicators can end a plain scalar, see 7.3.3. Plain Style
-            ':' if is_blank_or_breakz(nc) || (in_flow && is_flow(nc)) => false,
-            // A byte order mark isn't a plain scalar character, see 5.2. Character Encodings
-            '\u{FEFF}' => false,
-            c if in_flow && is_flow(c) => false,
+            // kslint: as in libyaml, `:` ends a plain scalar only before a
+            // blank (`[a:]` is "a:"), `?` ends one in a flow collection, and
+            // a byte order mark is an ordinary character.
+            ':' if is_blank_or_breakz(nc) => false,
+            c if in_flow && (is_flow(c) || c == '?') => false,
             _ => true,
         }
     }
