@@ -286,34 +286,7 @@ pub fn stale(baseline: &Baseline, used: &[bool], db: &SourceDb) -> Vec<bool> {
 /// over it, so a reader never sees half a file. A link at the path is
 /// refused rather than followed.
 pub fn write(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let name = crate::source::display_name(path);
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(format!(
-            "{name} is a symbolic link; kslint writes a baseline only to a regular file"
-        ));
-    }
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let fail =
-        |e: std::io::Error| format!("cannot write {name}: {}", crate::source::io_message(&e));
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".kslint-baseline")
-        .tempfile_in(folder)
-        .map_err(fail)?;
-    temporary.write_all(text.as_bytes()).map_err(fail)?;
-    // A temporary file is private; a baseline is committed and shared:
-    // it keeps the mode of the file it replaces, or gets a file's usual.
-    let mode = std::fs::metadata(path).map_or_else(
-        |_| std::fs::Permissions::from_mode(0o644),
-        |meta| meta.permissions(),
-    );
-    temporary.as_file().set_permissions(mode).map_err(fail)?;
-    temporary.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::tree::write_atomically(path, text, ".kslint-baseline")
 }
 
 /// A name as users see it (relative to the current folder, or absolute),

@@ -18,6 +18,8 @@ pub struct RuleMeta {
     pub default_enabled: bool,
     /// One sentence stating the problem.
     pub summary: String,
+    /// The fix its findings carry: `None` for none, else how safe it is.
+    pub fix: Option<crate::diagnostic::Applicability>,
     /// Reference links.
     pub references: Vec<String>,
     /// The whole Markdown file.
@@ -97,6 +99,12 @@ pub fn parse(id: &'static str, doc: &'static str) -> Result<RuleMeta, String> {
             .and_then(Node::as_bool)
             .ok_or("front matter needs a boolean `default`")?,
         summary: text("summary")?.to_owned(),
+        fix: match text("fix")? {
+            "none" => None,
+            "safe" => Some(crate::diagnostic::Applicability::Safe),
+            "unsafe" => Some(crate::diagnostic::Applicability::Unsafe),
+            other => return Err(format!("`fix` is {other:?}: expected none, safe or unsafe")),
+        },
         references,
         doc,
         body,

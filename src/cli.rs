@@ -49,6 +49,8 @@ pub enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Apply the fixes findings carry (the safe ones unless --unsafe-fixes), then lint again and report what remains.
+    Fix(Box<FixArgs>),
     /// Serve the Language Server Protocol on stdin and stdout, for editors.
     Server,
     /// RBAC views of the manifests.
@@ -57,6 +59,20 @@ pub enum Command {
         #[command(subcommand)]
         command: RbacCommand,
     },
+}
+
+/// Options of `kslint fix`: a lint run's, and how to fix.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Print the changes as a unified diff instead of writing them (exit 1 if there are any).
+    #[arg(long)]
+    pub print_diff: bool,
+    /// Also apply fixes that can change what reaches the cluster.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// The lint run.
+    #[command(flatten)]
+    pub lint: LintArgs,
 }
 
 /// Options of `kslint who-can`.

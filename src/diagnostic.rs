@@ -85,6 +85,48 @@ pub struct Label {
     pub message: String,
 }
 
+/// Whether applying a fix can change what reaches the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// The cluster gets the same objects (the text only says it plainly).
+    Safe,
+    /// The objects change (hardening that can break a workload).
+    Unsafe,
+}
+
+impl Applicability {
+    /// The lowercase name used in the catalog and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// One text replacement in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// The file.
+    pub file: FileId,
+    /// The bytes to replace (empty to insert).
+    pub span: Span,
+    /// The new text.
+    pub replacement: String,
+}
+
+/// A change that resolves a finding: edits of the files users own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// Whether it can change what reaches the cluster.
+    pub applicability: Applicability,
+    /// What it does, in a few words (`write \`true\``).
+    pub title: String,
+    /// The edits, none overlapping.
+    pub edits: Vec<Edit>,
+}
+
 /// Where in its file a finding's object lives, for suppressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectSlot {
@@ -118,6 +160,8 @@ pub struct Diagnostic {
     /// For a finding in a Kustomize build: where its object starts in the
     /// file the build read it from, the same in every overlay.
     pub source_object: Option<(FileId, u32)>,
+    /// A change that resolves it, if the rule knows one.
+    pub fix: Option<Fix>,
     /// The root cause this finding shares with findings of other rules, so
     /// that reporters show one finding per fix.
     pub cause: Option<Cause>,
@@ -224,6 +268,7 @@ impl Diagnostic {
             container: None,
             rendered_from: None,
             source_object: None,
+            fix: None,
             cause: None,
             group: None,
         }

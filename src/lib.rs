@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod expand;
+pub mod fix;
 pub mod group;
 pub mod helm;
 pub mod index;

@@ -6,8 +6,8 @@ use kslint::baseline::{self, Baseline, Named};
 use kslint::catalog::CATALOG;
 use kslint::changes::{self, Change, ChangedLines, Revision};
 use kslint::cli::{
-    BaselineCommand, Cli, Command, GraphFormat, LintArgs, QueryFormat, RbacCommand, RulesFormat,
-    WhoCanArgs,
+    BaselineCommand, Cli, Command, FixArgs, GraphFormat, LintArgs, QueryFormat, RbacCommand,
+    RulesFormat, WhoCanArgs,
 };
 use kslint::report::{self, Format, HumanOptions};
 use kslint::settings::{self, Settings};
@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             Ok(kslint::runner::lint(&settings, || Ok(String::new()))?)
         })
         .map(|()| ExitCode::SUCCESS),
+        Some(Command::Fix(args)) => fix(*args),
         Some(Command::Baseline { command }) => match command {
             BaselineCommand::Write(args) => baseline_write(*args),
             BaselineCommand::Prune(args) => baseline_prune(*args),
@@ -158,6 +159,62 @@ fn run(args: &LintArgs, settings: &Settings) -> anyhow::Result<kslint::runner::O
     let outcome = kslint::runner::lint(settings, || read_stdin(settings.max_file_size));
     drop(progress);
     Ok(outcome?)
+}
+
+/// `kslint fix`: the fixes applied (or shown as a diff), then a lint run
+/// that reports what remains.
+fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
+    let settings = resolve(&args.lint)?;
+    let outcome = run(&args.lint, &settings)?;
+    let tree = kslint::source::tree_of(&settings.inputs);
+    let plan = kslint::fix::plan(&outcome, args.unsafe_fixes, &tree, settings.max_file_size);
+    drop(outcome);
+    let clean = |text: &str| kslint::text::clean_line(text).into_owned();
+    for why in &plan.skipped {
+        eprintln!("kslint: not fixed: {}", clean(why));
+    }
+    if args.print_diff {
+        let mut out = String::new();
+        for file in &plan.files {
+            out.push_str(&kslint::text::clean_block(&kslint::fix::unified_diff(file)));
+        }
+        print(&out)?;
+        let fixes: usize = plan.files.iter().map(|f| f.fixes).sum();
+        eprintln!(
+            "kslint: {} in {} would be fixed",
+            plural(fixes, "finding"),
+            plural(plan.files.len(), "file")
+        );
+        return Ok(if plan.files.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let mut fixed = 0;
+    let mut files = 0;
+    for file in &plan.files {
+        match kslint::fix::write(file) {
+            Ok(()) => {
+                fixed += file.fixes;
+                files += 1;
+            }
+            Err(why) => eprintln!("kslint: not fixed: {}: {}", clean(&file.name), clean(&why)),
+        }
+    }
+    let mut note = format!(
+        "kslint: fixed {} in {}",
+        plural(fixed, "finding"),
+        plural(files, "file")
+    );
+    if plan.unsafe_left > 0 {
+        note.push_str(&format!(
+            "; {} more with --unsafe-fixes",
+            plural(plan.unsafe_left, "finding")
+        ));
+    }
+    eprintln!("{note}");
+    lint(args.lint)
 }
 
 /// `kslint baseline write`: every current finding, recorded.

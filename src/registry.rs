@@ -223,6 +223,12 @@ impl Report<'_> {
         self
     }
 
+    /// A change that resolves the finding.
+    pub fn fix(self, fix: crate::diagnostic::Fix) -> Self {
+        self.diagnostic.fix = Some(fix);
+        self
+    }
+
     /// Raises or lowers this finding's severity, unless config fixed it.
     pub fn severity(self, severity: Severity) -> Self {
         if self.configured.is_none() {

@@ -21,6 +21,8 @@ use std::sync::Arc;
 struct Shown {
     range: lsp::Range,
     rules: Vec<&'static str>,
+    /// The fixes its findings carry: title and edits in this file.
+    fixes: Vec<(String, Vec<lsp::TextEdit>)>,
 }
 
 /// What the server knows between messages.
@@ -237,6 +239,20 @@ impl<F: Fn(&Path, Overlays) -> anyhow::Result<Outcome>> State<F> {
             .unwrap_or_default();
         let mut actions = Vec::new();
         for finding in shown.iter().filter(|s| overlaps(&s.range, &params.range)) {
+            for (title, edits) in &finding.fixes {
+                actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                    title: title.clone(),
+                    kind: Some(lsp::CodeActionKind::QUICKFIX),
+                    edit: Some(lsp::WorkspaceEdit {
+                        changes: Some(HashMap::from([(
+                            params.text_document.uri.clone(),
+                            edits.clone(),
+                        )])),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }));
+            }
             let line = finding.range.start.line;
             let indent: String = text
                 .lines()
@@ -322,9 +338,46 @@ fn diagnostics(
             related_information: (!related.is_empty()).then_some(related),
             ..Default::default()
         };
+        // A fix whose edits are all in this file, as a quick fix.
+        let fixes = finding
+            .members
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter_map(|fix| {
+                let edits = fix
+                    .edits
+                    .iter()
+                    .map(|edit| {
+                        let label = Label {
+                            file: edit.file,
+                            span: edit.span,
+                            message: String::new(),
+                        };
+                        let (edit_path, range) = place(outcome, &label, root)?;
+                        (edit_path == path).then(|| lsp::TextEdit {
+                            range,
+                            new_text: edit.replacement.clone(),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                let title = format!(
+                    "Fix: {}{}",
+                    fix.title,
+                    match fix.applicability {
+                        crate::diagnostic::Applicability::Safe => "",
+                        crate::diagnostic::Applicability::Unsafe => " (changes the object)",
+                    }
+                );
+                Some((title, edits))
+            })
+            .collect();
         let entry = by_file.entry(path).or_default();
         entry.0.push(diagnostic);
-        entry.1.push(Shown { range, rules });
+        entry.1.push(Shown {
+            range,
+            rules,
+            fixes,
+        });
     }
     by_file
 }

@@ -242,16 +242,24 @@ pub fn suppress(
 }
 
 /// `unused-suppression` for every suppression that hid nothing.
-/// Files for which `skip` holds report only misspelt rule names.
+/// Files for which `skip` holds report only misspelt rule names. A
+/// comment's unused name gets a fix from the file's text (`text`).
 pub fn unused_suppressions(
     suppressions: Vec<Suppressions>,
     settings: &Settings,
     skip: impl Fn(FileId) -> bool,
+    text: impl Fn(FileId) -> std::sync::Arc<str>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, table) in suppressions.into_iter().enumerate() {
         let skip = skip(FileId(i as u32));
-        for item in table.items.into_iter().filter(|item| !item.used) {
+        let fixes = comment_fixes(&table, &text(FileId(i as u32)), FileId(i as u32));
+        for (at, item) in table
+            .items
+            .into_iter()
+            .enumerate()
+            .filter(|(_, item)| !item.used)
+        {
             if skip && (item.rule == "all" || Settings::rule_index(&item.rule).is_ok()) {
                 continue;
             }
@@ -279,10 +287,124 @@ pub fn unused_suppressions(
                 diagnostic.slot = Some(slot);
                 diagnostic.object = Some(object);
             }
+            diagnostic.fix = fixes.get(&at).cloned();
             out.push(diagnostic.with_help("Remove it (or the rule name from it), so it cannot hide a future finding by accident."));
         }
     }
     out
+}
+
+/// The fixes of a file's unused comment suppressions, by item index: a
+/// comment none of whose names hides anything is removed (its whole line
+/// when it stands alone); else each unused name goes with its comma.
+/// Annotation suppressions get none yet.
+fn comment_fixes(
+    table: &Suppressions,
+    text: &str,
+    file: FileId,
+) -> std::collections::HashMap<usize, crate::diagnostic::Fix> {
+    use crate::diagnostic::{Applicability, Edit, Fix};
+    let mut fixes = std::collections::HashMap::new();
+    let line_of = |at: usize| {
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        start..end
+    };
+    // The comment items of each line, in order.
+    let mut by_line: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (at, item) in table.items.iter().enumerate() {
+        if item.object.is_none() && (item.span.end as usize) <= text.len() {
+            by_line
+                .entry(line_of(item.span.start as usize).start)
+                .or_default()
+                .push(at);
+        }
+    }
+    for (line_start, items) in by_line {
+        let mut line = line_of(line_start);
+        // A CRLF line ends before its CR.
+        if text[..line.end].ends_with('\r') {
+            line.end -= 1;
+        }
+        let content = &text[line.clone()];
+        let Some((keyword_at, _)) = find_directive(content) else {
+            continue;
+        };
+        let hash = line.start + content[..keyword_at].rfind('#').unwrap_or(0);
+        // A misspelt name is left for the user to spell (it may be meant).
+        let known = |i: &usize| {
+            table.items[*i].rule == "all" || Settings::rule_index(&table.items[*i].rule).is_ok()
+        };
+        let unused: Vec<usize> = items
+            .iter()
+            .copied()
+            .filter(|&i| !table.items[i].used && known(&i))
+            .collect();
+        if unused.len() == items.len() {
+            // The whole comment: its line when nothing else is on it, else
+            // from the blanks before `#` to the end of the line.
+            let before = text[line.start..hash].trim_end_matches([' ', '\t']);
+            let span = if before.is_empty() {
+                // The line and its line break.
+                let end = text[line.end..]
+                    .find('\n')
+                    .map_or(text.len(), |i| line.end + i + 1);
+                Span::new(line.start, end)
+            } else {
+                Span::new(line.start + before.len(), line.end)
+            };
+            let fix = Fix {
+                applicability: Applicability::Safe,
+                title: "remove the comment".into(),
+                edits: vec![Edit {
+                    file,
+                    span,
+                    replacement: String::new(),
+                }],
+            };
+            for i in unused {
+                fixes.insert(i, fix.clone());
+            }
+            continue;
+        }
+        for i in unused {
+            let name = table.items[i].span;
+            let (start, end) = (name.start as usize, name.end as usize);
+            // The name and the separator after it, or (the last name) the
+            // one before it.
+            let after = text[end..line.end]
+                .chars()
+                .take_while(|c| matches!(c, ',' | ' ' | '\t'))
+                .count();
+            let next_is_name = text[end + after..line.end]
+                .chars()
+                .next()
+                .is_some_and(|c| !matches!(c, '-' | '#'));
+            let span = if after > 0 && next_is_name {
+                Span::new(start, end + after)
+            } else {
+                let before = text[line.start..start]
+                    .chars()
+                    .rev()
+                    .take_while(|c| matches!(c, ',' | ' ' | '\t'))
+                    .count();
+                Span::new(start - before, end)
+            };
+            fixes.insert(
+                i,
+                Fix {
+                    applicability: Applicability::Safe,
+                    title: format!("remove {:?} from the comment", table.items[i].rule),
+                    edits: vec![Edit {
+                        file,
+                        span,
+                        replacement: String::new(),
+                    }],
+                },
+            );
+        }
+    }
+    fixes
 }
 
 #[cfg(test)]

@@ -83,9 +83,23 @@ impl<'a> Tracing<'a> {
         // A misspelt rule name is worth saying anywhere; an unused
         // suppression only where it could not hide something elsewhere.
         let skip_unused = |file: FileId| self.tracers.iter().any(|t| t.conditional(file, db));
-        let unused = unused_suppressions(suppressions, settings, skip_unused);
+        let unused = unused_suppressions(suppressions, settings, skip_unused, |file| {
+            db.file(file).text.clone()
+        });
         let mut diagnostics = diagnostics;
         diagnostics.extend(self.trace(unused, db));
+        // A fix edits the text it was found in; once the finding moved to
+        // the file users edit (a template, a base), those edits are not
+        // the change to make there, so the fix goes.
+        for diagnostic in &mut diagnostics {
+            if diagnostic.fix.as_ref().is_some_and(|fix| {
+                fix.edits
+                    .iter()
+                    .any(|edit| edit.file != diagnostic.primary.file)
+            }) {
+                diagnostic.fix = None;
+            }
+        }
         // Only generated texts and several units can repeat a finding.
         if any_units || self.tracers.iter().any(|t| t.repeats()) {
             merge_duplicates(diagnostics, self.provenance)

@@ -419,6 +419,38 @@ pub fn text_of(bytes: Vec<u8>) -> (String, Option<usize>) {
     }
 }
 
+/// Writes `text` to `path` atomically: a temporary file (named from
+/// `prefix`) beside it, then a rename. Refuses a symbolic link.
+pub fn write_atomically(path: &Path, text: &str, prefix: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let name = path.display();
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(format!(
+            "{name} is a symbolic link; kslint writes only to a regular file"
+        ));
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let fail = |e: std::io::Error| format!("cannot write {name}: {}", io_message(&e));
+    let mut temporary = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(folder)
+        .map_err(fail)?;
+    temporary.write_all(text.as_bytes()).map_err(fail)?;
+    // A temporary file is private; the file it replaces is shared: it
+    // keeps that file's mode, or gets a file's usual.
+    let mode = std::fs::metadata(path).map_or_else(
+        |_| std::fs::Permissions::from_mode(0o644),
+        |meta| meta.permissions(),
+    );
+    temporary.as_file().set_permissions(mode).map_err(fail)?;
+    temporary.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,6 +209,37 @@ fn an_editor_sees_findings_as_it_types() {
         "{after:#?}"
     );
 
+    // A finding with a fix offers it first: `no` written as Kubernetes
+    // reads it.
+    let ambiguous = HARDENED.replace(
+        "automountServiceAccountToken: false",
+        "automountServiceAccountToken: no",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": ambiguous}]}),
+    );
+    client.diagnostics(&uri, |d| {
+        codes(d).contains(&"yaml-ambiguous-value".to_owned())
+    });
+    let actions = client.request(
+        5,
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": uri},
+            "range": {"start": {"line": 4, "character": 33}, "end": {"line": 4, "character": 33}},
+            "context": {"diagnostics": []}
+        }),
+    );
+    let fix = &actions["result"][0];
+    assert_eq!(fix["title"], "Fix: write `false`", "{actions}");
+    let edit = &fix["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "false");
+    assert_eq!(
+        edit["range"],
+        json!({"start": {"line": 4, "character": 32}, "end": {"line": 4, "character": 34}})
+    );
+
     let shutdown = client.request(4, "shutdown", Value::Null);
     assert!(shutdown.get("error").is_none(), "{shutdown}");
     client.notify("exit", Value::Null);

@@ -2,7 +2,7 @@
 //! from borrowed records: large runs have thousands of findings, and a
 //! `serde_json::Value` tree per finding cost more than the linting.
 
-use crate::diagnostic::{Diagnostic, ObjectRef, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, ObjectRef, Severity};
 use crate::outcome::{Outcome, Summary};
 use crate::source::SourceDb;
 use serde::Serialize;
@@ -32,6 +32,29 @@ struct Entry<'a> {
     /// see as one finding; absent on a record that stands alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<u32>,
+    /// The change `kslint fix` makes for it, as text edits; absent when
+    /// the rule knows none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<FixEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct FixEntry<'a> {
+    applicability: Applicability,
+    title: &'a str,
+    edits: Vec<EditEntry<'a>>,
+}
+
+/// One edit: the text from (line, column) to (end_line, end_column),
+/// columns in characters from 1 and the end exclusive, replaced.
+#[derive(Serialize)]
+struct EditEntry<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    replacement: &'a str,
 }
 
 #[derive(Serialize)]
@@ -89,5 +112,26 @@ fn entry<'a>(d: &'a Diagnostic, db: &'a SourceDb) -> Entry<'a> {
             })
             .collect(),
         group: d.group,
+        fix: d.fix.as_ref().map(|fix| FixEntry {
+            applicability: fix.applicability,
+            title: &fix.title,
+            edits: fix
+                .edits
+                .iter()
+                .map(|edit| {
+                    let file = db.file(edit.file);
+                    let start = file.line_col(edit.span.start);
+                    let end = file.line_col(edit.span.end);
+                    EditEntry {
+                        file: &file.name,
+                        line: start.line,
+                        column: start.column,
+                        end_line: end.line,
+                        end_column: end.column,
+                        replacement: &edit.replacement,
+                    }
+                })
+                .collect(),
+        }),
     }
 }

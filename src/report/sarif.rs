@@ -106,6 +106,28 @@ fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
     if let Some(group) = d.group {
         value["properties"] = json!({"kslintGroup": group});
     }
+    if let Some(fix) = &d.fix {
+        let changes: Vec<Value> = fix
+            .edits
+            .iter()
+            .map(|edit| {
+                let file = db.file(edit.file);
+                let start = file.line_col(edit.span.start);
+                let end = file.line_col(edit.span.end);
+                json!({
+                    "artifactLocation": {"uri": uri(&file.name)},
+                    "replacements": [{
+                        "deletedRegion": {"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column},
+                        "insertedContent": {"text": edit.replacement},
+                    }],
+                })
+            })
+            .collect();
+        value["fixes"] = json!([{
+            "description": {"text": format!("{} ({} fix)", fix.title, fix.applicability.as_str())},
+            "artifactChanges": changes,
+        }]);
+    }
     value
 }
 

@@ -2,6 +2,7 @@
 //! YAML, before and beside its objects.
 
 use super::yaml_traps::{ambiguous_values, short_continuations};
+use crate::diagnostic::{Applicability, Edit, Fix};
 use crate::registry::{FileView, Rule, RuleContext};
 use crate::yaml::Span;
 
@@ -109,8 +110,39 @@ impl Rule for YamlAmbiguousValue {
                         value.reading
                     )
                 };
+                // Written as Kubernetes reads it, the objects stay the same;
+                // where the field takes text (an env value), quoting is the
+                // fix, and it changes the object.
+                let takes_text = file.object_at(value.span).is_some_and(|manifest| {
+                    manifest.schema_problems().iter().any(|problem| {
+                        matches!(problem, crate::schema::Problem::Mismatch { span, expected, .. }
+                            if *span == value.span && expected.contains("string"))
+                    })
+                });
+                let fix = if takes_text {
+                    Fix {
+                        applicability: Applicability::Unsafe,
+                        title: format!("quote it: \"{written}\""),
+                        edits: vec![Edit {
+                            file: file.id,
+                            span: value.span,
+                            replacement: format!("\"{written}\""),
+                        }],
+                    }
+                } else {
+                    Fix {
+                        applicability: Applicability::Safe,
+                        title: format!("write `{}`", value.plain),
+                        edits: vec![Edit {
+                            file: file.id,
+                            span: value.span,
+                            replacement: value.plain.clone(),
+                        }],
+                    }
+                };
                 cx.report_at(file.id, value.span, message, Some(object))
-                    .help(help);
+                    .help(help)
+                    .fix(fix);
             }
             for span in short_continuations(file.text, document) {
                 let Some(object) = in_object(file, span) else {

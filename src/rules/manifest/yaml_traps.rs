@@ -16,6 +16,9 @@ pub struct Ambiguous {
     pub why: &'static str,
     /// What a YAML 1.2 tool reads instead.
     pub yaml12: String,
+    /// The value written so both read what Kubernetes reads: `true`, an
+    /// octal number as `0o644`, other numbers in decimal.
+    pub plain: String,
 }
 
 /// Every value node of a document (not keys), in document order.
@@ -76,11 +79,23 @@ pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
                 if yaml12 == reading {
                     continue;
                 }
+                let plain = if why.contains("octal") {
+                    let sign = if written.starts_with('-') { "-" } else { "" };
+                    format!(
+                        "{sign}0o{}",
+                        written
+                            .trim_start_matches(['+', '-'])
+                            .trim_start_matches('0')
+                    )
+                } else {
+                    reading.clone()
+                };
                 out.push(Ambiguous {
                     span: node.span,
                     reading,
                     why,
                     yaml12,
+                    plain,
                 });
             }
             _ => {}
