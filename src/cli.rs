@@ -67,10 +67,7 @@ pub struct FixArgs {
     /// Print the changes as a unified diff instead of writing them (exit 1 if there are any).
     #[arg(long)]
     pub print_diff: bool,
-    /// Also apply fixes that can change what reaches the cluster.
-    #[arg(long)]
-    pub unsafe_fixes: bool,
-    /// The lint run.
+    /// The lint run (and --unsafe-fixes).
     #[command(flatten)]
     pub lint: LintArgs,
 }
@@ -197,6 +194,12 @@ pub struct LintArgs {
     /// Print counts per rule instead of the findings (human format).
     #[arg(long)]
     pub statistics: bool,
+    /// Apply the safe fixes first (as `kslint fix`), then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix or `kslint fix`: also apply fixes that change objects.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
     /// Leave out the findings recorded in this baseline (see `kslint baseline write`) [default: the config's `baseline`].
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -79,7 +79,13 @@ fn main() -> ExitCode {
     })
 }
 
-fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+fn lint(mut args: LintArgs) -> anyhow::Result<ExitCode> {
+    if std::mem::take(&mut args.fix) {
+        return fix(FixArgs {
+            print_diff: false,
+            lint: args,
+        });
+    }
     let mut settings = resolve(&args)?;
     let outputs = pair_outputs(&args)?;
     if let Some(named) = &settings.baseline_file {
@@ -167,7 +173,12 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     let settings = resolve(&args.lint)?;
     let outcome = run(&args.lint, &settings)?;
     let tree = kslint::source::tree_of(&settings.inputs);
-    let plan = kslint::fix::plan(&outcome, args.unsafe_fixes, &tree, settings.max_file_size);
+    let plan = kslint::fix::plan(
+        &outcome,
+        args.lint.unsafe_fixes,
+        &tree,
+        settings.max_file_size,
+    );
     drop(outcome);
     let clean = |text: &str| kslint::text::clean_line(text).into_owned();
     for why in &plan.skipped {
@@ -214,7 +225,9 @@ fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     eprintln!("{note}");
-    lint(args.lint)
+    let mut again = args.lint;
+    again.fix = false;
+    lint(again)
 }
 
 /// `kslint baseline write`: every current finding, recorded.

@@ -128,3 +128,25 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
     assert_eq!(stdout.matches("unused-suppression").count(), 1, "{stdout}");
     assert!(stdout.contains("host-namespaces"), "{stdout}");
 }
+
+#[test]
+fn fix_on_a_lint_run_fixes_then_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture(dir.path());
+    let run = kslint(
+        dir.path(),
+        &["--no-config", "--fix", "--format", "concise", "deploy.yaml"],
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("fixed 3 findings in 1 file"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        stdout.matches("yaml-ambiguous-value").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("defaultMode: 0o644")
+    );
+}
