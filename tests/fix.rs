@@ -150,3 +150,34 @@ fn fix_on_a_lint_run_fixes_then_reports() {
             .contains("defaultMode: 0o644")
     );
 }
+
+#[test]
+fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy("duplicate-key/svc.yaml", dir.path());
+    let before = decoded(&file);
+    // Safe fixes only: nothing to do.
+    let run = kslint(dir.path(), &["fix", "--no-config", "svc.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&run.stderr)
+            .contains("fixed 0 findings in 0 files; 2 findings more with --unsafe-fixes"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "svc.yaml"],
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("fixed 2 findings in 1 file"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    insta::assert_snapshot!(fixed);
+    // What Kubernetes applies is unchanged: it kept the later values.
+    assert_eq!(decoded(&file), before);
+    // The key in a flow mapping is reported but not deleted.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(stdout.matches("yaml-duplicate-key").count(), 1, "{stdout}");
+}

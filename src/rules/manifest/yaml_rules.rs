@@ -68,6 +68,9 @@ impl Rule for YamlDuplicateKey {
     crate::rule_identity!();
 
     fn check_file(&self, file: &FileView<'_>, cx: &mut RuleContext) {
+        // Each fix is checked by loading its document twice: a bounded
+        // number per file, so a file of many repeated keys costs linear time.
+        let mut fixes_left = 50;
         for document in &file.stream.documents {
             for (first, repeated) in &document.duplicate_keys {
                 let Some(object) = in_object(file, *repeated) else {
@@ -77,12 +80,82 @@ impl Rule for YamlDuplicateKey {
                     "the key `{}` is written twice in this mapping; Kubernetes keeps this later value and silently drops the first",
                     written(file, *repeated)
                 );
-                cx.report_at(file.id, *repeated, message, Some(object))
+                let report = cx
+                    .report_at(file.id, *repeated, message, Some(object))
                     .help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.")
                     .related(file.id, *first, "first written here; this value is ignored");
+                let lines = (fixes_left > 0)
+                    .then(|| ignored_entry(file.text, document.range, *first))
+                    .flatten();
+                fixes_left -= 1;
+                if let Some(lines) = lines {
+                    // Unsafe: the objects stay the same, but the author may
+                    // have meant the first value.
+                    report.fix(Fix {
+                        applicability: Applicability::Unsafe,
+                        title: "delete the ignored first key".into(),
+                        edits: vec![Edit {
+                            file: file.id,
+                            span: lines,
+                            replacement: String::new(),
+                        }],
+                    });
+                }
             }
         }
     }
+}
+
+/// The lines of the block mapping entry whose key is at `key` (the key
+/// first on its line): its line and the lines of its value under it.
+/// Offered only if the text without them loads to the same objects, which
+/// rules out a key inside a flow mapping or a list item's first key.
+fn ignored_entry(text: &str, document: Span, key: Span) -> Option<Span> {
+    let start = key.start as usize;
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &text[line_start..start];
+    if !indent.bytes().all(|b| b == b' ') {
+        return None;
+    }
+    let mut end = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
+    // Lines indented deeper belong to the value; blank and comment lines
+    // only when a deeper line follows them.
+    let mut at = end;
+    while at < text.len() {
+        let next = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        let line = &text[at..next];
+        let content = line.trim_start_matches(' ');
+        if content.trim().is_empty() || content.starts_with('#') {
+            at = next;
+            continue;
+        }
+        if line.len() - content.len() <= indent.len() {
+            break;
+        }
+        end = next;
+        at = next;
+    }
+    let (from, to) = (
+        document.start as usize,
+        (document.end as usize).min(text.len()),
+    );
+    if !(from <= line_start && end <= to) {
+        return None;
+    }
+    let without = format!("{}{}", &text[from..line_start], &text[end..to]);
+    let load = |text: &str| {
+        let stream = crate::yaml::parse_stream(text, crate::yaml::Limits::default());
+        stream.errors.is_empty().then(|| {
+            stream
+                .documents
+                .iter()
+                .map(|d| d.root.to_json())
+                .collect::<Vec<_>>()
+        })
+    };
+    (load(&without)? == load(&text[from..to])?).then_some(Span::new(line_start, end))
 }
 
 impl Rule for YamlAmbiguousValue {
