@@ -172,7 +172,9 @@ impl Rule for YamlAmbiguousValue {
                     "`{written}` is {}: Kubernetes reads it as {}, while YAML 1.2 tools (yq, editors, formatters) read {}",
                     value.why, value.reading, value.yaml12
                 );
-                let help = if value.why.contains("boolean") {
+                let help = if value.why.contains("flow collection") {
+                    format!("Quote it ({}) so every tool reads the text.", value.plain)
+                } else if value.why.contains("boolean") {
                     format!(
                         "Write `{}` if you mean the boolean, or quote it (\"{written}\") if you mean the text.",
                         value.reading

@@ -40,6 +40,21 @@ pub fn ambiguous_values(text: &str, document: &Document) -> Vec<Ambiguous> {
     let mut out = Vec::new();
     for node in values(document) {
         match &node.value {
+            // Only in a flow collection can a plain scalar end with `:`
+            // (`[a:]`): libyaml ends it at `:` only before a blank, YAML 1.2
+            // before a flow indicator too, which makes it a key.
+            Value::Str(string) if node.plain && string.ends_with(':') => {
+                out.push(Ambiguous {
+                    span: node.span,
+                    reading: format!("the string \"{string}\""),
+                    why: "a plain value ending in `:` in a flow collection",
+                    yaml12: format!(
+                        "a mapping of the key \"{}\" to an empty value",
+                        string.trim_end_matches(':')
+                    ),
+                    plain: format!("\"{}\"", string.replace('\\', "\\\\").replace('"', "\\\"")),
+                });
+            }
             Value::Bool(_) | Value::Int(_) | Value::Float(_) if node.plain => {
                 let Some(written) = text.get(node.span.start as usize..node.span.end as usize)
                 else {
