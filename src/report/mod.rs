@@ -112,6 +112,41 @@ pub fn summary_line(outcome: &Outcome) -> String {
         ),
         None => line,
     };
+    let line = with_baseline(line, s);
+    // What `kslint fix` would do, counted per record.
+    let fixable = |applicability: crate::diagnostic::Applicability| {
+        outcome
+            .diagnostics
+            .iter()
+            .filter(|d| {
+                d.fix
+                    .as_ref()
+                    .is_some_and(|f| f.applicability == applicability)
+            })
+            .count()
+    };
+    match (
+        fixable(crate::diagnostic::Applicability::Safe),
+        fixable(crate::diagnostic::Applicability::Unsafe),
+    ) {
+        (0, 0) => line,
+        (0, more) => format!(
+            "{line} {} fixable with `kslint fix --unsafe-fixes`.",
+            plural(more, "finding")
+        ),
+        (safe, 0) => format!(
+            "{line} {} fixable with `kslint fix`.",
+            plural(safe, "finding")
+        ),
+        (safe, more) => format!(
+            "{line} {} fixable with `kslint fix` ({more} more with `--unsafe-fixes`).",
+            plural(safe, "finding")
+        ),
+    }
+}
+
+/// The summary line with what a baseline hid and how much of it is stale.
+fn with_baseline(line: String, s: crate::outcome::Summary) -> String {
     match (s.baselined, s.baseline_stale) {
         (Some(baselined), Some(stale)) => {
             let mut line = format!(
