@@ -68,9 +68,10 @@ impl Rule for YamlDuplicateKey {
     crate::rule_identity!();
 
     fn check_file(&self, file: &FileView<'_>, cx: &mut RuleContext) {
-        // Each fix is checked by loading its document twice: a bounded
-        // number per file, so a file of many repeated keys costs linear time.
-        let mut fixes_left = 50;
+        // Each fix is checked by loading its document twice: the checks of
+        // a file load at most four times its size (and 64 KiB), so a file
+        // of many repeated keys costs linear time.
+        let mut bytes_left = 4 * file.text.len() + 64 * 1024;
         for document in &file.stream.documents {
             for (first, repeated) in &document.duplicate_keys {
                 let Some(object) = in_object(file, *repeated) else {
@@ -84,10 +85,7 @@ impl Rule for YamlDuplicateKey {
                     .report_at(file.id, *repeated, message, Some(object))
                     .help("Delete one of the two keys, keeping the value you mean; a review of the first one shows nothing wrong.")
                     .related(file.id, *first, "first written here; this value is ignored");
-                let lines = (fixes_left > 0)
-                    .then(|| ignored_entry(file.text, document.range, *first))
-                    .flatten();
-                fixes_left -= 1;
+                let lines = ignored_entry(file.text, document.range, *first, &mut bytes_left);
                 if let Some(lines) = lines {
                     // Unsafe: the objects stay the same, but the author may
                     // have meant the first value.
@@ -110,7 +108,7 @@ impl Rule for YamlDuplicateKey {
 /// first on its line): its line and the lines of its value under it.
 /// Offered only if the text without them loads to the same objects, which
 /// rules out a key inside a flow mapping or a list item's first key.
-fn ignored_entry(text: &str, document: Span, key: Span) -> Option<Span> {
+fn ignored_entry(text: &str, document: Span, key: Span, budget: &mut usize) -> Option<Span> {
     let start = key.start as usize;
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let indent = &text[line_start..start];
@@ -144,6 +142,11 @@ fn ignored_entry(text: &str, document: Span, key: Span) -> Option<Span> {
     if !(from <= line_start && end <= to) {
         return None;
     }
+    let cost = 2 * (to - from);
+    if cost > *budget {
+        return None;
+    }
+    *budget -= cost;
     let without = format!("{}{}", &text[from..line_start], &text[end..to]);
     let load = |text: &str| {
         let stream = crate::yaml::parse_stream(text, crate::yaml::Limits::default());
