@@ -371,6 +371,17 @@ impl SourceFile {
     pub fn line_col(&self, offset: u32) -> crate::yaml::line_index::LineCol {
         self.line_index().line_col(&self.text, offset)
     }
+
+    /// Where a span starts and ends, as lines and columns.
+    pub fn range(
+        &self,
+        span: crate::yaml::Span,
+    ) -> (
+        crate::yaml::line_index::LineCol,
+        crate::yaml::line_index::LineCol,
+    ) {
+        (self.line_col(span.start), self.line_col(span.end))
+    }
 }
 
 /// Every file of a run, by [`FileId`].

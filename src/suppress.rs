@@ -305,6 +305,13 @@ fn comment_fixes(
 ) -> std::collections::HashMap<usize, crate::diagnostic::Fix> {
     use crate::diagnostic::{Applicability, Edit, Fix};
     let mut fixes = std::collections::HashMap::new();
+    if table
+        .items
+        .iter()
+        .all(|item| item.used || item.object.is_some())
+    {
+        return fixes;
+    }
     let line_of = |at: usize| {
         let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let end = text[at..].find('\n').map_or(text.len(), |i| at + i);

@@ -16,6 +16,10 @@ fn decoded(path: &Path) -> Vec<serde_json::Value> {
     stream.documents.iter().map(|d| d.root.to_json()).collect()
 }
 
+fn stderr(run: &std::process::Output) -> String {
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
 fn fixture(dir: &Path) -> std::path::PathBuf {
     copy("ambiguous/deploy.yaml", dir)
 }
@@ -32,10 +36,10 @@ fn safe_fixes_change_the_text_but_not_the_objects() {
     let file = fixture(dir.path());
     let before = decoded(&file);
     let run = kslint(dir.path(), &["fix", "--no-config", "deploy.yaml"]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let said = stderr(&run);
     assert!(
-        stderr.contains("fixed 3 findings in 1 file; 1 finding more with --unsafe-fixes"),
-        "{stderr}"
+        said.contains("fixed 3 findings in 1 file; 1 finding more with --unsafe-fixes"),
+        "{said}"
     );
     let fixed = std::fs::read_to_string(&file).unwrap();
     insta::assert_snapshot!(fixed);
@@ -53,7 +57,7 @@ fn safe_fixes_change_the_text_but_not_the_objects() {
         "{stdout}"
     );
     let again = kslint(dir.path(), &["fix", "--no-config", "deploy.yaml"]);
-    assert!(String::from_utf8_lossy(&again.stderr).contains("fixed 0 findings in 0 files"));
+    assert!(stderr(&again).contains("fixed 0 findings in 0 files"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), fixed);
 }
 
@@ -66,7 +70,7 @@ fn unsafe_fixes_quote_text_fields_and_change_only_them() {
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "deploy.yaml"],
     );
-    assert!(String::from_utf8_lossy(&run.stderr).contains("fixed 4 findings in 1 file"));
+    assert!(stderr(&run).contains("fixed 4 findings in 1 file"));
     let after = decoded(&file);
     // Only the env value changed: the boolean Kubernetes read became the
     // text the field takes.
@@ -106,7 +110,7 @@ fn links_and_files_outside_the_tree_are_not_written() {
         &["fix", "--no-config", "--unsafe-fixes", "."],
     );
     assert_eq!(std::fs::read(&target).unwrap(), original);
-    assert!(String::from_utf8_lossy(&run.stderr).contains("fixed 0 findings"));
+    assert!(stderr(&run).contains("fixed 0 findings"));
 }
 
 #[test]
@@ -116,9 +120,9 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
     let before = decoded(&file);
     let run = kslint(dir.path(), &["fix", "--no-config", "pod.yaml"]);
     assert!(
-        String::from_utf8_lossy(&run.stderr).contains("fixed 4 findings in 1 file"),
+        stderr(&run).contains("fixed 4 findings in 1 file"),
         "{}",
-        String::from_utf8_lossy(&run.stderr)
+        stderr(&run)
     );
     let fixed = std::fs::read_to_string(&file).unwrap();
     insta::assert_snapshot!(fixed);
@@ -137,7 +141,7 @@ fn fix_on_a_lint_run_fixes_then_reports() {
         dir.path(),
         &["--no-config", "--fix", "--format", "concise", "deploy.yaml"],
     );
-    assert!(String::from_utf8_lossy(&run.stderr).contains("fixed 3 findings in 1 file"));
+    assert!(stderr(&run).contains("fixed 3 findings in 1 file"));
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(
         stdout.matches("yaml-ambiguous-value").count(),
@@ -159,19 +163,18 @@ fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
     // Safe fixes only: nothing to do.
     let run = kslint(dir.path(), &["fix", "--no-config", "svc.yaml"]);
     assert!(
-        String::from_utf8_lossy(&run.stderr)
-            .contains("fixed 0 findings in 0 files; 2 findings more with --unsafe-fixes"),
+        stderr(&run).contains("fixed 0 findings in 0 files; 2 findings more with --unsafe-fixes"),
         "{}",
-        String::from_utf8_lossy(&run.stderr)
+        stderr(&run)
     );
     let run = kslint(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "svc.yaml"],
     );
     assert!(
-        String::from_utf8_lossy(&run.stderr).contains("fixed 2 findings in 1 file"),
+        stderr(&run).contains("fixed 2 findings in 1 file"),
         "{}",
-        String::from_utf8_lossy(&run.stderr)
+        stderr(&run)
     );
     let fixed = std::fs::read_to_string(&file).unwrap();
     insta::assert_snapshot!(fixed);

@@ -84,8 +84,7 @@ pub fn render(outcome: &Outcome) -> String {
 
 fn entry<'a>(d: &'a Diagnostic, db: &'a SourceDb) -> Entry<'a> {
     let file = db.file(d.primary.file);
-    let start = file.line_col(d.primary.span.start);
-    let end = file.line_col(d.primary.span.end);
+    let (start, end) = file.range(d.primary.span);
     Entry {
         rule: d.rule,
         severity: d.severity,
@@ -120,8 +119,7 @@ fn entry<'a>(d: &'a Diagnostic, db: &'a SourceDb) -> Entry<'a> {
                 .iter()
                 .map(|edit| {
                     let file = db.file(edit.file);
-                    let start = file.line_col(edit.span.start);
-                    let end = file.line_col(edit.span.end);
+                    let (start, end) = file.range(edit.span);
                     EditEntry {
                         file: &file.name,
                         line: start.line,

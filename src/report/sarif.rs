@@ -112,12 +112,10 @@ fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
             .iter()
             .map(|edit| {
                 let file = db.file(edit.file);
-                let start = file.line_col(edit.span.start);
-                let end = file.line_col(edit.span.end);
                 json!({
                     "artifactLocation": {"uri": uri(&file.name)},
                     "replacements": [{
-                        "deletedRegion": {"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column},
+                        "deletedRegion": region(file, edit.span),
                         "insertedContent": {"text": edit.replacement},
                     }],
                 })
@@ -133,12 +131,16 @@ fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
 
 fn location(label: &Label, db: &SourceDb) -> Value {
     let file = db.file(label.file);
-    let start = file.line_col(label.span.start);
-    let end = file.line_col(label.span.end);
     json!({"physicalLocation": {
         "artifactLocation": {"uri": uri(&file.name)},
-        "region": {"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column},
+        "region": region(file, label.span),
     }})
+}
+
+/// A SARIF region: lines and columns from 1, the end exclusive.
+fn region(file: &crate::source::SourceFile, span: crate::yaml::Span) -> Value {
+    let (start, end) = file.range(span);
+    json!({"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column})
 }
 
 fn level(severity: Severity) -> &'static str {
