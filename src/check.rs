@@ -130,35 +130,20 @@ pub fn process_file(
     let helm_default_namespace =
         matches!(&text, Text::Generated(g) if !g.provenance.namespace_chosen());
     let fed = matches!(text, Text::Fed(_));
+    // Fixes are made in files users own, not in renders or builds.
+    let fixable = matches!(text, Text::Read(_));
     let mut made_documents = None;
     // A file a build read was parsed then (also one linted as written
     // because its build failed): its text and documents.
-    // An editor's unsaved text of the file (`kslint server`).
-    let overlay: Option<Arc<str>> = match (&text, &settings.overlays) {
-        (Text::Fed(candidate) | Text::Read(candidate), Some(overlays)) => {
-            candidate.path.as_deref().and_then(|path| {
-                let absolute = std::env::current_dir().unwrap_or_default().join(path);
-                overlays
-                    .get(&crate::changes::normalized(&absolute))
-                    .map(|text| Arc::from(text.as_str()))
-            })
-        }
-        _ => None,
-    };
     let cached = match &text {
-        Text::Fed(candidate) | Text::Read(candidate) if !parsed.is_empty() && overlay.is_none() => {
-            candidate
-                .path
-                .as_deref()
-                .and_then(|path| tree.resolve(path).ok())
-                .and_then(|real| parsed.take(&real))
-        }
+        Text::Fed(candidate) | Text::Read(candidate) if !parsed.is_empty() => candidate
+            .path
+            .as_deref()
+            .and_then(|path| tree.resolve(path).ok())
+            .and_then(|real| parsed.take(&real)),
         _ => None,
     };
     let (content, explicit) = match text {
-        Text::Fed(candidate) | Text::Read(candidate) if let Some(own) = overlay => {
-            (own, candidate.explicit)
-        }
         Text::Fed(candidate) | Text::Read(candidate) if let Some(file) = &cached => {
             (file.text.clone(), candidate.explicit)
         }
@@ -268,7 +253,8 @@ pub fn process_file(
     result.objects = objects.len();
     for object in &objects {
         result.suppressions.add_annotations(object);
-        result.index.add(object);
+        let source = fixable.then(|| crate::edit::Source::new(id, &text, object.node));
+        result.index.add(object, source.as_ref());
         let first_new = result.diagnostics.len();
         for active_rule in active {
             let mut cx = RuleContext::new(
@@ -277,7 +263,8 @@ pub fn process_file(
                 active_rule.configured,
                 &mut result.diagnostics,
             )
-            .targeting(settings.kubernetes_minor);
+            .targeting(settings.kubernetes_minor)
+            .with_source(source);
             cx.for_object(id, object.slot, &object.object);
             active_rule.rule.check(object, &mut cx);
         }

@@ -116,11 +116,25 @@ pub struct Edit {
     pub replacement: String,
 }
 
+/// What a fix does to the objects its file decodes to; `kslint fix`
+/// decodes the fixed file and refuses a fix that did anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Effect {
+    /// They stay the same: the text says the same thing another way.
+    Same,
+    /// Fields or list items are added; nothing there is changed or removed.
+    Adds,
+    /// Values change (checked where the fix is made).
+    Changes,
+}
+
 /// A change that resolves a finding: edits of the files users own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     /// Whether it can change what reaches the cluster.
     pub applicability: Applicability,
+    /// What it does to the decoded objects.
+    pub effect: Effect,
     /// What it does, in a few words (`write \`true\``).
     pub title: String,
     /// The edits, none overlapping.

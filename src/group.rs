@@ -5,7 +5,7 @@
 //! this module ties the findings of one cause into a group and words each
 //! group as the one finding a person fixes.
 
-use crate::diagnostic::{Cause, Diagnostic, Hardening, Label, ObjectRef, Severity};
+use crate::diagnostic::{Applicability, Cause, Diagnostic, Hardening, Label, ObjectRef, Severity};
 use std::collections::HashMap;
 
 /// What findings must share to be one: their cause's kind (and for a role
@@ -91,6 +91,35 @@ impl Finding<'_> {
     pub fn object(&self) -> Option<&ObjectRef> {
         self.members[0].object.as_ref()
     }
+
+    /// What `kslint fix` does about it, in a sentence; `None` if it has no
+    /// fix at all.
+    pub fn fix_note(&self) -> Option<String> {
+        let fixes: Vec<&crate::diagnostic::Fix> =
+            self.members.iter().filter_map(|m| m.fix.as_ref()).collect();
+        let safe = fixes
+            .iter()
+            .filter(|f| f.applicability == Applicability::Safe)
+            .count();
+        let whole = fixes.len() == self.members.len();
+        let what = match (self.members.len(), fixes.first()) {
+            (1, Some(fix)) => format!(" ({})", fix.title),
+            _ => String::new(),
+        };
+        match (safe, fixes.len() - safe) {
+            (0, 0) => None,
+            (_, 0) if whole => Some(format!("`kslint fix` makes this change{what}.")),
+            (0, _) if whole => Some(format!(
+                "`kslint fix --unsafe-fixes` makes this change{what}; review it before you merge."
+            )),
+            (0, _) => Some(
+                "`kslint fix --unsafe-fixes` makes part of this change; review it before you merge.".to_owned(),
+            ),
+            _ => Some(
+                "`kslint fix` makes part of this change, `kslint fix --unsafe-fixes` more (review those before you merge).".to_owned(),
+            ),
+        }
+    }
 }
 
 /// How many findings of each severity people read: a group counts once,
@@ -113,6 +142,34 @@ pub fn counts(diagnostics: &[Diagnostic]) -> (usize, usize, usize) {
         }
     }
     highest.into_values().for_each(add);
+    counts
+}
+
+/// What `kslint fix` does to the findings people read (a group counts
+/// once): how many it fixes whole, and how many more `--unsafe-fixes`
+/// fixes whole. A group some of whose members have no fix counts in
+/// neither.
+pub fn fixable(diagnostics: &[Diagnostic]) -> (usize, usize) {
+    let mut groups: HashMap<u32, Option<Applicability>> = HashMap::new();
+    let mut counts = (0, 0);
+    let mut add = |fix: Option<Applicability>| match fix {
+        Some(Applicability::Safe) => counts.0 += 1,
+        Some(Applicability::Unsafe) => counts.1 += 1,
+        None => {}
+    };
+    for diagnostic in diagnostics {
+        let fix = diagnostic.fix.as_ref().map(|f| f.applicability);
+        match diagnostic.group {
+            None => add(fix),
+            Some(group) => {
+                groups
+                    .entry(group)
+                    .and_modify(|whole| *whole = whole.zip(fix).map(|(a, b)| a.max(b)))
+                    .or_insert(fix);
+            }
+        }
+    }
+    groups.into_values().for_each(add);
     counts
 }
 

@@ -29,6 +29,9 @@ pub struct WorkloadFact {
     pub pod_spec_span: Span,
     /// The pod's `automountServiceAccountToken`, and where it is.
     pub automount: Option<(bool, Span)>,
+    /// Where `automountServiceAccountToken` would go into the pod spec, in
+    /// a file kslint may fix that does not write it.
+    pub automount_insertion: Option<crate::edit::Insertion>,
     /// The pods' labels.
     pub pod_labels: Vec<(String, String)>,
     /// Where the pods' labels are (or would go): the pod's `labels` key,
@@ -269,7 +272,7 @@ impl RunIndex {
     }
 
     /// Adds the facts of one object.
-    pub fn add(&mut self, object: &Manifest) {
+    pub fn add(&mut self, object: &Manifest, source: Option<&crate::edit::Source>) {
         let core = object.group().is_empty();
         if object.kind() == "Namespace" && core {
             let labels = object
@@ -360,6 +363,9 @@ impl RunIndex {
             automount: pod
                 .entry("automountServiceAccountToken")
                 .and_then(|e| Some((e.value.as_bool()?, e.value.span))),
+            automount_insertion: source
+                .filter(|_| pod.entry("automountServiceAccountToken").is_none())
+                .and_then(|source| source.insertion(pod.spec)),
             pod_labels: labels_of(labels_entry.map(|e| &e.value)),
             pod_labels_span: labels_entry
                 .map(|e| e.key_span)

@@ -12,6 +12,7 @@ pub mod changes;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod edit;
 pub mod expand;
 pub mod fix;
 pub mod group;

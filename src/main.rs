@@ -171,15 +171,17 @@ fn run(args: &LintArgs, settings: &Settings) -> anyhow::Result<kslint::runner::O
 /// that reports what remains.
 fn fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     let settings = resolve(&args.lint)?;
-    let outcome = run(&args.lint, &settings)?;
     let tree = kslint::source::tree_of(&settings.inputs);
-    let plan = kslint::fix::plan(
-        &outcome,
-        args.lint.unsafe_fixes,
+    let plan = kslint::fix::until_stable(
         &tree,
+        args.lint.unsafe_fixes,
         settings.max_file_size,
-    );
-    drop(outcome);
+        |overlays| {
+            let mut round = settings.clone();
+            round.overlays = overlays;
+            run(&args.lint, &round)
+        },
+    )?;
     let clean = |text: &str| kslint::text::clean_line(text).into_owned();
     for why in &plan.skipped {
         eprintln!("kslint: not fixed: {}", clean(why));

@@ -103,6 +103,7 @@ pub struct RuleContext<'a> {
     object: Option<(FileId, ObjectSlot, &'a ObjectRef)>,
     out: &'a mut Vec<Diagnostic>,
     kubernetes_minor: u16,
+    source: Option<crate::edit::Source<'a>>,
 }
 
 impl<'a> RuleContext<'a> {
@@ -121,7 +122,20 @@ impl<'a> RuleContext<'a> {
             object: None,
             out,
             kubernetes_minor: crate::pss::NEWEST_MINOR,
+            source: None,
         }
+    }
+
+    /// Gives rules the text of a file kslint may fix, to build fixes in.
+    pub fn with_source(mut self, source: Option<crate::edit::Source<'a>>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The text fixes are made in, if the object's file is one kslint may
+    /// fix (not a render or build).
+    pub fn source(&self) -> Option<&crate::edit::Source<'a>> {
+        self.source.as_ref()
     }
 
     /// Sets the Kubernetes minor version the run targets.
@@ -223,9 +237,9 @@ impl Report<'_> {
         self
     }
 
-    /// A change that resolves the finding.
-    pub fn fix(self, fix: crate::diagnostic::Fix) -> Self {
-        self.diagnostic.fix = Some(fix);
+    /// A change that resolves the finding, if there is one.
+    pub fn fix(self, fix: impl Into<Option<crate::diagnostic::Fix>>) -> Self {
+        self.diagnostic.fix = fix.into();
         self
     }
 

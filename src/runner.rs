@@ -80,7 +80,10 @@ pub fn lint(
             check_exists(path)?;
         }
     }
-    let tree = Arc::new(source::tree_of(&settings.inputs));
+    let tree = Arc::new(source::tree_with_overlays(
+        &settings.inputs,
+        settings.overlays.clone(),
+    ));
     let discovery = source::discover(&settings.inputs, &settings.filters, &tree)?;
     let mut stdin = Some(stdin);
     let mut texts = Vec::with_capacity(discovery.files.len() + discovery.problems.len());
@@ -155,7 +158,7 @@ pub fn lint(
 
 /// Lints the given files.
 pub fn lint_texts(texts: Vec<Text>, settings: &Settings) -> Outcome {
-    let tree = source::tree_of(&settings.inputs);
+    let tree = source::tree_with_overlays(&settings.inputs, settings.overlays.clone());
     let parsed = ParsedFiles::for_run(settings);
     lint_generated(texts, Vec::new(), settings, &tree, &parsed)
 }

@@ -37,8 +37,8 @@ struct State<F> {
     shown: HashMap<PathBuf, Vec<Shown>>,
 }
 
-/// The overlays a lint run takes: unsaved texts by absolute path.
-pub type Overlays = Arc<HashMap<PathBuf, String>>;
+/// The overlays a lint run takes: unsaved texts by real path.
+pub type Overlays = crate::tree::Overrides;
 
 /// Serves on stdin and stdout until the client says `exit`.
 /// `lint(root, overlays)` lints a workspace (with its config) as the
@@ -145,7 +145,14 @@ impl<F: Fn(&Path, Overlays) -> anyhow::Result<Outcome>> State<F> {
 
     /// Lints the workspace and publishes what changed.
     fn lint(&mut self, connection: &Connection) -> anyhow::Result<()> {
-        let outcome = match (self.lint)(&self.root, Arc::new(self.open.clone())) {
+        // Builds and charts read through the tree too: keyed as it looks
+        // files up, by real path.
+        let overlays: HashMap<PathBuf, Arc<str>> = self
+            .open
+            .iter()
+            .filter_map(|(path, text)| Some((path.canonicalize().ok()?, Arc::from(text.as_str()))))
+            .collect();
+        let outcome = match (self.lint)(&self.root, Arc::new(overlays)) {
             Ok(outcome) => outcome,
             Err(e) => {
                 let message = lsp::ShowMessageParams {

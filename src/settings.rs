@@ -61,9 +61,9 @@ pub struct Settings {
     /// Pull-request mode: only findings that touch these lines are
     /// reported.
     pub changed: Option<std::sync::Arc<crate::changes::Change>>,
-    /// Texts that stand for files on disk (absolute paths): an editor's
-    /// unsaved documents, for `kslint server`.
-    pub overlays: Option<std::sync::Arc<std::collections::HashMap<PathBuf, String>>>,
+    /// Texts that stand for files on disk, by real path: an editor's
+    /// unsaved documents (`kslint server`), the texts `kslint fix` made.
+    pub overlays: Option<crate::tree::Overrides>,
 }
 
 /// How kslint treats kustomizations.

@@ -22,6 +22,11 @@ pub const KUSTOMIZATION_FILES: &[&str] =
 /// The tree of a run's inputs: what it may read (see [`Tree`]). Standard
 /// input belongs to the current folder's repository.
 pub fn tree_of(inputs: &[Input]) -> Tree {
+    tree_with_overlays(inputs, None)
+}
+
+/// [`tree_of`], reading `overlays` in place of their files.
+pub fn tree_with_overlays(inputs: &[Input], overlays: Option<crate::tree::Overrides>) -> Tree {
     let paths: Vec<&Path> = inputs
         .iter()
         .map(|input| match input {
@@ -29,7 +34,7 @@ pub fn tree_of(inputs: &[Input]) -> Tree {
             Input::Stdin => Path::new("."),
         })
         .collect();
-    Tree::of(&paths)
+    Tree::of(&paths).with_overrides(overlays)
 }
 
 /// Index of a file in the run's [`SourceDb`], in path order.

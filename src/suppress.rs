@@ -303,7 +303,7 @@ fn comment_fixes(
     text: &str,
     file: FileId,
 ) -> std::collections::HashMap<usize, crate::diagnostic::Fix> {
-    use crate::diagnostic::{Applicability, Edit, Fix};
+    use crate::diagnostic::{Applicability, Edit, Effect, Fix};
     let mut fixes = std::collections::HashMap::new();
     if table
         .items
@@ -362,6 +362,7 @@ fn comment_fixes(
             };
             let fix = Fix {
                 applicability: Applicability::Safe,
+                effect: Effect::Same,
                 title: "remove the comment".into(),
                 edits: vec![Edit {
                     file,
@@ -401,6 +402,7 @@ fn comment_fixes(
                 i,
                 Fix {
                     applicability: Applicability::Safe,
+                    effect: Effect::Same,
                     title: format!("remove {:?} from the comment", table.items[i].rule),
                     edits: vec![Edit {
                         file,

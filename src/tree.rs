@@ -27,7 +27,13 @@ pub struct Tree {
     /// others, and resolving a path costs a system call per part.
     /// Keyed by the bytes of the path: hashing a `Path` walks its parts.
     folders: Arc<Mutex<HashMap<OsString, Option<PathBuf>>>>,
+    /// Texts that stand for files of the tree, by real path: `kslint fix`
+    /// lints its fixed texts again before it writes them.
+    overrides: Option<Overrides>,
 }
+
+/// Texts standing for files, by real (canonical) path.
+pub type Overrides = Arc<HashMap<PathBuf, Arc<str>>>;
 
 /// Why a path may not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +98,14 @@ impl Tree {
             roots,
             git_dirs,
             folders: Arc::default(),
+            overrides: None,
         }
+    }
+
+    /// The same tree, reading `overrides` in place of their files.
+    pub fn with_overrides(mut self, overrides: Option<Overrides>) -> Tree {
+        self.overrides = overrides;
+        self
     }
 
     /// The real path of `path`: its folder resolved once per run, then the
@@ -200,6 +213,9 @@ impl Tree {
             }
         };
         self.classify(&real).map_err(ReadError::Outside)?;
+        if let Some(text) = self.overrides.as_ref().and_then(|o| o.get(&real)) {
+            return Ok(text.as_bytes().to_vec());
+        }
         // Opening a pipe would wait for a writer: look before opening.
         let is_file = match kind {
             Some(kind) => kind.is_file(),

@@ -184,3 +184,213 @@ fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("yaml-duplicate-key").count(), 1, "{stdout}");
 }
+
+/// Sets `value` at a JSON pointer, making the mappings on the way.
+fn set(value: &mut serde_json::Value, pointer: &str, new: serde_json::Value) {
+    let mut at = value;
+    for key in pointer.trim_start_matches('/').split('/') {
+        at = match at {
+            serde_json::Value::Array(items) => &mut items[key.parse::<usize>().unwrap()],
+            other => {
+                if other.is_null() {
+                    *other = serde_json::json!({});
+                }
+                other
+                    .as_object_mut()
+                    .unwrap()
+                    .entry(key)
+                    .or_insert(serde_json::Value::Null)
+            }
+        };
+    }
+    *at = new;
+}
+
+/// The hardening fixture's objects with the settings the fixes add.
+fn hardened(mut objects: Vec<serde_json::Value>, unsafe_fixes: bool) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let (web, sidecar, init) = (
+        "/spec/template/spec/containers/0/securityContext",
+        "/spec/template/spec/containers/1/securityContext",
+        "/spec/template/spec/initContainers/0/securityContext",
+    );
+    let drop = if unsafe_fixes { "ALL" } else { "NET_RAW" };
+    for container in [web, init] {
+        set(
+            &mut objects[0],
+            &format!("{container}/capabilities/drop"),
+            json!([drop]),
+        );
+    }
+    for container in [web, sidecar, init] {
+        set(
+            &mut objects[0],
+            &format!("{container}/allowPrivilegeEscalation"),
+            json!(false),
+        );
+        set(
+            &mut objects[0],
+            &format!("{container}/seccompProfile/type"),
+            json!("RuntimeDefault"),
+        );
+    }
+    set(
+        &mut objects[1],
+        "/spec/containers/0/securityContext/capabilities/drop",
+        json!([drop]),
+    );
+    if unsafe_fixes {
+        set(
+            &mut objects[0],
+            &format!("{sidecar}/capabilities/drop"),
+            json!(["NET_RAW", "ALL"]),
+        );
+        for container in [web, sidecar, init] {
+            set(
+                &mut objects[0],
+                &format!("{container}/readOnlyRootFilesystem"),
+                json!(true),
+            );
+        }
+        // The sidecar's `runAsNonRoot: false` is a choice the fix keeps.
+        for container in [web, init] {
+            set(
+                &mut objects[0],
+                &format!("{container}/runAsNonRoot"),
+                json!(true),
+            );
+        }
+        set(
+            &mut objects[1],
+            "/spec/containers/0/securityContext/runAsNonRoot",
+            json!(true),
+        );
+    }
+    objects
+}
+
+#[test]
+fn hardening_fixes_add_only_the_missing_settings_in_the_files_layout() {
+    for unsafe_fixes in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = copy("hardening/deploy.yaml", dir.path());
+        let before = decoded(&file);
+        let mut args = vec!["fix", "--no-config", "deploy.yaml"];
+        if unsafe_fixes {
+            args.push("--unsafe-fixes");
+        }
+        let run = kslint(dir.path(), &args);
+        let said = stderr(&run);
+        let expected = if unsafe_fixes {
+            "fixed 16 findings in 1 file\n"
+        } else {
+            "fixed 9 findings in 1 file; 10 findings more with --unsafe-fixes"
+        };
+        assert!(said.contains(expected), "{said}");
+        let fixed = std::fs::read_to_string(&file).unwrap();
+        if unsafe_fixes {
+            insta::assert_snapshot!("hardening_unsafe", fixed);
+        } else {
+            insta::assert_snapshot!("hardening_safe", fixed);
+        }
+        // The objects differ from the originals in the added settings only.
+        assert_eq!(decoded(&file), hardened(before, unsafe_fixes));
+        // What stays is what was written on purpose (and, for a safe run,
+        // what only unsafe fixes change).
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        for rule in ["net-raw", "seccomp-unconfined"] {
+            assert!(!stdout.contains(rule), "{rule} left:\n{stdout}");
+        }
+        if unsafe_fixes {
+            assert!(!stdout.contains("capabilities-not-dropped"), "{stdout}");
+            assert_eq!(stdout.matches("run-as-root").count(), 1, "{stdout}");
+        }
+        // A second run has nothing left to fix.
+        let again = kslint(dir.path(), &args);
+        assert!(
+            stderr(&again).contains("fixed 0 findings in 0 files"),
+            "{}",
+            stderr(&again)
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), fixed);
+    }
+}
+
+#[test]
+fn fixes_keep_crlf_line_breaks_and_refuse_lone_carriage_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(common::root().join("testdata/fix/hardening/deploy.yaml")).unwrap();
+    let crlf = dir.path().join("crlf.yaml");
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
+    let before = decoded(&crlf);
+    let run = kslint(dir.path(), &["fix", "--no-config", "crlf.yaml"]);
+    assert!(
+        stderr(&run).contains("fixed 9 findings in 1 file"),
+        "{}",
+        stderr(&run)
+    );
+    let fixed = std::fs::read_to_string(&crlf).unwrap();
+    assert_eq!(
+        fixed.matches('\n').count(),
+        fixed.matches("\r\n").count(),
+        "{fixed:?}"
+    );
+    assert_eq!(decoded(&crlf), hardened(before, false));
+
+    // Lone CRs are line breaks to Kubernetes; kslint reads them as line
+    // feeds, and writing its text back would change every one.
+    let old_mac = dir.path().join("cr.yaml");
+    std::fs::write(&old_mac, text.replace('\n', "\r")).unwrap();
+    let original = std::fs::read(&old_mac).unwrap();
+    let run = kslint(dir.path(), &["fix", "--no-config", "cr.yaml"]);
+    assert!(
+        stderr(&run).contains("lone carriage returns"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(std::fs::read(&old_mac).unwrap(), original);
+}
+
+#[test]
+fn token_automount_is_turned_off_safely_only_where_no_binding_names_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy("automount/app.yaml", dir.path());
+    let before = decoded(&file);
+    let mut expected = before.clone();
+    set(
+        &mut expected[0],
+        "/spec/template/spec/automountServiceAccountToken",
+        false.into(),
+    );
+    let run = kslint(dir.path(), &["fix", "--no-config", "app.yaml"]);
+    assert!(
+        stderr(&run).contains("fixed 1 finding in 1 file; 1 finding more with --unsafe-fixes"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(decoded(&file), expected);
+    // The bound account's pods may call the API: turning the token off
+    // is the user's call.
+    let run = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "app.yaml"],
+    );
+    assert!(
+        stderr(&run).contains("fixed 1 finding in 1 file"),
+        "{}",
+        stderr(&run)
+    );
+    set(
+        &mut expected[1],
+        "/spec/template/spec/automountServiceAccountToken",
+        false.into(),
+    );
+    assert_eq!(decoded(&file), expected);
+    insta::assert_snapshot!(std::fs::read_to_string(&file).unwrap());
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        !stdout.contains("automount-service-account-token"),
+        "{stdout}"
+    );
+}

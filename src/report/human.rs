@@ -258,6 +258,10 @@ impl Report {
             // The help may hold a YAML block to paste: its lines stay.
             help: finding.help.as_ref().map(|h| {
                 let mut help = text::clean_block(h).into_owned();
+                if let Some(note) = finding.fix_note() {
+                    help.push('\n');
+                    help.push_str(&text::clean_line(&note));
+                }
                 if hidden > 0 {
                     help.push_str(&format!(
                         "\n({hidden} more related {}: `--format json` lists every one.)",

@@ -113,22 +113,8 @@ pub fn summary_line(outcome: &Outcome) -> String {
         None => line,
     };
     let line = with_baseline(line, s);
-    // What `kslint fix` would do, counted per record.
-    let fixable = |applicability: crate::diagnostic::Applicability| {
-        outcome
-            .diagnostics
-            .iter()
-            .filter(|d| {
-                d.fix
-                    .as_ref()
-                    .is_some_and(|f| f.applicability == applicability)
-            })
-            .count()
-    };
-    match (
-        fixable(crate::diagnostic::Applicability::Safe),
-        fixable(crate::diagnostic::Applicability::Unsafe),
-    ) {
+    // What `kslint fix` would do, counted as the findings are.
+    match crate::group::fixable(&outcome.diagnostics) {
         (0, 0) => line,
         (0, more) => format!(
             "{line} {} fixable with `kslint fix --unsafe-fixes`.",

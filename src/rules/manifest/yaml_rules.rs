@@ -2,7 +2,7 @@
 //! YAML, before and beside its objects.
 
 use super::yaml_traps::{ambiguous_values, short_continuations};
-use crate::diagnostic::{Applicability, Edit, Fix};
+use crate::diagnostic::{Applicability, Edit, Effect, Fix};
 use crate::registry::{FileView, Rule, RuleContext};
 use crate::yaml::Span;
 
@@ -91,6 +91,7 @@ impl Rule for YamlDuplicateKey {
                     // have meant the first value.
                     report.fix(Fix {
                         applicability: Applicability::Unsafe,
+                        effect: Effect::Same,
                         title: "delete the ignored first key".into(),
                         edits: vec![Edit {
                             file: file.id,
@@ -200,6 +201,7 @@ impl Rule for YamlAmbiguousValue {
                 let fix = if takes_text {
                     Fix {
                         applicability: Applicability::Unsafe,
+                        effect: Effect::Changes,
                         title: format!("quote it: \"{written}\""),
                         edits: vec![Edit {
                             file: file.id,
@@ -210,6 +212,7 @@ impl Rule for YamlAmbiguousValue {
                 } else {
                     Fix {
                         applicability: Applicability::Safe,
+                        effect: Effect::Same,
                         title: format!("write `{}`", value.plain),
                         edits: vec![Edit {
                             file: file.id,

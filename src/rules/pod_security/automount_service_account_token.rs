@@ -1,4 +1,5 @@
 //! `automount-service-account-token`: see rules/automount-service-account-token.md
+use crate::diagnostic::{Applicability, Effect, Fix};
 use crate::index::ClusterView;
 use crate::registry::{Rule, RuleContext};
 
@@ -28,8 +29,33 @@ impl Rule for AutomountServiceAccountToken {
                 }
             };
             let object = Some((workload.slot, workload.object.clone()));
+            // Without a binding the token grants nothing kslint can see the
+            // pod use; with one, the pod may call the API with it.
+            let fix = workload.automount_insertion.map(|insertion| {
+                let bound = !cluster
+                    .bindings_for_account(
+                        &workload.service_account,
+                        workload.object.namespace.as_deref(),
+                    )
+                    .is_empty();
+                Fix {
+                    applicability: if bound {
+                        Applicability::Unsafe
+                    } else {
+                        Applicability::Safe
+                    },
+                    effect: Effect::Adds,
+                    title: "add `automountServiceAccountToken: false` to the pod spec".to_owned(),
+                    edits: vec![insertion.edit(
+                        workload.file,
+                        &["automountServiceAccountToken"],
+                        "false",
+                    )],
+                }
+            });
             cx.report_at(workload.file, span, format!("pod mounts a token for the service account {:?}", workload.service_account), object)
-                .help("Set `automountServiceAccountToken: false` in the pod spec (or on the ServiceAccount) unless the pod calls the Kubernetes API.");
+                .help("Set `automountServiceAccountToken: false` in the pod spec (or on the ServiceAccount) unless the pod calls the Kubernetes API.")
+                .fix(fix);
         }
     }
 }

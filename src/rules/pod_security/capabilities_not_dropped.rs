@@ -1,5 +1,5 @@
 //! `capabilities-not-dropped`: see rules/capabilities-not-dropped.md
-use super::helpers::{drop_span, drops, linux_pod};
+use super::helpers::{drop_span, drops, hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
@@ -13,10 +13,12 @@ impl Rule for CapabilitiesNotDropped {
         let Some(pod) = linux_pod(object) else { return };
         for container in pod.containers() {
             if !drops(&container, "ALL") {
+                let fix = hardening_fix(cx, &container, Hardening::DropAll);
                 cx.report(drop_span(&container), format!("{} does not drop all capabilities", container.describe()))
                     .help("Add `ALL` to securityContext.capabilities.drop, then add back only the capabilities the container needs.")
                     .cause(Cause::Unhardened { setting: Hardening::DropAll, container: container.describe() })
-                    .container(&container);
+                    .container(&container)
+                    .fix(fix);
             }
         }
     }

@@ -1,5 +1,5 @@
 //! `net-raw`: see rules/net-raw.md
-use super::helpers::{capability, drop_span, drops, linux_pod};
+use super::helpers::{capability, drop_span, drops, hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
@@ -24,6 +24,7 @@ impl Rule for NetRaw {
                     .container(&container);
             }
             if added_raw.is_empty() && !drops(&container, "NET_RAW") {
+                let fix = hardening_fix(cx, &container, Hardening::DropNetRaw);
                 cx.report(
                     drop_span(&container),
                     format!(
@@ -36,7 +37,8 @@ impl Rule for NetRaw {
                     setting: Hardening::DropNetRaw,
                     container: container.describe(),
                 })
-                .container(&container);
+                .container(&container)
+                .fix(fix);
             }
         }
     }

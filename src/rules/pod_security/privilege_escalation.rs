@@ -1,5 +1,5 @@
 //! `privilege-escalation`: see rules/privilege-escalation.md
-use super::helpers::linux_pod;
+use super::helpers::{hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
@@ -27,13 +27,15 @@ impl Rule for PrivilegeEscalation {
                 }
                 None => {
                     // Unset, null or not a boolean: at the key if written.
+                    let fix = hardening_fix(cx, &container, Hardening::NoPrivilegeEscalation);
                     let span = field
                         .written()
                         .map_or_else(|| container.absence_span(), |e| e.key_span);
                     cx.report(span, format!("{} does not set allowPrivilegeEscalation to false", container.describe()))
                         .help("Add `allowPrivilegeEscalation: false` to the container's securityContext; unset, setuid binaries can gain root.")
                         .cause(Cause::Unhardened { setting: Hardening::NoPrivilegeEscalation, container: container.describe() })
-                        .container(&container);
+                        .container(&container)
+                        .fix(fix);
                 }
             }
         }

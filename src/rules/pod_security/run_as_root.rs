@@ -1,5 +1,5 @@
 //! `run-as-root`: see rules/run-as-root.md
-use super::helpers::linux_pod;
+use super::helpers::{hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates as p;
@@ -31,10 +31,12 @@ impl Rule for RunAsRoot {
                 None => {
                     let (non_root, _) = p::effective(&container, p::run_as_non_root);
                     if non_root.bool() != Some(true) {
+                        let fix = hardening_fix(cx, &container, Hardening::NonRoot);
                         cx.report(container.absence_span(), format!("{} may run as root, depending on its image", container.describe()))
                             .help("Set `runAsNonRoot: true` (and a non-zero runAsUser) in the container's or the pod's securityContext.")
                             .cause(Cause::Unhardened { setting: Hardening::NonRoot, container: container.describe() })
-                            .container(&container);
+                            .container(&container)
+                            .fix(fix);
                     }
                 }
             }

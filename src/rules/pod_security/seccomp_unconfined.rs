@@ -1,5 +1,5 @@
 //! `seccomp-unconfined`: see rules/seccomp-unconfined.md
-use super::helpers::linux_pod;
+use super::helpers::{hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening, Severity};
 use crate::k8s::Manifest;
 use crate::k8s::predicates::{self as p, Scope};
@@ -52,6 +52,7 @@ impl Rule for SeccompUnconfined {
             {
                 // Neither the container nor the pod sets a profile (`null`
                 // sets none, as the API server reads it).
+                let fix = hardening_fix(cx, &container, Hardening::Seccomp);
                 cx.report(
                     container.absence_span(),
                     format!("{} has no seccomp profile", container.describe()),
@@ -61,7 +62,8 @@ impl Rule for SeccompUnconfined {
                     setting: Hardening::Seccomp,
                     container: container.describe(),
                 })
-                .container(&container);
+                .container(&container)
+                .fix(fix);
             }
         }
     }

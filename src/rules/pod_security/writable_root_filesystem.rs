@@ -1,5 +1,5 @@
 //! `writable-root-filesystem`: see rules/writable-root-filesystem.md
-use super::helpers::linux_pod;
+use super::helpers::{hardening_fix, linux_pod};
 use crate::diagnostic::{Cause, Hardening};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
@@ -16,6 +16,7 @@ impl Rule for WritableRootFilesystem {
             if entry.and_then(|e| e.value.as_bool()) == Some(true) {
                 continue;
             }
+            let fix = hardening_fix(cx, &container, Hardening::ReadOnlyRoot);
             let span = entry.map_or_else(|| container.absence_span(), |e| e.value.span);
             let report = cx.report(span, format!("{} has a writable root filesystem", container.describe()))
                 .help("Set `readOnlyRootFilesystem: true` and mount an emptyDir where the application must write.")
@@ -23,10 +24,12 @@ impl Rule for WritableRootFilesystem {
             // `readOnlyRootFilesystem: false` is a choice, its own finding;
             // unset is one of the container's missing settings.
             if entry.is_none_or(|e| e.value.as_bool().is_none()) {
-                report.cause(Cause::Unhardened {
-                    setting: Hardening::ReadOnlyRoot,
-                    container: container.describe(),
-                });
+                report
+                    .cause(Cause::Unhardened {
+                        setting: Hardening::ReadOnlyRoot,
+                        container: container.describe(),
+                    })
+                    .fix(fix);
             }
         }
     }
