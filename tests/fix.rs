@@ -394,3 +394,24 @@ fn token_automount_is_turned_off_safely_only_where_no_binding_names_the_account(
         "{stdout}"
     );
 }
+
+#[test]
+fn api_versions_are_replaced_only_where_no_field_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy("api-version/old.yaml", dir.path());
+    let mut expected = decoded(&file);
+    let run = kslint(dir.path(), &["fix", "--no-config", "old.yaml"]);
+    assert!(
+        stderr(&run).contains("fixed 2 findings in 1 file"),
+        "{}",
+        stderr(&run)
+    );
+    expected[0]["apiVersion"] = "rbac.authorization.k8s.io/v1".into();
+    expected[2]["apiVersion"] = "policy/v1".into();
+    assert_eq!(decoded(&file), expected);
+    insta::assert_snapshot!(std::fs::read_to_string(&file).unwrap());
+    // What is left needs field changes, which the help names.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(stdout.matches("removed-api-version").count(), 2, "{stdout}");
+    assert!(stdout.contains("change the fields that differ"), "{stdout}");
+}

@@ -1,6 +1,7 @@
 //! `removed-api-version` and `deprecated-api-version`: see their catalog
 //! files. The table follows the Kubernetes deprecated API migration guide.
 
+use crate::diagnostic::{Applicability, Edit, Effect, Fix};
 use crate::k8s::Manifest;
 use crate::registry::{Rule, RuleContext};
 
@@ -246,6 +247,57 @@ static RETIRED: &[Retired] = &[
     ),
 ];
 
+/// Whether moving to the replacement is only a new `apiVersion`: the
+/// migration guide lists no field changes (or, for a PodDisruptionBudget,
+/// none that touch this object: an empty `selector` selects no pods in
+/// `policy/v1beta1` and every pod in `policy/v1`).
+fn same_fields(retired: &Retired, object: &Manifest) -> bool {
+    match (retired.api_version, object.kind()) {
+        ("policy/v1beta1", "PodDisruptionBudget") => object
+            .node
+            .path(&["spec", "selector"])
+            .is_none_or(|selector| !selector.as_map().is_some_and(<[_]>::is_empty)),
+        ("node.k8s.io/v1beta1", _)
+        | ("apiregistration.k8s.io/v1beta1", _)
+        | ("authentication.k8s.io/v1beta1", _)
+        | ("coordination.k8s.io/v1beta1", _)
+        | ("networking.k8s.io/v1beta1", "IngressClass")
+        | ("rbac.authorization.k8s.io/v1beta1", _)
+        | ("scheduling.k8s.io/v1beta1", _)
+        | ("storage.k8s.io/v1beta1", _)
+        | ("batch/v1beta1", "CronJob") => true,
+        _ => false,
+    }
+}
+
+/// The fix that writes the replacement `apiVersion`, where nothing else
+/// changes; its quotes, if any, stay.
+fn api_version_fix(retired: &Retired, object: &Manifest, cx: &RuleContext) -> Option<Fix> {
+    let source = cx.source()?;
+    let replacement = retired.replacement.filter(|r| !r.contains(' '))?;
+    if !same_fields(retired, object) {
+        return None;
+    }
+    let node = object.node.get("apiVersion")?;
+    let written = source
+        .text
+        .get(node.span.start as usize..node.span.end as usize)?;
+    let quote = match written.as_bytes().first() {
+        Some(&q @ (b'"' | b'\'')) => (q as char).to_string(),
+        _ => String::new(),
+    };
+    Some(Fix {
+        applicability: Applicability::Safe,
+        effect: Effect::Changes,
+        title: format!("write `apiVersion: {replacement}`"),
+        edits: vec![Edit {
+            file: source.file,
+            span: node.span,
+            replacement: format!("{quote}{replacement}{quote}"),
+        }],
+    })
+}
+
 /// `removed` of an API with no removal scheduled.
 const NOT_SCHEDULED: u16 = u16::MAX;
 
@@ -264,10 +316,12 @@ fn span(object: &Manifest) -> crate::yaml::Span {
         .map_or(object.node.span, |n| n.span)
 }
 
-fn replacement_help(retired: &Retired, kind: &str) -> String {
+fn replacement_help(retired: &Retired, object: &Manifest) -> String {
+    let kind = object.kind();
     match retired.replacement {
         Some(replacement) if replacement.contains(' ') => format!("Use {replacement} instead of {kind}."),
-        Some(replacement) => format!("Use `apiVersion: {replacement}` for {kind}; check the fields that changed between the versions."),
+        Some(replacement) if same_fields(retired, object) => format!("Use `apiVersion: {replacement}` for {kind}; no field changes between the versions."),
+        Some(replacement) => format!("Use `apiVersion: {replacement}` for {kind}, and change the fields that differ between the versions (Kubernetes' deprecated API migration guide lists them)."),
         None if kind == "PodSecurityPolicy" => "Remove the PodSecurityPolicy and label the namespaces for Pod Security Admission (`pod-security.kubernetes.io/enforce`) instead.".to_owned(),
         None => format!("Remove the {kind}: nothing replaces this API."),
     }
@@ -284,6 +338,7 @@ impl Rule for RemovedApiVersion {
         if target < retired.removed {
             return;
         }
+        let fix = api_version_fix(retired, object, cx);
         cx.report(
             span(object),
             format!(
@@ -293,7 +348,8 @@ impl Rule for RemovedApiVersion {
                 object.kind()
             ),
         )
-        .help(replacement_help(retired, object.kind()));
+        .help(replacement_help(retired, object))
+        .fix(fix);
     }
 }
 
@@ -308,6 +364,7 @@ impl Rule for DeprecatedApiVersion {
         if target < retired.deprecated || target >= retired.removed {
             return;
         }
+        let fix = api_version_fix(retired, object, cx);
         let consequence = if retired.removed == NOT_SCHEDULED {
             "the API server warns on every use, and a later release may remove it".to_owned()
         } else {
@@ -325,6 +382,7 @@ impl Rule for DeprecatedApiVersion {
                 retired.deprecated,
             ),
         )
-        .help(replacement_help(retired, object.kind()));
+        .help(replacement_help(retired, object))
+        .fix(fix);
     }
 }
