@@ -4,7 +4,7 @@
 //! An edit that cannot be made plainly is not made: the caller offers no
 //! fix, and `kslint fix` decodes every result before it keeps it.
 
-use crate::diagnostic::Edit;
+use crate::diagnostic::{Applicability, Edit, Effect, Fix, Hardening};
 use crate::source::FileId;
 use crate::yaml::{Entry, Node, Span};
 
@@ -44,12 +44,14 @@ impl<'a> Source<'a> {
     /// not one this edits plainly.
     pub fn insert_path(&self, base: &Node, path: &[&str], value: &str) -> Option<Edit> {
         let mut node = base;
+        let mut holder: Option<(&Node, &Entry)> = None;
         let mut rest = path;
         while let Some((key, deeper)) = rest.split_first() {
             match node.entry(key) {
                 Some(_) if deeper.is_empty() => return None,
                 Some(entry) => {
                     entry.value.as_map()?;
+                    holder = Some((node, entry));
                     node = &entry.value;
                     rest = deeper;
                 }
@@ -59,7 +61,157 @@ impl<'a> Source<'a> {
         if rest.is_empty() {
             return None;
         }
+        if let Some((parent, entry)) = holder
+            && let Some(edit) = self.fill_empty_flow(parent, entry, rest, value)
+        {
+            return Some(edit);
+        }
         Some(self.insertion(node)?.edit(self.file, rest, value))
+    }
+
+    /// `key: {}` in a block mapping (as Helm renders an empty value)
+    /// becomes a block holding `path`: one long flow line is no file's
+    /// style. `None` unless only the colon and blanks come between the key
+    /// and its `{}`.
+    fn fill_empty_flow(
+        &self,
+        parent: &Node,
+        entry: &Entry,
+        path: &[&str],
+        value: &str,
+    ) -> Option<Edit> {
+        let bytes = self.text.as_bytes();
+        let map = &entry.value;
+        let empty = map.as_map().is_some_and(<[_]>::is_empty);
+        if !empty
+            || bytes.get(parent.span.start as usize) == Some(&b'{')
+            || self
+                .text
+                .get(map.span.start as usize..map.span.end as usize)
+                != Some("{}")
+        {
+            return None;
+        }
+        let between = self
+            .text
+            .get(entry.key_span.end as usize..map.span.start as usize)?;
+        let after_colon = between.strip_prefix(':')?;
+        if !after_colon
+            .bytes()
+            .all(|b| matches!(b, b' ' | b'\n' | b'\r'))
+        {
+            return None;
+        }
+        let crlf = self.text[..entry.key_span.end as usize].ends_with('\r')
+            || self.text[map.span.end as usize..].starts_with("\r\n");
+        let insertion = Insertion {
+            at: entry.key_span.end + 1,
+            layout: Layout::Block {
+                column: u16::try_from(column(self.text, entry.key_span.start) + self.step).ok()?,
+                step: u8::try_from(self.step).ok()?,
+                crlf,
+            },
+        };
+        let mut edit = insertion.edit(self.file, path, value);
+        edit.span.end = map.span.end;
+        Some(edit)
+    }
+
+    /// The fix that adds a missing hardening setting to the `container`
+    /// mapping's `securityContext` (creating it, or `capabilities`, as
+    /// needed). `None` if the setting is written already (a `null`, a value
+    /// of another type: the user's to look at), or the API server would
+    /// refuse the result.
+    pub fn hardening(&self, container: &Node, setting: Hardening) -> Option<Fix> {
+        use Applicability::{Safe, Unsafe};
+        let capability = |name: &str| {
+            let upper = name.trim().to_ascii_uppercase();
+            upper
+                .strip_prefix("CAP_")
+                .map_or(upper.clone(), str::to_owned)
+        };
+        let listed = |list: Option<&Node>, wanted: &str| {
+            list.and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Node::as_str)
+                .any(|name| capability(name) == wanted)
+        };
+        let capabilities = container.path(&["securityContext", "capabilities"]);
+        // `allowPrivilegeEscalation: false` beside `privileged: true` or
+        // an added SYS_ADMIN is refused.
+        if setting == Hardening::NoPrivilegeEscalation
+            && (container
+                .path(&["securityContext", "privileged"])
+                .and_then(Node::as_bool)
+                == Some(true)
+                || listed(capabilities.and_then(|c| c.get("add")), "SYS_ADMIN"))
+        {
+            return None;
+        }
+        let (path, value, applicability, title): (&[&str], &str, _, &str) = match setting {
+            Hardening::NoPrivilegeEscalation => (
+                &["securityContext", "allowPrivilegeEscalation"],
+                "false",
+                Safe,
+                "add `allowPrivilegeEscalation: false` to the securityContext",
+            ),
+            Hardening::Seccomp => (
+                &["securityContext", "seccompProfile", "type"],
+                "RuntimeDefault",
+                Safe,
+                "add `seccompProfile: {type: RuntimeDefault}` to the securityContext",
+            ),
+            // Many images run as root or write to their root filesystem.
+            Hardening::NonRoot => (
+                &["securityContext", "runAsNonRoot"],
+                "true",
+                Unsafe,
+                "add `runAsNonRoot: true` to the securityContext (the image must run as a non-root user)",
+            ),
+            Hardening::ReadOnlyRoot => (
+                &["securityContext", "readOnlyRootFilesystem"],
+                "true",
+                Unsafe,
+                "add `readOnlyRootFilesystem: true` to the securityContext (mount an emptyDir where the container writes)",
+            ),
+            // Images that start as root often need CHOWN, SETUID or
+            // NET_BIND_SERVICE; raw sockets only ping-like tools use.
+            Hardening::DropAll | Hardening::DropNetRaw => {
+                let (name, applicability) = if setting == Hardening::DropAll {
+                    ("ALL", Unsafe)
+                } else {
+                    ("NET_RAW", Safe)
+                };
+                let drop = capabilities.and_then(|c| c.get("drop"));
+                // Listed already (a patch may replace the list in a build):
+                // adding it again would change nothing.
+                if listed(drop, name) {
+                    return None;
+                }
+                let edit = match drop {
+                    Some(list) => self.append_item(list, name)?,
+                    None => self.insert_path(
+                        container,
+                        &["securityContext", "capabilities", "drop"],
+                        &format!("[{name}]"),
+                    )?,
+                };
+                return Some(Fix {
+                    applicability,
+                    effect: Effect::Adds,
+                    title: format!("add `{name}` to securityContext.capabilities.drop"),
+                    edits: vec![edit],
+                });
+            }
+        };
+        let edit = self.insert_path(container, path, value)?;
+        Some(Fix {
+            applicability,
+            effect: Effect::Adds,
+            title: title.to_owned(),
+            edits: vec![edit],
+        })
     }
 
     /// Where a new key goes into the mapping `map`, and how it is written
@@ -143,7 +295,11 @@ impl<'a> Source<'a> {
     fn line_end(&self, end: u32) -> (u32, &'static str) {
         let bytes = self.text.as_bytes();
         let mut at = end as usize;
-        // A block scalar's span takes its last line break.
+        // A block scalar's span takes its last line break, and may reach
+        // into the next line's indentation.
+        while at > 0 && bytes[at - 1] == b' ' {
+            at -= 1;
+        }
         if at > 0 && bytes[at - 1] == b'\n' {
             at -= 1;
         } else {
@@ -307,14 +463,35 @@ mod tests {
                 "{runAsNonRoot: true, capabilities: {drop: [ALL]}}"
             )
         );
-        let empty = POD.replace(
+        // An empty `{}` (as Helm renders one) becomes a block; inside a
+        // flow mapping it stays flow.
+        for written in [" {}", "\n        {}"] {
+            let empty = POD.replace(
+                "image: nginx\n",
+                &format!("image: nginx\n      securityContext:{written}\n"),
+            );
+            assert_eq!(
+                insert(&empty, &["securityContext", "runAsNonRoot"], "true").unwrap(),
+                POD.replace(
+                    "image: nginx\n",
+                    "image: nginx\n      securityContext:\n          runAsNonRoot: true\n"
+                )
+            );
+        }
+        let in_flow = POD.replace(
             "image: nginx\n",
-            "image: nginx\n      securityContext: {}\n",
+            "image: nginx\n      resources: {limits: {}}\n",
         );
-        assert_eq!(
-            insert(&empty, &["securityContext", "runAsNonRoot"], "true").unwrap(),
-            empty.replace("{}", "{runAsNonRoot: true}")
-        );
+        let stream = crate::yaml::parse_stream(&in_flow, crate::yaml::Limits::default());
+        let root = &stream.documents[0].root;
+        let edit = Source::new(FileId(0), &in_flow, root)
+            .insert_path(
+                root.pointer("/spec/containers/0").unwrap(),
+                &["resources", "limits", "memory"],
+                "1Gi",
+            )
+            .unwrap();
+        assert_eq!(edit.replacement, "memory: 1Gi");
     }
 
     #[test]
@@ -324,6 +501,21 @@ mod tests {
             insert(&crlf, &["securityContext", "runAsNonRoot"], "true").unwrap(),
             format!("{crlf}      securityContext:\r\n          runAsNonRoot: true\r\n")
         );
+    }
+
+    #[test]
+    fn goes_after_a_block_scalar_not_into_the_next_line() {
+        for scalar in ["|", ">-", "|+"] {
+            let text = POD.replace(
+                "image: nginx\n",
+                &format!("image: nginx\n      command:\n      - {scalar}\n        echo hi\n    volumes: []\n"),
+            );
+            let fixed = insert(&text, &["securityContext", "runAsNonRoot"], "true").unwrap();
+            assert!(
+                fixed.contains("        echo hi\n      securityContext:\n          runAsNonRoot: true\n    volumes: []"),
+                "{scalar}: {fixed}"
+            );
+        }
     }
 
     #[test]

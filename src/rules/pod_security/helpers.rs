@@ -1,7 +1,7 @@
 //! Helpers shared by the pod and container security rules. The fields
 //! themselves are read by `pss::predicates`, which Pod Security shares.
 
-use crate::diagnostic::{Applicability, Effect, Fix, Hardening};
+use crate::diagnostic::{Fix, Hardening};
 use crate::k8s::predicates as p;
 use crate::k8s::{Container, Manifest, PodSpec};
 use crate::registry::RuleContext;
@@ -40,77 +40,8 @@ pub fn linux_pod<'a>(object: &'a Manifest) -> Option<&'a PodSpec<'a>> {
 }
 
 /// The fix that adds a missing hardening setting to a container's
-/// `securityContext` (creating it, or `capabilities`, as needed), in the
-/// file's own layout. `None` where kslint has no file text to edit, or the
-/// setting is written already (a `null`, a value of another type): that
-/// is the user's to look at.
+/// `securityContext` (see [`crate::edit::Source::hardening`]); `None`
+/// where kslint has no file text to edit.
 pub fn hardening_fix(cx: &RuleContext, container: &Container, setting: Hardening) -> Option<Fix> {
-    use Applicability::{Safe, Unsafe};
-    let source = cx.source()?;
-    // The API server rejects `allowPrivilegeEscalation: false` beside
-    // `privileged: true` or an added SYS_ADMIN.
-    if setting == Hardening::NoPrivilegeEscalation
-        && (p::privileged(container).bool() == Some(true)
-            || p::added_capabilities(container).any(|c| capability(c.name) == "SYS_ADMIN"))
-    {
-        return None;
-    }
-    let (path, value, applicability, title): (&[&str], &str, _, &str) = match setting {
-        Hardening::NoPrivilegeEscalation => (
-            &["securityContext", "allowPrivilegeEscalation"],
-            "false",
-            Safe,
-            "add `allowPrivilegeEscalation: false` to the securityContext",
-        ),
-        Hardening::Seccomp => (
-            &["securityContext", "seccompProfile", "type"],
-            "RuntimeDefault",
-            Safe,
-            "add `seccompProfile: {type: RuntimeDefault}` to the securityContext",
-        ),
-        // Many images run as root or write to their root filesystem.
-        Hardening::NonRoot => (
-            &["securityContext", "runAsNonRoot"],
-            "true",
-            Unsafe,
-            "add `runAsNonRoot: true` to the securityContext (the image must run as a non-root user)",
-        ),
-        Hardening::ReadOnlyRoot => (
-            &["securityContext", "readOnlyRootFilesystem"],
-            "true",
-            Unsafe,
-            "add `readOnlyRootFilesystem: true` to the securityContext (mount an emptyDir where the container writes)",
-        ),
-        // Images that start as root often need CHOWN, SETUID or
-        // NET_BIND_SERVICE; raw sockets only ping-like tools use.
-        Hardening::DropAll | Hardening::DropNetRaw => {
-            let (name, applicability) = if setting == Hardening::DropAll {
-                ("ALL", Unsafe)
-            } else {
-                ("NET_RAW", Safe)
-            };
-            let list = p::drop_list(container);
-            let edit = match list.written() {
-                Some(entry) => source.append_item(&entry.value, name)?,
-                None => source.insert_path(
-                    container.node,
-                    &["securityContext", "capabilities", "drop"],
-                    &format!("[{name}]"),
-                )?,
-            };
-            return Some(Fix {
-                applicability,
-                effect: Effect::Adds,
-                title: format!("add `{name}` to securityContext.capabilities.drop"),
-                edits: vec![edit],
-            });
-        }
-    };
-    let edit = source.insert_path(container.node, path, value)?;
-    Some(Fix {
-        applicability,
-        effect: Effect::Adds,
-        title: title.to_owned(),
-        edits: vec![edit],
-    })
+    cx.source()?.hardening(container.node, setting)
 }
