@@ -1,6 +1,7 @@
 //! `automount-service-account-token`: see rules/automount-service-account-token.md
 use crate::diagnostic::{Applicability, Effect, Fix};
 use crate::index::ClusterView;
+use crate::rbac::names_workload;
 use crate::registry::{Rule, RuleContext};
 
 crate::declare_rule!(
@@ -32,12 +33,18 @@ impl Rule for AutomountServiceAccountToken {
             // Without a binding the token grants nothing kslint can see the
             // pod use; with one, the pod may call the API with it.
             let fix = workload.automount_insertion.map(|insertion| {
-                let bound = !cluster
+                let bound = cluster
                     .bindings_for_account(
                         &workload.service_account,
                         workload.object.namespace.as_deref(),
                     )
-                    .is_empty();
+                    .iter()
+                    .any(|binding| {
+                        binding
+                            .subjects
+                            .iter()
+                            .any(|subject| names_workload(binding, subject, workload))
+                    });
                 Fix {
                     applicability: if bound {
                         Applicability::Unsafe
