@@ -168,30 +168,42 @@ pub fn until_stable(
 /// titles of those refused.
 fn apply_checked<'f>(text: &str, fixes: &[&'f Fix]) -> (String, usize, usize, Vec<&'f str>) {
     let (fixed, taken, overlapping) = apply(text, fixes);
-    if taken.is_empty() || decodes_as_allowed(text, &fixed, &taken) {
+    if taken.is_empty() {
+        return (fixed, 0, overlapping, Vec::new());
+    }
+    let before = load(text);
+    if decodes_as_allowed(&before, &fixed, &taken) {
         return (fixed, taken.len(), overlapping, Vec::new());
     }
     // Edits are measured in the original text: the first fix that passes
-    // alone is applied, the rest wait for the next round.
+    // alone is applied, the rest wait for the next round. Each try decodes
+    // the file: a few are enough to find the fix that misbehaves.
     let mut refused = Vec::new();
-    for (i, fix) in taken.iter().enumerate() {
+    for (i, fix) in taken.iter().enumerate().take(MAX_TRIES) {
         let (next, one, _) = apply(text, &[fix]);
-        if decodes_as_allowed(text, &next, &one) {
+        if decodes_as_allowed(&before, &next, &one) {
             let waiting = overlapping + taken.len() - i - 1;
             return (next, 1, waiting, refused);
         }
         refused.push(fix.title.as_str());
     }
-    (text.to_owned(), 0, overlapping, refused)
+    let waiting = overlapping + taken.len() - refused.len();
+    (text.to_owned(), 0, waiting, refused)
 }
 
-/// Whether `fixed` decodes to `text`'s objects changed only as the fixes'
-/// effects allow: as many documents, no new load errors, and in each
-/// document the effects of the fixes made in it.
-fn decodes_as_allowed(text: &str, fixed: &str, fixes: &[&Fix]) -> bool {
-    let load =
-        |text: &str| crate::yaml::parse_manifest_stream(text, crate::yaml::Limits::default());
-    let (before, after) = (load(text), load(fixed));
+/// How many fixes of one file [`apply_checked`] tries alone at most.
+const MAX_TRIES: usize = 16;
+
+fn load(text: &str) -> crate::yaml::Stream {
+    crate::yaml::parse_manifest_stream(text, crate::yaml::Limits::default())
+}
+
+/// Whether `fixed` decodes to the objects of `before` (the text the fixes
+/// were made in) changed only as the fixes' effects allow: as many
+/// documents, no new load errors, and in each document the effects of the
+/// fixes made in it.
+fn decodes_as_allowed(before: &crate::yaml::Stream, fixed: &str, fixes: &[&Fix]) -> bool {
+    let after = load(fixed);
     if after.errors.len() > before.errors.len() || after.documents.len() != before.documents.len() {
         return false;
     }
