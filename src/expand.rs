@@ -242,6 +242,9 @@ pub fn resolve_stand_ins(
     if let Some((file, _)) = &mut diagnostic.source_object {
         real(file);
     }
+    for edit in diagnostic.fix.iter_mut().flat_map(|fix| &mut fix.edits) {
+        real(&mut edit.file);
+    }
 }
 
 /// How a chart was rendered.

@@ -90,8 +90,14 @@ impl<'a> Tracing<'a> {
         diagnostics.extend(self.trace(unused, db));
         // A fix edits the text it was found in; once the finding moved to
         // the file users edit (a template, a base), those edits are not
-        // the change to make there, so the fix goes.
+        // the change to make there, so the fix goes (a Kustomize build's
+        // finding gets a fix made in its source). Helm output (rendered by
+        // kslint, or committed with its `# Source:` lines) is made anew
+        // from its chart: the change belongs in a template or values file.
         for diagnostic in &mut diagnostics {
+            if diagnostic.rendered_from == Some(diagnostic.primary.file) {
+                diagnostic.fix = None;
+            }
             if diagnostic.fix.as_ref().is_some_and(|fix| {
                 fix.edits
                     .iter()

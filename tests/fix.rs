@@ -415,3 +415,135 @@ fn api_versions_are_replaced_only_where_no_field_changes() {
     assert_eq!(stdout.matches("removed-api-version").count(), 2, "{stdout}");
     assert!(stdout.contains("change the fields that differ"), "{stdout}");
 }
+
+#[test]
+fn committed_helm_output_is_not_fixed_its_chart_is_where_the_change_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::root().join("testdata/fix/hardening/deploy.yaml"))
+        .unwrap()
+        .replacen(
+            "apiVersion: apps/v1",
+            "# Source: shop/templates/deploy.yaml\napiVersion: apps/v1",
+            1,
+        );
+    let file = dir.path().join("rendered.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let run = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "rendered.yaml"],
+    );
+    assert!(
+        stderr(&run).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&run)
+    );
+    // The report still says what to add.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("allowPrivilegeEscalation: false"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+/// Copies a fixture folder into `dir`.
+fn copy_tree(fixture: &str, dir: &Path) {
+    let from = common::root().join("testdata/fix").join(fixture);
+    for entry in walk(&from) {
+        let to = dir.join(entry.strip_prefix(&from).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &to).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_hardening_fix_through_kustomize_goes_into_the_base_both_overlays_build() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree("kustomize-base", dir.path());
+    // A repository: the base, outside the linted folder, is in its tree.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let overlays: Vec<(String, String)> = [
+        "overlays/dev/kustomization.yaml",
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/user.yaml",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            f.to_string(),
+            std::fs::read_to_string(dir.path().join(f)).unwrap(),
+        )
+    })
+    .collect();
+    let run = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "overlays"],
+    );
+    assert!(stderr(&run).contains("in 1 file"), "{}", stderr(&run));
+    // The base, which both overlays build on, holds the settings; the
+    // overlays are as they were.
+    let base = std::fs::read_to_string(dir.path().join("base/deploy.yaml")).unwrap();
+    insta::assert_snapshot!(base);
+    for (name, text) in &overlays {
+        assert_eq!(
+            &std::fs::read_to_string(dir.path().join(name)).unwrap(),
+            text,
+            "{name}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!stdout.contains("not hardened"), "{stdout}");
+    let again = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "overlays"],
+    );
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
+    // The real Kustomize builds both overlays with the settings, prod's
+    // own `runAsUser` merged in.
+    let Some(kubectl) = common::tool("kubectl") else {
+        return;
+    };
+    for (overlay, user) in [("dev", None), ("prod", Some(101))] {
+        let built = std::process::Command::new(&kubectl)
+            .args(["kustomize", &format!("overlays/{overlay}")])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", stderr(&built));
+        let text = String::from_utf8(built.stdout).unwrap();
+        let stream = kslint::yaml::parse_stream(&text, kslint::yaml::Limits::default());
+        let context = stream.documents[0]
+            .root
+            .pointer("/spec/template/spec/containers/0/securityContext")
+            .unwrap()
+            .to_json();
+        let mut expected = serde_json::json!({
+            "capabilities": {"drop": ["ALL"]},
+            "allowPrivilegeEscalation": false,
+            "runAsNonRoot": true,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "readOnlyRootFilesystem": true,
+        });
+        if let Some(user) = user {
+            expected["runAsUser"] = user.into();
+        }
+        assert_eq!(context, expected, "{overlay}");
+    }
+}

@@ -10,6 +10,7 @@ use std::path::Path;
 
 impl crate::expand::Retrace for Built {
     fn retrace<'t>(&'t self, d: &mut Diagnostic, text: FileId, names: &mut FileNamer<'_, 't>) {
+        let at = d.primary.span;
         let base = base_object(self, d.primary.span, names);
         let caveat = approximate(self, d.primary.span);
         if let Some(removal) = removal_behind(self, d) {
@@ -19,6 +20,9 @@ impl crate::expand::Retrace for Built {
         if let Some(moved) = move_label(&d.primary, self, names) {
             d.primary = moved;
             d.rendered_from = Some(text);
+            if let Some(Cause::Unhardened { setting, .. }) = d.cause {
+                d.fix = source_fix(self, at, d.container.as_deref(), setting, names);
+            }
             d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
             if let Some(mut base) = base.filter(|b| b.file != d.primary.file) {
                 // A value from a kustomization field (`images`,
@@ -50,6 +54,67 @@ impl crate::expand::Retrace for Built {
         if let Some(moved) = move_label(label, self, names) {
             *label = moved;
         }
+    }
+}
+
+/// The hardening fix made where the build took the container from (a base
+/// or the patch that added it), for a finding at `at` in the build's text:
+/// every build of that file gets the setting, and an overlay that sets it
+/// otherwise still wins (its patch is applied on top).
+fn source_fix<'t>(
+    built: &'t Built,
+    at: Span,
+    container: Option<&str>,
+    setting: Hardening,
+    names: &mut FileNamer<'_, 't>,
+) -> Option<crate::diagnostic::Fix> {
+    let name = container?;
+    // The nodes around the finding's place, innermost first: one of them
+    // is the container, the first that names it.
+    let mut around: Vec<Span> = built
+        .emitted
+        .origins
+        .iter()
+        .filter(|(out, source)| out.start <= at.start && at.end <= out.end && !source.is_empty())
+        .map(|(out, source)| (out.end - out.start, *source))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_values()
+        .collect();
+    around.truncate(8);
+    let mut parsed: Option<(&Path, crate::yaml::Stream)> = None;
+    for origin in around {
+        let (path, text, span) = built.sources.locate(origin)?;
+        if parsed.as_ref().is_none_or(|(p, _)| *p != path) {
+            let stream = crate::yaml::parse_stream(text, crate::yaml::Limits::default());
+            parsed = Some((path, stream));
+        }
+        let (_, stream) = parsed.as_ref()?;
+        let found = stream
+            .documents
+            .iter()
+            .find_map(|d| node_at(&d.root, span).map(|node| (&d.root, node)));
+        let Some((root, node)) = found else { continue };
+        if node.get("name").and_then(crate::yaml::Node::as_str) != Some(name) {
+            continue;
+        }
+        let file = file_id(path, text, names);
+        return crate::edit::Source::new(file, text, root).hardening(node, setting);
+    }
+    None
+}
+
+/// The mapping written at exactly `span`.
+fn node_at(node: &crate::yaml::Node, span: Span) -> Option<&crate::yaml::Node> {
+    if node.span.start > span.start || node.span.end < span.end {
+        return None;
+    }
+    if node.span == span && node.as_map().is_some() {
+        return Some(node);
+    }
+    match &node.value {
+        crate::yaml::Value::Map(entries) => entries.iter().find_map(|e| node_at(&e.value, span)),
+        crate::yaml::Value::Seq(items) => items.iter().find_map(|item| node_at(item, span)),
+        _ => None,
     }
 }
 
