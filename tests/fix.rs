@@ -393,6 +393,15 @@ fn token_automount_is_turned_off_safely_only_where_no_binding_names_the_account(
         !stdout.contains("automount-service-account-token"),
         "{stdout}"
     );
+    let again = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "app.yaml"],
+    );
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -414,6 +423,12 @@ fn api_versions_are_replaced_only_where_no_field_changes() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("removed-api-version").count(), 2, "{stdout}");
     assert!(stdout.contains("change the fields that differ"), "{stdout}");
+    let again = kslint(dir.path(), &["fix", "--no-config", "old.yaml"]);
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
