@@ -123,6 +123,13 @@ impl<'a> Source<'a> {
     /// of another type: the user's to look at), or the API server would
     /// refuse the result.
     pub fn hardening(&self, container: &Node, setting: Hardening) -> Option<Fix> {
+        self.hardening_under(container, "securityContext", setting)
+    }
+
+    /// [`Source::hardening`] for a security context written as `key`
+    /// under `base`: a container's `securityContext`, or the values key a
+    /// chart writes into one.
+    pub fn hardening_under(&self, base: &Node, key: &str, setting: Hardening) -> Option<Fix> {
         use Applicability::{Safe, Unsafe};
         let capability = |name: &str| {
             let upper = name.trim().to_ascii_uppercase();
@@ -137,40 +144,37 @@ impl<'a> Source<'a> {
                 .filter_map(Node::as_str)
                 .any(|name| capability(name) == wanted)
         };
-        let capabilities = container.path(&["securityContext", "capabilities"]);
+        let capabilities = base.path(&[key, "capabilities"]);
         // `allowPrivilegeEscalation: false` beside `privileged: true` or
         // an added SYS_ADMIN is refused.
         if setting == Hardening::NoPrivilegeEscalation
-            && (container
-                .path(&["securityContext", "privileged"])
-                .and_then(Node::as_bool)
-                == Some(true)
+            && (base.path(&[key, "privileged"]).and_then(Node::as_bool) == Some(true)
                 || listed(capabilities.and_then(|c| c.get("add")), "SYS_ADMIN"))
         {
             return None;
         }
         let (path, value, applicability, title): (&[&str], &str, _, &str) = match setting {
             Hardening::NoPrivilegeEscalation => (
-                &["securityContext", "allowPrivilegeEscalation"],
+                &["allowPrivilegeEscalation"],
                 "false",
                 Safe,
                 "add `allowPrivilegeEscalation: false` to the securityContext",
             ),
             Hardening::Seccomp => (
-                &["securityContext", "seccompProfile", "type"],
+                &["seccompProfile", "type"],
                 "RuntimeDefault",
                 Safe,
                 "add `seccompProfile: {type: RuntimeDefault}` to the securityContext",
             ),
             // Many images run as root or write to their root filesystem.
             Hardening::NonRoot => (
-                &["securityContext", "runAsNonRoot"],
+                &["runAsNonRoot"],
                 "true",
                 Unsafe,
                 "add `runAsNonRoot: true` to the securityContext (the image must run as a non-root user)",
             ),
             Hardening::ReadOnlyRoot => (
-                &["securityContext", "readOnlyRootFilesystem"],
+                &["readOnlyRootFilesystem"],
                 "true",
                 Unsafe,
                 "add `readOnlyRootFilesystem: true` to the securityContext (mount an emptyDir where the container writes)",
@@ -186,14 +190,14 @@ impl<'a> Source<'a> {
                 let drop = capabilities.and_then(|c| c.get("drop"));
                 // Listed already (a patch may replace the list in a build):
                 // adding it again would change nothing.
-                if listed(drop, name) {
+                if listed(drop, name) || listed(drop, "ALL") {
                     return None;
                 }
                 let edit = match drop {
                     Some(list) => self.append_item(list, name)?,
                     None => self.insert_path(
-                        container,
-                        &["securityContext", "capabilities", "drop"],
+                        base,
+                        &[key, "capabilities", "drop"],
                         &format!("[{name}]"),
                     )?,
                 };
@@ -205,7 +209,8 @@ impl<'a> Source<'a> {
                 });
             }
         };
-        let edit = self.insert_path(container, path, value)?;
+        let full: Vec<&str> = std::iter::once(key).chain(path.iter().copied()).collect();
+        let edit = self.insert_path(base, &full, value)?;
         Some(Fix {
             applicability,
             effect: Effect::Adds,

@@ -88,21 +88,20 @@ impl<'a> Tracing<'a> {
         });
         let mut diagnostics = diagnostics;
         diagnostics.extend(self.trace(unused, db));
-        // A fix edits the text it was found in; once the finding moved to
-        // the file users edit (a template, a base), those edits are not
-        // the change to make there, so the fix goes (a Kustomize build's
-        // finding gets a fix made in its source). Helm output (rendered by
-        // kslint, or committed with its `# Source:` lines) is made anew
-        // from its chart: the change belongs in a template or values file.
+        // A fix edits the text it was found in: once a finding was traced
+        // from a render or build to the file users edit (a template, a
+        // base), those edits are not the change to make there, so the fix
+        // goes; tracing made the fixes that belong there (a base's
+        // container, a chart's values). Helm output committed with its
+        // `# Source:` lines counts as a render: it is made anew from the
+        // chart.
         for diagnostic in &mut diagnostics {
-            if diagnostic.rendered_from == Some(diagnostic.primary.file) {
-                diagnostic.fix = None;
-            }
-            if diagnostic.fix.as_ref().is_some_and(|fix| {
-                fix.edits
-                    .iter()
-                    .any(|edit| edit.file != diagnostic.primary.file)
-            }) {
+            if let Some(render) = diagnostic.rendered_from
+                && diagnostic
+                    .fix
+                    .as_ref()
+                    .is_some_and(|fix| fix.edits.iter().any(|edit| edit.file == render))
+            {
                 diagnostic.fix = None;
             }
         }

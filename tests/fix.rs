@@ -562,3 +562,49 @@ fn a_hardening_fix_through_kustomize_goes_into_the_base_both_overlays_build() {
         assert_eq!(context, expected, "{overlay}");
     }
 }
+
+#[test]
+fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
+    let Some(helm) = common::tool("helm") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree("helm-values", dir.path());
+    let template = std::fs::read_to_string(dir.path().join("shop/templates/deploy.yaml")).unwrap();
+    let run = kslint(
+        dir.path(),
+        &[
+            "fix",
+            "--no-config",
+            "--unsafe-fixes",
+            "--helm-bin",
+            helm.to_str().unwrap(),
+            "shop",
+        ],
+    );
+    assert!(stderr(&run).contains("in 1 file"), "{}", stderr(&run));
+    // The values file holds the settings; the template is untouched.
+    insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("shop/values.yaml")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shop/templates/deploy.yaml")).unwrap(),
+        template
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!stdout.contains("not hardened"), "{stdout}");
+    let again = kslint(
+        dir.path(),
+        &[
+            "fix",
+            "--no-config",
+            "--unsafe-fixes",
+            "--helm-bin",
+            helm.to_str().unwrap(),
+            "shop",
+        ],
+    );
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
+}

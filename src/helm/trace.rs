@@ -6,7 +6,7 @@
 use super::origin::{self, Origin, ValuesFile};
 use super::template::{self, Line};
 use super::{SourceHeader, header_at, source_headers, subchart_path};
-use crate::diagnostic::{Diagnostic, Label};
+use crate::diagnostic::{Cause, Diagnostic, Label};
 use crate::expand::{ChartFound, Provenance};
 use crate::source::{FileId, SourceDb, SourceFile, display_name};
 use crate::suppress::{Scope, Suppressions};
@@ -204,6 +204,11 @@ impl Tracer {
             diagnostic.primary = primary;
             diagnostic.related.splice(0..0, extra);
             diagnostic.rendered_from = Some(rendered);
+            if let Some(Cause::Unhardened { setting, .. }) = diagnostic.cause
+                && self.is_template(diagnostic.primary.file)
+            {
+                diagnostic.fix = self.values_fix(rendered, &diagnostic.primary, setting, db);
+            }
         }
         let related = std::mem::take(&mut diagnostic.related);
         for label in related {
@@ -215,6 +220,47 @@ impl Tracer {
             }
         }
         diagnostic
+    }
+
+    /// The fix for a container's missing hardening setting, made in the
+    /// chart's `values.yaml` where the template writes the container's
+    /// whole `securityContext` from a values key (`toYaml
+    /// .Values.securityContext`). Only for a render of the chart's own
+    /// values: another values file or `--set` may give that key.
+    fn values_fix(
+        &mut self,
+        rendered: FileId,
+        at: &Label,
+        setting: crate::diagnostic::Hardening,
+        db: &mut SourceDb,
+    ) -> Option<crate::diagnostic::Fix> {
+        let context = self.contexts.get(&rendered)?;
+        if !context.values.is_empty() || !context.set_keys.is_empty() {
+            return None;
+        }
+        let chart_dir = context.chart_dir.clone()?;
+        // A subchart's template reads its own values under a prefix.
+        let own_templates = display_name(&chart_dir.join("templates"));
+        let template = db.file(at.file);
+        if !template.name.starts_with(&format!("{own_templates}/")) {
+            return None;
+        }
+        let key = security_context_values_key(&template.text, at.span.start as usize)?;
+        let name = display_name(&chart_dir.join("values.yaml"));
+        let id = load_values(&mut self.values, &name, db, &self.tree)?;
+        let root = &self.values.get(&name)?.as_ref()?.1;
+        let keys: Vec<&str> = key.split('.').collect();
+        let (last, parents) = keys.split_last()?;
+        let base = if parents.is_empty() {
+            root
+        } else {
+            root.path(parents)?
+        };
+        // Written as a mapping (`{}` too): a key the chart leaves unset may
+        // be tested with `if` in the template.
+        base.get(last)?.as_map()?;
+        let text = db.file(id).text.clone();
+        crate::edit::Source::new(id, &text, root).hardening_under(base, last, setting)
     }
 
     /// Where a label in a rendered text belongs, and labels to add.
@@ -385,6 +431,52 @@ impl Tracer {
             }
         }
     }
+}
+
+/// The values key a template writes a container's `securityContext` from,
+/// for the container whose first line holds byte `at`: a
+/// `securityContext:` line of the container followed by (or ending in) a
+/// `toYaml .Values.KEY`. Template actions on lines of their own (`{{- if
+/// ... }}`) are passed over; the container ends at a line indented less.
+fn security_context_values_key(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let column = at - line_start;
+    let mut lines = text[line_start..].lines().skip(1).take(400);
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if trimmed.starts_with("{{") && trimmed.ends_with("}}") {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent < column {
+            return None;
+        }
+        if indent != column {
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix("securityContext:") else {
+            continue;
+        };
+        let source = if rest.trim().is_empty() {
+            lines.by_ref().find(|l| !l.trim().is_empty())?
+        } else {
+            rest
+        };
+        if !source.contains("toYaml") {
+            return None;
+        }
+        let after = &source[source.find(".Values.")? + ".Values.".len()..];
+        let key: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        let key = key.trim_end_matches('.');
+        return (!key.is_empty()).then(|| key.to_owned());
+    }
+    None
 }
 
 fn load_template(
