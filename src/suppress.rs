@@ -37,6 +37,8 @@ pub struct Item {
     pub scope: Scope,
     /// The object it was written on, for annotation suppressions.
     pub object: Option<(ObjectSlot, ObjectRef)>,
+    /// For an annotation, its whole `key: value` entry.
+    pub annotation: Option<Span>,
     /// Whether it hid a finding.
     pub used: bool,
 }
@@ -88,6 +90,7 @@ impl Suppressions {
                         Scope::Line(line as u32)
                     },
                     object: None,
+                    annotation: None,
                     used: false,
                 };
                 if !file_wide && own_line {
@@ -136,6 +139,7 @@ impl Suppressions {
                         span: entry.value.span,
                         scope: scope.clone(),
                         object: Some((object.slot, object.object.clone())),
+                        annotation: Some(entry.key_span.to(entry.value.span)),
                         used: false,
                     });
                 }
@@ -253,7 +257,7 @@ pub fn unused_suppressions(
     let mut out = Vec::new();
     for (i, table) in suppressions.into_iter().enumerate() {
         let skip = skip(FileId(i as u32));
-        let fixes = comment_fixes(&table, &text(FileId(i as u32)), FileId(i as u32));
+        let fixes = suppression_fixes(&table, &text(FileId(i as u32)), FileId(i as u32));
         for (at, item) in table
             .items
             .into_iter()
@@ -294,17 +298,22 @@ pub fn unused_suppressions(
     out
 }
 
-/// The fixes of a file's unused comment suppressions, by item index: a
-/// comment none of whose names hides anything is removed (its whole line
-/// when it stands alone); else each unused name goes with its comma.
-/// Annotation suppressions get none yet.
-fn comment_fixes(
+/// The fixes of a file's unused suppressions, by item index: a comment
+/// none of whose names hides anything is removed (its whole line when it
+/// stands alone); else each unused name goes with its comma. An
+/// annotation none of whose names hides anything is removed when it
+/// stands on its own lines; else its value is written without them.
+fn suppression_fixes(
     table: &Suppressions,
     text: &str,
     file: FileId,
 ) -> std::collections::HashMap<usize, crate::diagnostic::Fix> {
     use crate::diagnostic::{Applicability, Edit, Effect, Fix};
     let mut fixes = std::collections::HashMap::new();
+    if table.items.iter().all(|item| item.used) {
+        return fixes;
+    }
+    annotation_fixes(table, text, file, &mut fixes);
     if table
         .items
         .iter()
@@ -414,6 +423,99 @@ fn comment_fixes(
         }
     }
     fixes
+}
+
+/// [`suppression_fixes`] for annotations. The annotation changes the
+/// object (kslint alone reads it), so the fixes say they change values.
+fn annotation_fixes(
+    table: &Suppressions,
+    text: &str,
+    file: FileId,
+    fixes: &mut std::collections::HashMap<usize, crate::diagnostic::Fix>,
+) {
+    use crate::diagnostic::{Applicability, Edit, Effect, Fix};
+    let known = |item: &Item| item.rule == "all" || Settings::rule_index(&item.rule).is_ok();
+    // The items of each annotation, in order.
+    let mut by_entry: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
+    for (at, item) in table.items.iter().enumerate() {
+        if let Some(entry) = item.annotation
+            && (entry.end as usize) <= text.len()
+        {
+            by_entry
+                .entry((entry.start, entry.end))
+                .or_default()
+                .push(at);
+        }
+    }
+    for ((start, end), items) in by_entry {
+        let unused: Vec<usize> = items
+            .iter()
+            .copied()
+            .filter(|&i| !table.items[i].used && known(&table.items[i]))
+            .collect();
+        if unused.is_empty() {
+            continue;
+        }
+        let (start, end) = (start as usize, end as usize);
+        let fix = if unused.len() == items.len() {
+            // The entry's lines, when nothing else is on them.
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            let after = text[end..line_end].trim();
+            if !text[line_start..start].trim().is_empty()
+                || !(after.is_empty() || after.starts_with('#'))
+            {
+                continue;
+            }
+            let through = (line_end + 1).min(text.len());
+            Fix {
+                applicability: Applicability::Safe,
+                effect: Effect::Changes,
+                title: "remove the annotation".into(),
+                edits: vec![Edit {
+                    file,
+                    span: Span::new(line_start, through),
+                    replacement: String::new(),
+                }],
+            }
+        } else {
+            // The value again without the unused names, quoted.
+            let value = table.items[items[0]].span;
+            let written = &text[value.start as usize..value.end as usize];
+            // Escapes would need decoding: such a value is left to the user.
+            if written.contains('\\') || written.contains("''") {
+                continue;
+            }
+            let unquoted = written.trim_matches(|c| c == '"' || c == '\'');
+            let reason = unquoted.split_once("--").map(|(_, r)| r.trim());
+            let kept: Vec<&str> = items
+                .iter()
+                .filter(|i| !unused.contains(i))
+                .map(|&i| table.items[i].rule.as_str())
+                .collect();
+            let mut new = kept.join(", ");
+            if let Some(reason) = reason {
+                new.push_str(" -- ");
+                new.push_str(reason);
+            }
+            let Ok(quoted) = serde_json::to_string(&new) else {
+                continue;
+            };
+            Fix {
+                applicability: Applicability::Safe,
+                effect: Effect::Changes,
+                title: format!("write the annotation as {quoted}"),
+                edits: vec![Edit {
+                    file,
+                    span: value,
+                    replacement: quoted,
+                }],
+            }
+        };
+        for i in unused {
+            fixes.insert(i, fix.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -608,3 +608,34 @@ fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
         stderr(&again)
     );
 }
+
+#[test]
+fn unused_annotation_suppressions_are_removed_whole_or_in_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy("unused-annotation/pods.yaml", dir.path());
+    let mut expected = decoded(&file);
+    let run = kslint(dir.path(), &["fix", "--no-config", "pods.yaml"]);
+    assert!(
+        stderr(&run).contains("fixed 2 findings in 1 file"),
+        "{}",
+        stderr(&run)
+    );
+    expected[0]["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("kslint.io/ignore");
+    expected[1]["metadata"]["annotations"]["kslint.io/ignore"] =
+        "privileged-container -- a node debugger".into();
+    assert_eq!(decoded(&file), expected);
+    insta::assert_snapshot!(std::fs::read_to_string(&file).unwrap());
+    // The name still in use still hides its finding.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!stdout.contains("unused-suppression"), "{stdout}");
+    assert!(!stdout.contains("privileged-container"), "{stdout}");
+    let again = kslint(dir.path(), &["fix", "--no-config", "pods.yaml"]);
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
+}
