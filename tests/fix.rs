@@ -131,6 +131,12 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("unused-suppression").count(), 1, "{stdout}");
     assert!(stdout.contains("host-namespaces"), "{stdout}");
+    let again = kslint(dir.path(), &["fix", "--no-config", "pod.yaml"]);
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -183,6 +189,15 @@ fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
     // The key in a flow mapping is reported but not deleted.
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("yaml-duplicate-key").count(), 1, "{stdout}");
+    let again = kslint(
+        dir.path(),
+        &["fix", "--no-config", "--unsafe-fixes", "svc.yaml"],
+    );
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 /// Sets `value` at a JSON pointer, making the mappings on the way.
