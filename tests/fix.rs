@@ -16,6 +16,17 @@ fn decoded(path: &Path) -> Vec<serde_json::Value> {
     stream.documents.iter().map(|d| d.root.to_json()).collect()
 }
 
+/// Asserts that a second `kslint` run with these arguments has nothing
+/// left to fix.
+fn nothing_left(dir: &Path, args: &[&str]) {
+    let again = kslint(dir, args);
+    assert!(
+        stderr(&again).contains("fixed 0 findings in 0 files"),
+        "{}",
+        stderr(&again)
+    );
+}
+
 fn stderr(run: &std::process::Output) -> String {
     String::from_utf8_lossy(&run.stderr).into_owned()
 }
@@ -131,12 +142,7 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("unused-suppression").count(), 1, "{stdout}");
     assert!(stdout.contains("host-namespaces"), "{stdout}");
-    let again = kslint(dir.path(), &["fix", "--no-config", "pod.yaml"]);
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
-    );
+    nothing_left(dir.path(), &["fix", "--no-config", "pod.yaml"]);
 }
 
 #[test]
@@ -189,14 +195,9 @@ fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
     // The key in a flow mapping is reported but not deleted.
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("yaml-duplicate-key").count(), 1, "{stdout}");
-    let again = kslint(
+    nothing_left(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "svc.yaml"],
-    );
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
     );
 }
 
@@ -321,12 +322,7 @@ fn hardening_fixes_add_only_the_missing_settings_in_the_files_layout() {
             assert_eq!(stdout.matches("run-as-root").count(), 1, "{stdout}");
         }
         // A second run has nothing left to fix.
-        let again = kslint(dir.path(), &args);
-        assert!(
-            stderr(&again).contains("fixed 0 findings in 0 files"),
-            "{}",
-            stderr(&again)
-        );
+        nothing_left(dir.path(), &args);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), fixed);
     }
 }
@@ -408,14 +404,9 @@ fn token_automount_is_turned_off_safely_only_where_no_binding_names_the_account(
         !stdout.contains("automount-service-account-token"),
         "{stdout}"
     );
-    let again = kslint(
+    nothing_left(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "app.yaml"],
-    );
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
     );
 }
 
@@ -438,12 +429,7 @@ fn api_versions_are_replaced_only_where_no_field_changes() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(stdout.matches("removed-api-version").count(), 2, "{stdout}");
     assert!(stdout.contains("change the fields that differ"), "{stdout}");
-    let again = kslint(dir.path(), &["fix", "--no-config", "old.yaml"]);
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
-    );
+    nothing_left(dir.path(), &["fix", "--no-config", "old.yaml"]);
 }
 
 #[test]
@@ -536,14 +522,9 @@ fn a_hardening_fix_through_kustomize_goes_into_the_base_both_overlays_build() {
     }
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(!stdout.contains("not hardened"), "{stdout}");
-    let again = kslint(
+    nothing_left(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "overlays"],
-    );
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
     );
     // The real Kustomize builds both overlays with the settings, prod's
     // own `runAsUser` merged in.
@@ -606,7 +587,7 @@ fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(!stdout.contains("not hardened"), "{stdout}");
-    let again = kslint(
+    nothing_left(
         dir.path(),
         &[
             "fix",
@@ -616,11 +597,6 @@ fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
             helm.to_str().unwrap(),
             "shop",
         ],
-    );
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
     );
 }
 
@@ -647,10 +623,5 @@ fn unused_annotation_suppressions_are_removed_whole_or_in_part() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(!stdout.contains("unused-suppression"), "{stdout}");
     assert!(!stdout.contains("privileged-container"), "{stdout}");
-    let again = kslint(dir.path(), &["fix", "--no-config", "pods.yaml"]);
-    assert!(
-        stderr(&again).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&again)
-    );
+    nothing_left(dir.path(), &["fix", "--no-config", "pods.yaml"]);
 }
