@@ -246,3 +246,57 @@ fn an_editor_sees_findings_as_it_types() {
     let status = client.child.wait().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn unsaved_text_of_a_base_reaches_the_kustomize_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::create_dir_all(root.join("base")).unwrap();
+    std::fs::create_dir_all(root.join("overlay")).unwrap();
+    std::fs::write(root.join("base/pod.yaml"), HARDENED).unwrap();
+    std::fs::write(
+        root.join("base/kustomization.yaml"),
+        "resources: [pod.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("overlay/kustomization.yaml"),
+        "namePrefix: dev-\nresources: [../base]\n",
+    )
+    .unwrap();
+    let uri = format!("file://{}/base/pod.yaml", root.display());
+    let mut client = Client::start(&root);
+    client.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": format!("file://{}", root.display()), "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    // The base is linted through the overlay's build: a finding in it is
+    // the build's, traced back, and the build read the unsaved text.
+    let privileged = HARDENED.replace(
+        "allowPrivilegeEscalation: false\n",
+        "allowPrivilegeEscalation: false\n        privileged: true\n",
+    );
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": privileged}}),
+    );
+    let found = client.diagnostics(&uri, |d| {
+        codes(d).contains(&"privileged-container".to_owned())
+    });
+    let finding = found
+        .iter()
+        .find(|d| d["code"] == "privileged-container")
+        .unwrap();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("dev-"),
+        "{finding:#}"
+    );
+    client.request(2, "shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
