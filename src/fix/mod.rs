@@ -12,6 +12,7 @@ use crate::diagnostic::{Applicability, Edit, Effect, Fix};
 use crate::outcome::Outcome;
 use crate::source::FileId;
 use crate::tree::{Overrides, Tree};
+use crate::yaml::Span;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -249,30 +250,37 @@ fn apply<'f>(text: &str, fixes: &[&'f Fix]) -> (String, Vec<&'f Fix>, usize) {
     let mut order: Vec<&Fix> = fixes.to_vec();
     order.sort_by_key(|fix| fix.edits.iter().map(|e| e.span.start).min());
     let mut taken: Vec<&Edit> = Vec::new();
+    let mut places = Taken::default();
     let mut overlapping = 0;
     let mut taken_fixes: Vec<&Fix> = Vec::new();
+    // The edit sets taken, to know one that several findings share (the
+    // names of one comment) in constant time.
+    let mut seen: std::collections::HashSet<Vec<(u32, u32, &str)>> = Default::default();
+    let key = |fix: &'f Fix| -> Vec<(u32, u32, &'f str)> {
+        fix.edits
+            .iter()
+            .map(|e| (e.span.start, e.span.end, e.replacement.as_str()))
+            .collect()
+    };
     for fix in order {
         let edits = fix.edits.as_slice();
-        // Several findings one edit resolves (the names of one comment).
-        if taken_fixes.iter().any(|f| f.edits == edits) {
+        if seen.contains(&key(fix)) {
             taken_fixes.push(fix);
             continue;
         }
-        let clashes = edits.iter().any(|e| {
-            taken.iter().any(|t| {
-                e.span.start < t.span.end && t.span.start < e.span.end
-                    || (e.span.start == t.span.start && e.span.is_empty() && t.span.is_empty())
-            })
-        });
         let inside = edits.iter().all(|e| {
             text.get(e.span.start as usize..e.span.end as usize)
                 .is_some()
         });
-        if clashes || !inside {
+        if !inside || edits.iter().any(|e| places.clashes(e.span)) {
             overlapping += 1;
             continue;
         }
+        for edit in edits {
+            places.take(edit.span);
+        }
         taken.extend(edits.iter());
+        seen.insert(key(fix));
         taken_fixes.push(fix);
     }
     taken.sort_by_key(|e| (e.span.start, e.span.end));
@@ -285,6 +293,47 @@ fn apply<'f>(text: &str, fixes: &[&'f Fix]) -> (String, Vec<&'f Fix>, usize) {
     }
     out.push_str(&text[at..]);
     (out, taken_fixes, overlapping)
+}
+
+/// The places edits were taken at: replaced spans (which never overlap)
+/// by start, and insertion points. Looking one up costs a logarithm, so a
+/// file with a hundred thousand fixes is planned in linear-logarithmic time.
+#[derive(Default)]
+struct Taken {
+    spans: BTreeMap<u32, u32>,
+    insertions: std::collections::BTreeSet<u32>,
+}
+
+impl Taken {
+    /// Whether an edit at `span` would overlap one taken: a replaced span
+    /// sharing a byte with it, an insertion strictly inside it, or (for an
+    /// insertion) another insertion at the same point.
+    fn clashes(&self, span: Span) -> bool {
+        let (start, end) = (span.start, span.end);
+        if start == end {
+            return self.insertions.contains(&start)
+                || self
+                    .spans
+                    .range(..start)
+                    .next_back()
+                    .is_some_and(|(_, &taken_end)| taken_end > start);
+        }
+        // Taken spans do not overlap: the last one starting before `end`
+        // ends last among them.
+        self.spans
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &taken_end)| taken_end > start)
+            || self.insertions.range(start + 1..end).next().is_some()
+    }
+
+    fn take(&mut self, span: Span) {
+        if span.is_empty() {
+            self.insertions.insert(span.start);
+        } else {
+            self.spans.insert(span.start, span.end);
+        }
+    }
 }
 
 /// The file's path and bytes, if kslint may change it: a regular file of
@@ -334,7 +383,11 @@ pub fn write(file: &FileFix) -> Result<(), String> {
 /// A unified diff of the change to one file.
 pub fn unified_diff(file: &FileFix) -> String {
     let before = String::from_utf8_lossy(&file.original);
-    similar::TextDiff::from_lines(before.as_ref(), file.fixed.as_str())
+    // Myers' diff is quadratic in the worst case: past the deadline it
+    // finishes with a coarser (still correct) diff.
+    similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_secs(1))
+        .diff_lines(before.as_ref(), file.fixed.as_str())
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{}", file.name), &format!("b/{}", file.name))
