@@ -27,6 +27,13 @@ fn nothing_left(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Runs kslint and asserts that what it says on stderr contains `said`.
+fn run_saying(dir: &Path, args: &[&str], said: &str) -> std::process::Output {
+    let run = kslint(dir, args);
+    assert!(stderr(&run).contains(said), "{}", stderr(&run));
+    run
+}
+
 fn stderr(run: &std::process::Output) -> String {
     String::from_utf8_lossy(&run.stderr).into_owned()
 }
@@ -77,11 +84,11 @@ fn unsafe_fixes_quote_text_fields_and_change_only_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture(dir.path());
     let before = decoded(&file);
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "deploy.yaml"],
+        "fixed 4 findings in 1 file",
     );
-    assert!(stderr(&run).contains("fixed 4 findings in 1 file"));
     let after = decoded(&file);
     // Only the env value changed: the boolean Kubernetes read became the
     // text the field takes.
@@ -129,11 +136,10 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
     let dir = tempfile::tempdir().unwrap();
     let file = copy("unused-suppression/pod.yaml", dir.path());
     let before = decoded(&file);
-    let run = kslint(dir.path(), &["fix", "--no-config", "pod.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 4 findings in 1 file"),
-        "{}",
-        stderr(&run)
+    let run = run_saying(
+        dir.path(),
+        &["fix", "--no-config", "pod.yaml"],
+        "fixed 4 findings in 1 file",
     );
     let fixed = std::fs::read_to_string(&file).unwrap();
     insta::assert_snapshot!(fixed);
@@ -149,11 +155,11 @@ fn unused_suppressions_are_removed_and_misspelt_ones_kept() {
 fn fix_on_a_lint_run_fixes_then_reports() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture(dir.path());
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["--no-config", "--fix", "--format", "concise", "deploy.yaml"],
+        "fixed 3 findings in 1 file",
     );
-    assert!(stderr(&run).contains("fixed 3 findings in 1 file"));
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(
         stdout.matches("yaml-ambiguous-value").count(),
@@ -173,20 +179,15 @@ fn ignored_duplicate_keys_are_deleted_as_an_unsafe_fix() {
     let file = copy("duplicate-key/svc.yaml", dir.path());
     let before = decoded(&file);
     // Safe fixes only: nothing to do.
-    let run = kslint(dir.path(), &["fix", "--no-config", "svc.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 0 findings in 0 files; 2 findings more with --unsafe-fixes"),
-        "{}",
-        stderr(&run)
+    run_saying(
+        dir.path(),
+        &["fix", "--no-config", "svc.yaml"],
+        "fixed 0 findings in 0 files; 2 findings more with --unsafe-fixes",
     );
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "svc.yaml"],
-    );
-    assert!(
-        stderr(&run).contains("fixed 2 findings in 1 file"),
-        "{}",
-        stderr(&run)
+        "fixed 2 findings in 1 file",
     );
     let fixed = std::fs::read_to_string(&file).unwrap();
     insta::assert_snapshot!(fixed);
@@ -335,11 +336,10 @@ fn fixes_keep_crlf_line_breaks_and_refuse_lone_carriage_returns() {
     let crlf = dir.path().join("crlf.yaml");
     std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
     let before = decoded(&crlf);
-    let run = kslint(dir.path(), &["fix", "--no-config", "crlf.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 9 findings in 1 file"),
-        "{}",
-        stderr(&run)
+    run_saying(
+        dir.path(),
+        &["fix", "--no-config", "crlf.yaml"],
+        "fixed 9 findings in 1 file",
     );
     let fixed = std::fs::read_to_string(&crlf).unwrap();
     assert_eq!(
@@ -354,11 +354,10 @@ fn fixes_keep_crlf_line_breaks_and_refuse_lone_carriage_returns() {
     let old_mac = dir.path().join("cr.yaml");
     std::fs::write(&old_mac, text.replace('\n', "\r")).unwrap();
     let original = std::fs::read(&old_mac).unwrap();
-    let run = kslint(dir.path(), &["fix", "--no-config", "cr.yaml"]);
-    assert!(
-        stderr(&run).contains("lone carriage returns"),
-        "{}",
-        stderr(&run)
+    run_saying(
+        dir.path(),
+        &["fix", "--no-config", "cr.yaml"],
+        "lone carriage returns",
     );
     assert_eq!(std::fs::read(&old_mac).unwrap(), original);
 }
@@ -374,23 +373,18 @@ fn token_automount_is_turned_off_safely_only_where_no_binding_names_the_account(
         "/spec/template/spec/automountServiceAccountToken",
         false.into(),
     );
-    let run = kslint(dir.path(), &["fix", "--no-config", "app.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 1 finding in 1 file; 1 finding more with --unsafe-fixes"),
-        "{}",
-        stderr(&run)
+    run_saying(
+        dir.path(),
+        &["fix", "--no-config", "app.yaml"],
+        "fixed 1 finding in 1 file; 1 finding more with --unsafe-fixes",
     );
     assert_eq!(decoded(&file), expected);
     // The bound account's pods may call the API: turning the token off
     // is the user's call.
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "app.yaml"],
-    );
-    assert!(
-        stderr(&run).contains("fixed 1 finding in 1 file"),
-        "{}",
-        stderr(&run)
+        "fixed 1 finding in 1 file",
     );
     set(
         &mut expected[1],
@@ -415,11 +409,10 @@ fn api_versions_are_replaced_only_where_no_field_changes() {
     let dir = tempfile::tempdir().unwrap();
     let file = copy("api-version/old.yaml", dir.path());
     let mut expected = decoded(&file);
-    let run = kslint(dir.path(), &["fix", "--no-config", "old.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 2 findings in 1 file"),
-        "{}",
-        stderr(&run)
+    let run = run_saying(
+        dir.path(),
+        &["fix", "--no-config", "old.yaml"],
+        "fixed 2 findings in 1 file",
     );
     expected[0]["apiVersion"] = "rbac.authorization.k8s.io/v1".into();
     expected[2]["apiVersion"] = "policy/v1".into();
@@ -444,14 +437,10 @@ fn committed_helm_output_is_not_fixed_its_chart_is_where_the_change_goes() {
         );
     let file = dir.path().join("rendered.yaml");
     std::fs::write(&file, &text).unwrap();
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "rendered.yaml"],
-    );
-    assert!(
-        stderr(&run).contains("fixed 0 findings in 0 files"),
-        "{}",
-        stderr(&run)
+        "fixed 0 findings in 0 files",
     );
     // The report still says what to add.
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -504,11 +493,11 @@ fn a_hardening_fix_through_kustomize_goes_into_the_base_both_overlays_build() {
         )
     })
     .collect();
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &["fix", "--no-config", "--unsafe-fixes", "overlays"],
+        "in 1 file",
     );
-    assert!(stderr(&run).contains("in 1 file"), "{}", stderr(&run));
     // The base, which both overlays build on, holds the settings; the
     // overlays are as they were.
     let base = std::fs::read_to_string(dir.path().join("base/deploy.yaml")).unwrap();
@@ -567,7 +556,7 @@ fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree("helm-values", dir.path());
     let template = std::fs::read_to_string(dir.path().join("shop/templates/deploy.yaml")).unwrap();
-    let run = kslint(
+    let run = run_saying(
         dir.path(),
         &[
             "fix",
@@ -577,8 +566,8 @@ fn a_hardening_fix_through_helm_goes_into_the_charts_values() {
             helm.to_str().unwrap(),
             "shop",
         ],
+        "in 1 file",
     );
-    assert!(stderr(&run).contains("in 1 file"), "{}", stderr(&run));
     // The values file holds the settings; the template is untouched.
     insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("shop/values.yaml")).unwrap());
     assert_eq!(
@@ -605,11 +594,10 @@ fn unused_annotation_suppressions_are_removed_whole_or_in_part() {
     let dir = tempfile::tempdir().unwrap();
     let file = copy("unused-annotation/pods.yaml", dir.path());
     let mut expected = decoded(&file);
-    let run = kslint(dir.path(), &["fix", "--no-config", "pods.yaml"]);
-    assert!(
-        stderr(&run).contains("fixed 2 findings in 1 file"),
-        "{}",
-        stderr(&run)
+    let run = run_saying(
+        dir.path(),
+        &["fix", "--no-config", "pods.yaml"],
+        "fixed 2 findings in 1 file",
     );
     expected[0]["metadata"]["annotations"]
         .as_object_mut()

@@ -128,25 +128,9 @@ fn codes(diagnostics: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn an_editor_sees_findings_as_it_types() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::fs::canonicalize(dir.path()).unwrap();
-    std::fs::write(root.join("pod.yaml"), HARDENED).unwrap();
-    let uri = format!("file://{}/pod.yaml", root.display());
-    let mut client = Client::start(&root);
-
-    let initialized = client.request(
-        1,
-        "initialize",
-        json!({"processId": null, "rootUri": format!("file://{}", root.display()), "capabilities": {}}),
-    );
-    let capabilities = &initialized["result"]["capabilities"];
-    assert_eq!(capabilities["hoverProvider"], true, "{initialized}");
-    assert_eq!(capabilities["codeActionProvider"], true);
-    client.notify("initialized", json!({}));
-
-    // An unsaved edit makes the container privileged.
+/// Opens `uri` with an unsaved text that makes the container privileged,
+/// and returns the `privileged-container` diagnostic published for it.
+fn open_privileged(client: &mut Client, uri: &str) -> Value {
     let privileged = HARDENED.replace(
         "allowPrivilegeEscalation: false\n",
         "allowPrivilegeEscalation: false\n        privileged: true\n",
@@ -155,13 +139,42 @@ fn an_editor_sees_findings_as_it_types() {
         "textDocument/didOpen",
         json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": privileged}}),
     );
-    let found = client.diagnostics(&uri, |d| {
+    let found = client.diagnostics(uri, |d| {
         codes(d).contains(&"privileged-container".to_owned())
     });
-    let finding = found
+    found
         .iter()
         .find(|d| d["code"] == "privileged-container")
-        .unwrap_or_else(|| panic!("{found:#?}"));
+        .cloned()
+        .unwrap_or_else(|| panic!("{found:#?}"))
+}
+
+/// Initializes the server for the workspace `root`; its answer.
+fn initialize(client: &mut Client, root: &std::path::Path) -> Value {
+    let answer = client.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": format!("file://{}", root.display()), "capabilities": {}}),
+    );
+    client.notify("initialized", json!({}));
+    answer
+}
+
+#[test]
+fn an_editor_sees_findings_as_it_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::write(root.join("pod.yaml"), HARDENED).unwrap();
+    let uri = format!("file://{}/pod.yaml", root.display());
+    let mut client = Client::start(&root);
+
+    let initialized = initialize(&mut client, &root);
+    let capabilities = &initialized["result"]["capabilities"];
+    assert_eq!(capabilities["hoverProvider"], true, "{initialized}");
+    assert_eq!(capabilities["codeActionProvider"], true);
+
+    // An unsaved edit makes the container privileged.
+    let finding = open_privileged(&mut client, &uri);
     // 0-based line 12, `true` at character 20.
     assert_eq!(
         finding["range"]["start"],
@@ -266,29 +279,10 @@ fn unsaved_text_of_a_base_reaches_the_kustomize_build() {
     .unwrap();
     let uri = format!("file://{}/base/pod.yaml", root.display());
     let mut client = Client::start(&root);
-    client.request(
-        1,
-        "initialize",
-        json!({"processId": null, "rootUri": format!("file://{}", root.display()), "capabilities": {}}),
-    );
-    client.notify("initialized", json!({}));
+    initialize(&mut client, &root);
     // The base is linted through the overlay's build: a finding in it is
     // the build's, traced back, and the build read the unsaved text.
-    let privileged = HARDENED.replace(
-        "allowPrivilegeEscalation: false\n",
-        "allowPrivilegeEscalation: false\n        privileged: true\n",
-    );
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": privileged}}),
-    );
-    let found = client.diagnostics(&uri, |d| {
-        codes(d).contains(&"privileged-container".to_owned())
-    });
-    let finding = found
-        .iter()
-        .find(|d| d["code"] == "privileged-container")
-        .unwrap();
+    let finding = open_privileged(&mut client, &uri);
     assert!(
         finding["message"]
             .as_str()
