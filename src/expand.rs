@@ -207,6 +207,11 @@ impl<'db, 't> FileNamer<'db, 't> {
         }
     }
 
+    /// The text of a file of the run (a build's output, to trace in).
+    pub fn text(&self, id: FileId) -> Option<&'db str> {
+        (id.0 < STAND_IN).then(|| &*self.db.file(id).text)
+    }
+
     /// The files the run lacked, in stand-in order.
     pub fn into_added(self) -> Vec<(String, &'t str)> {
         self.added

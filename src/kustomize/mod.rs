@@ -924,6 +924,10 @@ pub struct Built {
     pub sources: Sources,
     /// Set when the real tool built it, not the native engine.
     pub fallback: Option<fallback::Fallback>,
+    /// The files it read, parsed again when a finding's fix is made in
+    /// one: once per file, however many findings it has.
+    pub(crate) reparsed:
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<crate::yaml::Stream>>>,
 }
 
 impl crate::outcome::SourceMap for Built {
@@ -947,6 +951,7 @@ pub fn build_and_emit(
             emitted: emit::emit(objects),
             sources,
             fallback: None,
+            reparsed: Default::default(),
         }),
         Err(error) => Err((error, Box::new(sources))),
     }

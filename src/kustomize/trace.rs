@@ -7,6 +7,7 @@ use crate::expand::FileNamer;
 use crate::source::{FileId, display_name};
 use crate::yaml::Span;
 use std::path::Path;
+use std::sync::Arc;
 
 impl crate::expand::Retrace for Built {
     fn retrace<'t>(&'t self, d: &mut Diagnostic, text: FileId, names: &mut FileNamer<'_, 't>) {
@@ -21,7 +22,7 @@ impl crate::expand::Retrace for Built {
             d.primary = moved;
             d.rendered_from = Some(text);
             if let Some(Cause::Unhardened { setting, .. }) = d.cause {
-                d.fix = source_fix(self, at, d.container.as_deref(), setting, names);
+                d.fix = source_fix(self, text, at, d.container.as_deref(), setting, names);
             }
             d.source_object = base.as_ref().map(|b| (b.file, b.span.start));
             if let Some(mut base) = base.filter(|b| b.file != d.primary.file) {
@@ -57,64 +58,97 @@ impl crate::expand::Retrace for Built {
     }
 }
 
-/// The hardening fix made where the build took the container from (a base
-/// or the patch that added it), for a finding at `at` in the build's text:
-/// every build of that file gets the setting, and an overlay that sets it
-/// otherwise still wins (its patch is applied on top).
+/// The hardening fix made where the build took the finding's place from
+/// (a base, or the patch that wrote the container's settings), in the
+/// container around it there: every build of that file gets the setting,
+/// and an overlay that sets it otherwise still wins (its patch is applied
+/// on top).
 fn source_fix<'t>(
     built: &'t Built,
+    output: FileId,
     at: Span,
     container: Option<&str>,
     setting: Hardening,
     names: &mut FileNamer<'_, 't>,
 ) -> Option<crate::diagnostic::Fix> {
     let name = container?;
-    // The nodes around the finding's place, innermost first: one of them
-    // is the container, the first that names it.
-    let mut around: Vec<Span> = built
-        .emitted
-        .origins
-        .iter()
-        .filter(|(out, source)| out.start <= at.start && at.end <= out.end && !source.is_empty())
-        .map(|(out, source)| (out.end - out.start, *source))
-        .collect::<std::collections::BTreeMap<_, _>>()
-        .into_values()
-        .collect();
-    around.truncate(8);
-    let mut parsed: Option<(&Path, crate::yaml::Stream)> = None;
-    for origin in around {
-        let (path, text, span) = built.sources.locate(origin)?;
-        if parsed.as_ref().is_none_or(|(p, _)| *p != path) {
-            let stream = crate::yaml::parse_stream(text, crate::yaml::Limits::default());
-            parsed = Some((path, stream));
-        }
-        let (_, stream) = parsed.as_ref()?;
-        let found = stream
-            .documents
-            .iter()
-            .find_map(|d| node_at(&d.root, span).map(|node| (&d.root, node)));
-        let Some((root, node)) = found else { continue };
-        if node.get("name").and_then(crate::yaml::Node::as_str) != Some(name) {
-            continue;
-        }
-        let file = file_id(path, text, names);
-        return crate::edit::Source::new(file, text, root).hardening(node, setting);
-    }
-    None
+    // The container in the build's output (the file `output`), then the
+    // file and node it came from: the base's container, which an overlay's
+    // patch merged into.
+    let output = parsed(built, Path::new(""), names.text(output)?)?;
+    let built_container = innermost_named(document_at(&output, at)?, at, name)?;
+    let (path, text, span) = built
+        .sources
+        .locate(built.emitted.origin(built_container.span)?)?;
+    let source = parsed(built, path, text)?;
+    let root = document_at(&source, span)?;
+    let container = innermost_named(root, span, name)?;
+    let file = file_id(path, text, names);
+    crate::edit::Source::new(file, text, root).hardening(container, setting)
 }
 
-/// The mapping written at exactly `span`.
-fn node_at(node: &crate::yaml::Node, span: Span) -> Option<&crate::yaml::Node> {
-    if node.span.start > span.start || node.span.end < span.end {
-        return None;
-    }
-    if node.span == span && node.as_map().is_some() {
-        return Some(node);
-    }
-    match &node.value {
-        crate::yaml::Value::Map(entries) => entries.iter().find_map(|e| node_at(&e.value, span)),
-        crate::yaml::Value::Seq(items) => items.iter().find_map(|item| node_at(item, span)),
-        _ => None,
+/// `text` parsed, once per build however many findings ask (the build's
+/// output, `output`, under the empty path).
+fn parsed(built: &Built, path: &Path, text: &str) -> Option<Arc<crate::yaml::Stream>> {
+    let mut reparsed = built.reparsed.lock().ok()?;
+    Some(
+        reparsed
+            .entry(path.to_path_buf())
+            .or_insert_with(|| {
+                Arc::new(crate::yaml::parse_stream(
+                    text,
+                    crate::yaml::Limits::default(),
+                ))
+            })
+            .clone(),
+    )
+}
+
+/// The root of the document that holds `span`.
+fn document_at(stream: &crate::yaml::Stream, span: Span) -> Option<&crate::yaml::Node> {
+    let at = stream
+        .documents
+        .partition_point(|d| d.root.span.end < span.end);
+    stream
+        .documents
+        .get(at)
+        .map(|d| &d.root)
+        .filter(|root| root.span.start <= span.start && span.end <= root.span.end)
+}
+
+/// The innermost mapping around `span` whose `name` is `name`, found by
+/// descending through the children that hold `span` (in order of place, so
+/// each step is a binary search: a list of thousands of containers costs a
+/// logarithm per finding).
+fn innermost_named<'n>(
+    node: &'n crate::yaml::Node,
+    span: Span,
+    name: &str,
+) -> Option<&'n crate::yaml::Node> {
+    use crate::yaml::{Node, Value};
+    let holds = |n: &Node| n.span.start <= span.start && span.end <= n.span.end;
+    let mut found = None;
+    let mut node = node;
+    loop {
+        if node.as_map().is_some() && node.get("name").and_then(Node::as_str) == Some(name) {
+            found = Some(node);
+        }
+        let next = match &node.value {
+            Value::Map(entries) => {
+                let at = entries.partition_point(|e| e.value.span.end < span.end);
+                entries.get(at).map(|e| &e.value).filter(|n| holds(n))
+            }
+            Value::Seq(items) => {
+                let at = items.partition_point(|n| n.span.end < span.end);
+                items.get(at).filter(|n| holds(n))
+            }
+            _ => None,
+        };
+        match next {
+            // A child is a level deeper: the descent ends.
+            Some(child) => node = child,
+            None => return found,
+        }
     }
 }
 

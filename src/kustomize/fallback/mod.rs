@@ -183,6 +183,7 @@ pub fn build(
             command: tool.command(),
             approximate: mapper.approximate,
         }),
+        reparsed: Default::default(),
     })
 }
 
