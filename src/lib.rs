@@ -22,6 +22,7 @@ pub mod k8s;
 pub mod kustomize;
 pub mod outcome;
 pub mod parsed;
+pub mod policy;
 pub mod pss;
 pub mod rbac;
 pub mod registry;

@@ -1,0 +1,375 @@
+//! A static upper bound on what evaluating a CEL expression costs, given
+//! the sizes of the data it reads, like the API server's cost estimate:
+//! kslint refuses to evaluate an expression whose bound is over the limit,
+//! so a hostile policy cannot take unbounded time or memory.
+//!
+//! Every value is bounded by two numbers: `len`, the longest list, map or
+//! string anywhere in it, and `weight`, its total size (elements and
+//! characters). A comprehension costs its range's length times its step;
+//! concatenation adds sizes; everything else costs what it reads.
+
+use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue, operators};
+use std::collections::HashMap;
+
+/// The bound on a value: the longest collection or string in it, and its
+/// total size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Size {
+    /// The longest list, map or string anywhere in the value.
+    pub len: f64,
+    /// Elements and characters in all.
+    pub weight: f64,
+}
+
+impl Size {
+    /// A scalar.
+    pub const ONE: Size = Size {
+        len: 1.0,
+        weight: 1.0,
+    };
+
+    fn max(self, other: Size) -> Size {
+        Size {
+            len: self.len.max(other.len),
+            weight: self.weight.max(other.weight),
+        }
+    }
+
+    fn sum(self, other: Size) -> Size {
+        Size {
+            len: self.len + other.len,
+            weight: self.weight + other.weight,
+        }
+    }
+}
+
+/// The variables an expression reads and the bound on each.
+pub type Scope = HashMap<String, Size>;
+
+struct Estimate {
+    cost: f64,
+    size: Size,
+}
+
+/// The cost bound of `expr` when its variables have the sizes in `scope`
+/// (an unknown name is bounded by `fallback`).
+pub fn estimate(expr: &IdedExpr, scope: &Scope, fallback: Size) -> f64 {
+    let mut locals = Vec::new();
+    walk(expr, scope, fallback, &mut locals).cost
+}
+
+fn lookup(name: &str, scope: &Scope, fallback: Size, locals: &[(String, Size)]) -> Size {
+    locals
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, s)| *s)
+        .or_else(|| scope.get(name).copied())
+        .unwrap_or(fallback)
+}
+
+fn walk(
+    expr: &IdedExpr,
+    scope: &Scope,
+    fallback: Size,
+    locals: &mut Vec<(String, Size)>,
+) -> Estimate {
+    match &expr.expr {
+        Expr::Unspecified => Estimate {
+            cost: 1.0,
+            size: Size::ONE,
+        },
+        Expr::Literal(literal) => {
+            let n = match literal {
+                LiteralValue::String(s) => s.inner().len() as f64,
+                LiteralValue::Bytes(b) => b.inner().len() as f64,
+                _ => 1.0,
+            }
+            .max(1.0);
+            Estimate {
+                cost: 1.0,
+                size: Size { len: n, weight: n },
+            }
+        }
+        Expr::Ident(name) => Estimate {
+            cost: 1.0,
+            size: lookup(name, scope, fallback, locals),
+        },
+        Expr::Select(select) => {
+            let operand = walk(&select.operand, scope, fallback, locals);
+            Estimate {
+                cost: operand.cost + 1.0,
+                size: operand.size,
+            }
+        }
+        Expr::List(list) => {
+            let mut cost = 1.0;
+            let mut size = Size {
+                len: list.elements.len().max(1) as f64,
+                weight: 1.0,
+            };
+            for element in &list.elements {
+                let e = walk(element, scope, fallback, locals);
+                cost += e.cost;
+                size.len = size.len.max(e.size.len);
+                size.weight += e.size.weight;
+            }
+            Estimate { cost, size }
+        }
+        Expr::Map(map) => entries(map.entries.iter().map(|e| &e.expr), scope, fallback, locals),
+        Expr::Struct(s) => entries(s.entries.iter().map(|e| &e.expr), scope, fallback, locals),
+        Expr::Comprehension(c) => {
+            let range = walk(&c.iter_range, scope, fallback, locals);
+            let init = walk(&c.accu_init, scope, fallback, locals);
+            let n = range.size.len;
+            // Element of the range (or key and value of a map).
+            locals.push((c.iter_var.clone(), range.size));
+            if let Some(second) = &c.iter_var2 {
+                locals.push((second.clone(), range.size));
+            }
+            // One step from the initial accumulator says how much a step
+            // adds; after n steps it holds at most n times that.
+            locals.push((c.accu_var.clone(), init.size));
+            let first = walk(&c.loop_step, scope, fallback, locals);
+            locals.pop();
+            let grown = Size {
+                len: init.size.len + n * first.size.len.max(1.0),
+                weight: init.size.weight + n * first.size.weight.max(1.0),
+            };
+            locals.push((c.accu_var.clone(), grown));
+            let step = walk(&c.loop_step, scope, fallback, locals);
+            let condition = walk(&c.loop_cond, scope, fallback, locals);
+            locals.pop();
+            let pushed = 1 + usize::from(c.iter_var2.is_some());
+            locals.truncate(locals.len() - pushed);
+            locals.push((c.accu_var.clone(), grown));
+            let result = walk(&c.result, scope, fallback, locals);
+            locals.pop();
+            Estimate {
+                cost: range.cost + init.cost + n * (step.cost + condition.cost + 1.0) + result.cost,
+                size: result.size,
+            }
+        }
+        Expr::Call(call) => {
+            let target = call
+                .target
+                .as_ref()
+                .map(|t| walk(t, scope, fallback, locals));
+            let args: Vec<Estimate> = call
+                .args
+                .iter()
+                .map(|a| walk(a, scope, fallback, locals))
+                .collect();
+            let mut cost = 1.0
+                + target.as_ref().map_or(0.0, |t| t.cost)
+                + args.iter().map(|a| a.cost).sum::<f64>();
+            let operands: Vec<Size> = target.iter().chain(&args).map(|e| e.size).collect();
+            let total: f64 = operands.iter().map(|s| s.weight).sum();
+            let largest = operands.iter().fold(Size::ONE, |a, s| a.max(*s));
+            let size = match call.func_name.as_str() {
+                operators::ADD => {
+                    let size = operands.iter().fold(
+                        Size {
+                            len: 0.0,
+                            weight: 0.0,
+                        },
+                        |a, s| a.sum(*s),
+                    );
+                    cost += size.weight;
+                    size
+                }
+                operators::EQUALS
+                | operators::NOT_EQUALS
+                | operators::IN
+                | operators::LESS
+                | operators::LESS_EQUALS
+                | operators::GREATER
+                | operators::GREATER_EQUALS => {
+                    cost += total;
+                    Size::ONE
+                }
+                "matches" | "find" | "findAll" => {
+                    let text = operands.first().copied().unwrap_or(Size::ONE);
+                    let pattern = operands.get(1).copied().unwrap_or(Size::ONE);
+                    cost += text.weight * (1.0 + pattern.weight) + pattern.weight * 100.0;
+                    Size {
+                        len: text.weight,
+                        weight: 2.0 * text.weight,
+                    }
+                }
+                "replace" => {
+                    let text = operands.first().copied().unwrap_or(Size::ONE);
+                    let with = operands.get(2).copied().unwrap_or(Size::ONE);
+                    let grown = text.weight * with.weight.max(1.0);
+                    cost += grown + total;
+                    Size {
+                        len: grown,
+                        weight: grown,
+                    }
+                }
+                "split"
+                | "flatten"
+                | "join"
+                | "format"
+                | "string"
+                | "@sortByAssociatedKeys"
+                | "sort"
+                | "distinct"
+                | "reverse"
+                | "getQuery" => {
+                    let n = total.max(1.0);
+                    cost += n * n.log2().max(1.0);
+                    if call.func_name == "distinct" {
+                        cost += n * n;
+                    }
+                    Size {
+                        len: n,
+                        weight: n * 2.0,
+                    }
+                }
+                "range" | "lists.range" => {
+                    let n = match call.args.first().map(|a| &a.expr) {
+                        Some(Expr::Literal(LiteralValue::Int(i))) => (*i.inner()).max(1) as f64,
+                        _ => 1_000_000.0,
+                    };
+                    cost += n;
+                    Size { len: n, weight: n }
+                }
+                _ => {
+                    // Reading each argument once: size, has, conversions,
+                    // string and list functions of this library.
+                    cost += total;
+                    largest
+                }
+            };
+            Estimate { cost, size }
+        }
+    }
+}
+
+fn entries<'a>(
+    entries: impl Iterator<Item = &'a EntryExpr>,
+    scope: &Scope,
+    fallback: Size,
+    locals: &mut Vec<(String, Size)>,
+) -> Estimate {
+    let mut cost = 1.0;
+    let mut size = Size {
+        len: 1.0,
+        weight: 1.0,
+    };
+    let mut count = 0.0;
+    for entry in entries {
+        count += 1.0;
+        let parts: Vec<&IdedExpr> = match entry {
+            EntryExpr::MapEntry(e) => vec![&e.key, &e.value],
+            EntryExpr::StructField(f) => vec![&f.value],
+        };
+        for part in parts {
+            let e = walk(part, scope, fallback, locals);
+            cost += e.cost;
+            size.len = size.len.max(e.size.len);
+            size.weight += e.size.weight;
+        }
+    }
+    size.len = size.len.max(count);
+    Estimate { cost, size }
+}
+
+/// The names `expr` reads that no comprehension binds, in order of first
+/// use.
+pub fn free_names(expr: &IdedExpr) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut bound = Vec::new();
+    collect(expr, &mut bound, &mut found);
+    found
+}
+
+fn collect(expr: &IdedExpr, bound: &mut Vec<String>, found: &mut Vec<String>) {
+    match &expr.expr {
+        Expr::Ident(name) => {
+            if !bound.contains(name) && !found.contains(name) {
+                found.push(name.clone());
+            }
+        }
+        Expr::Select(s) => collect(&s.operand, bound, found),
+        Expr::List(l) => l.elements.iter().for_each(|e| collect(e, bound, found)),
+        Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
+            EntryExpr::MapEntry(e) => {
+                collect(&e.key, bound, found);
+                collect(&e.value, bound, found);
+            }
+            EntryExpr::StructField(f) => collect(&f.value, bound, found),
+        }),
+        Expr::Struct(s) => s.entries.iter().for_each(|e| {
+            if let EntryExpr::StructField(f) = &e.expr {
+                collect(&f.value, bound, found);
+            }
+        }),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                collect(t, bound, found);
+            }
+            c.args.iter().for_each(|a| collect(a, bound, found));
+        }
+        Expr::Comprehension(c) => {
+            collect(&c.iter_range, bound, found);
+            collect(&c.accu_init, bound, found);
+            let before = bound.len();
+            bound.push(c.iter_var.clone());
+            bound.extend(c.iter_var2.clone());
+            bound.push(c.accu_var.clone());
+            collect(&c.loop_cond, bound, found);
+            collect(&c.loop_step, bound, found);
+            collect(&c.result, bound, found);
+            bound.truncate(before);
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// The fields `expr` selects directly on `root` (`resources.Foo` gives
+/// `Foo`), to give a map variable the keys an expression names.
+pub fn selected_fields(expr: &IdedExpr, root: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    select_walk(expr, root, &mut found);
+    found
+}
+
+fn select_walk(expr: &IdedExpr, root: &str, found: &mut Vec<String>) {
+    match &expr.expr {
+        Expr::Select(s) => {
+            if matches!(&s.operand.expr, Expr::Ident(name) if name == root)
+                && !found.contains(&s.field)
+            {
+                found.push(s.field.clone());
+            }
+            select_walk(&s.operand, root, found);
+        }
+        Expr::List(l) => l.elements.iter().for_each(|e| select_walk(e, root, found)),
+        Expr::Map(m) => m.entries.iter().for_each(|e| {
+            if let EntryExpr::MapEntry(e) = &e.expr {
+                select_walk(&e.key, root, found);
+                select_walk(&e.value, root, found);
+            }
+        }),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                select_walk(t, root, found);
+            }
+            c.args.iter().for_each(|a| select_walk(a, root, found));
+        }
+        Expr::Comprehension(c) => {
+            for e in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                select_walk(e, root, found);
+            }
+        }
+        _ => {}
+    }
+}

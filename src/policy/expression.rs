@@ -1,0 +1,326 @@
+//! CEL expressions as policies use them: compiled once with the Kubernetes
+//! libraries, checked for names they may read, and evaluated against
+//! objects under a cost limit.
+
+use super::cost::{self, Scope, Size};
+use crate::yaml::{Node, Value as Yaml};
+use cel::objects::{Key, Map, Value};
+use cel::{Context, Env};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+/// The longest expression kslint compiles, in bytes.
+pub const MAX_LENGTH: usize = 10_000;
+
+/// The most one evaluation may cost, in the units of [`cost::estimate`]
+/// (about one per value read), as the API server's per-call limit.
+pub const EVALUATION_LIMIT: f64 = 10_000_000.0;
+
+/// The environment every expression compiles and runs in: CEL's standard
+/// library, its strings, lists, math and base64 extensions, and
+/// Kubernetes' libraries.
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    env.set_error_on_duplicate_map_keys(false);
+    let extended = env
+        .add_extension(cel::extensions::strings)
+        .and_then(|()| env.add_extension(cel::extensions::lists))
+        .and_then(|()| env.add_extension(cel::extensions::math))
+        .and_then(|()| env.add_extension(super::library::extend));
+    extended.expect("the libraries declare each overload once");
+    Arc::new(env)
+});
+
+/// A compiled expression.
+#[derive(Debug)]
+pub struct Expression {
+    program: cel::Program,
+    /// The names it reads (`object`, `params`, ...).
+    pub reads: Vec<String>,
+}
+
+impl Expression {
+    /// Compiles `text`, allowing it to read the names in `allowed`.
+    pub fn compile(text: &str, allowed: &[&str]) -> Result<Expression, String> {
+        if text.len() > MAX_LENGTH {
+            return Err(format!(
+                "the expression is {} bytes long; kslint compiles at most {MAX_LENGTH}",
+                text.len()
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err("the expression is empty".to_owned());
+        }
+        let program = ENV.compile(text).map_err(|errors| {
+            let first = errors.errors.first();
+            match first {
+                Some(e) if text.contains('\n') => {
+                    format!("line {}, column {}: {}", e.pos.0, e.pos.1 + 1, e.msg)
+                }
+                Some(e) => format!("column {}: {}", e.pos.1 + 1, e.msg),
+                None => "the expression does not parse".to_owned(),
+            }
+        })?;
+        let reads = cost::free_names(program.expression());
+        for name in &reads {
+            if !allowed.contains(&name.as_str()) && !is_type_name(name) {
+                let hint = crate::spelling::nearest(name, allowed.iter().copied())
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("; it can read {}", list(allowed)));
+                return Err(format!("`{name}` is not defined here{hint}"));
+            }
+        }
+        Ok(Expression { program, reads })
+    }
+
+    /// Whether it reads `name`.
+    pub fn reads(&self, name: &str) -> bool {
+        self.reads.iter().any(|r| r == name)
+    }
+
+    /// The fields it selects on the variable `root`.
+    pub fn fields_of(&self, root: &str) -> Vec<String> {
+        cost::selected_fields(self.program.expression(), root)
+    }
+
+    /// Evaluates against `bindings`, refusing if the cost bound is over
+    /// `limit`. Returns the cost bound with the result.
+    pub fn evaluate(&self, bindings: &Bindings, limit: f64) -> (f64, Result<Value, String>) {
+        let mut scope: Scope = HashMap::new();
+        for (name, (_, size)) in &bindings.values {
+            scope.insert(name.clone(), *size);
+        }
+        let bound = cost::estimate(self.program.expression(), &scope, Size::ONE);
+        if bound > limit {
+            return (
+                bound,
+                Err(format!(
+                    "evaluating it here could cost {bound:.0} units, over the limit of {limit:.0}; simplify the expression"
+                )),
+            );
+        }
+        let mut context = Context::with_env(Arc::clone(&ENV));
+        for (name, (value, _)) in &bindings.values {
+            context.add_variable_from_value(name.clone(), value.clone());
+        }
+        let result = self.program.execute(&context).map_err(|e| describe(&e));
+        (bound, result)
+    }
+}
+
+/// Type names (`int`, `string`) an expression may use as values.
+fn is_type_name(name: &str) -> bool {
+    matches!(
+        name,
+        "int"
+            | "uint"
+            | "double"
+            | "bool"
+            | "string"
+            | "bytes"
+            | "list"
+            | "map"
+            | "null_type"
+            | "type"
+            | "dyn"
+            | "optional"
+            | "cel"
+            | "math"
+            | "strings"
+            | "lists"
+            | "base64"
+    )
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An evaluation error in words a user can act on.
+fn describe(error: &cel::ExecutionError) -> String {
+    match error {
+        cel::ExecutionError::NoSuchKey(key) => {
+            format!("no such key `{key}` (guard optional fields with `has(...)` or `?.`)")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The variables of one evaluation, each with its size bound.
+#[derive(Default, Clone)]
+pub struct Bindings {
+    values: Vec<(String, (Value, Size))>,
+}
+
+impl Bindings {
+    /// Binds `name`, replacing an earlier binding.
+    pub fn set(&mut self, name: &str, value: Value, size: Size) {
+        self.values.retain(|(n, _)| n != name);
+        self.values.push((name.to_owned(), (value, size)));
+    }
+}
+
+/// A YAML tree as a CEL value, with its size bound.
+pub fn from_yaml(node: &Node) -> (Value, Size) {
+    let mut size = Size {
+        len: 1.0,
+        weight: 0.0,
+    };
+    let value = convert(node, &mut size);
+    size.weight = size.weight.max(1.0);
+    (value, size)
+}
+
+fn convert(node: &Node, size: &mut Size) -> Value {
+    size.weight += 1.0;
+    match &node.value {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(b) => Value::Bool(*b),
+        Yaml::Int(i) => Value::Int(*i),
+        Yaml::Float(f) => Value::Float(*f),
+        Yaml::Str(s) => {
+            size.len = size.len.max(s.len() as f64);
+            size.weight += s.len() as f64;
+            Value::String(Arc::new(s.clone()))
+        }
+        Yaml::Seq(items) => {
+            size.len = size.len.max(items.len() as f64);
+            Value::List(Arc::new(items.iter().map(|i| convert(i, size)).collect()))
+        }
+        Yaml::Map(entries) => {
+            size.len = size.len.max(entries.len() as f64);
+            let map: HashMap<Key, Value> = entries
+                .iter()
+                .map(|e| {
+                    size.weight += e.key.len() as f64;
+                    (
+                        Key::String(Arc::new(e.key.clone())),
+                        convert(&e.value, size),
+                    )
+                })
+                .collect();
+            Value::Map(Map { map: Arc::new(map) })
+        }
+    }
+}
+
+/// A map value from string keys.
+pub fn map_of(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let map: HashMap<Key, Value> = entries
+        .into_iter()
+        .map(|(k, v)| (Key::String(Arc::new(k)), v))
+        .collect();
+    Value::Map(Map { map: Arc::new(map) })
+}
+
+/// A string value.
+pub fn string(text: &str) -> Value {
+    Value::String(Arc::new(text.to_owned()))
+}
+
+/// The larger of two size bounds.
+pub fn larger(a: Size, b: Size) -> Size {
+    Size {
+        len: a.len.max(b.len),
+        weight: a.weight.max(b.weight),
+    }
+}
+
+/// The bound of a list of values of the given bounds.
+pub fn list_size(count: usize, items: Size) -> Size {
+    Size {
+        len: items.len.max(count as f64),
+        weight: items.weight * count.max(1) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(text: &str) -> Result<Value, String> {
+        let object = crate::yaml::parse_stream(
+            "metadata: {name: web, labels: {app: web}}\nspec:\n  replicas: 3\n  containers: [{name: a, image: 'reg.io/a:1'}, {name: b, image: 'x/b'}]\n",
+            crate::yaml::Limits::default(),
+        );
+        let (value, size) = from_yaml(&object.documents[0].root);
+        let mut bindings = Bindings::default();
+        bindings.set("object", value, size);
+        let e = Expression::compile(text, &["object"])?;
+        e.evaluate(&bindings, EVALUATION_LIMIT).1
+    }
+
+    #[test]
+    fn evaluates_kubernetes_expressions() {
+        let t = |s: &str| assert_eq!(eval(s), Ok(Value::Bool(true)), "{s}");
+        t("object.spec.replicas == 3");
+        t("object.spec.containers.all(c, c.image.contains('/'))");
+        t("object.spec.containers.exists_one(c, c.image.startsWith('reg.io/'))");
+        t("object.spec.containers.map(c, c.name).join(',') == 'a,b'");
+        t("object.?spec.?missing.orValue(7) == 7");
+        t("!has(object.spec.missing)");
+        t(
+            "[1, 2, 3].isSorted() && [3, 1].sum() == 4 && [4, 2, 9].min() == 2 && [4, 2, 9].max() == 9",
+        );
+        t("['a', 'b'].indexOf('b') == 1 && 'abc'.indexOf('c') == 2");
+        t(
+            "'abc 123 def 456'.findAll('[0-9]+') == ['123', '456'] && 'abc 123'.find('[0-9]+') == '123'",
+        );
+        t(
+            "quantity('1Gi').isGreaterThan(quantity('1G')) && quantity('1k').compareTo(quantity('1000')) == 0",
+        );
+        t(
+            "quantity('500m').add(quantity('1500m')).asInteger() == 2 && isQuantity('10Mi') && !isQuantity('10 Mi')",
+        );
+        t(
+            "url('https://example.com:8443/a/b?x=1').getHostname() == 'example.com' && url('https://example.com:8443/').getPort() == '8443'",
+        );
+        t("isURL('/path') && !isURL('not a url')");
+        t(
+            "ip('10.0.0.1').family() == 4 && cidr('10.0.0.0/8').containsIP('10.1.2.3') && !cidr('10.0.0.0/8').containsIP(ip('11.0.0.1'))",
+        );
+        t(
+            "cidr('192.168.1.7/24').masked() == cidr('192.168.1.0/24') && cidr('10.0.0.0/8').containsCIDR('10.1.0.0/16')",
+        );
+        t(
+            "isSemver('1.2.3') && semver('1.2.3').isLessThan(semver('1.10.0')) && semver('1.0.0-alpha').isLessThan(semver('1.0.0'))",
+        );
+        t("semver('v1.2', true).minor() == 2 && !isSemver('v1.2')");
+        t("'Web'.lowerAscii() == 'web' && 'a,b'.split(',').size() == 2");
+    }
+
+    #[test]
+    fn names_an_undefined_variable_at_compile_time() {
+        let error =
+            Expression::compile("objet.spec.replicas > 1", &["object", "params"]).unwrap_err();
+        assert!(error.contains("did you mean `object`"), "{error}");
+        assert!(Expression::compile("object.spec.(", &["object"]).is_err());
+    }
+
+    #[test]
+    fn refuses_an_expression_over_the_cost_limit() {
+        let e = Expression::compile(
+            "lists.range(1000000).all(x, lists.range(1000000).all(y, x != y || true))",
+            &[],
+        )
+        .unwrap();
+        let (bound, result) = e.evaluate(&Bindings::default(), EVALUATION_LIMIT);
+        assert!(bound > EVALUATION_LIMIT);
+        assert!(result.unwrap_err().contains("over the limit"));
+    }
+
+    #[test]
+    fn runtime_errors_are_reported_not_panics() {
+        assert!(
+            eval("object.spec.nothing > 1")
+                .unwrap_err()
+                .contains("no such key")
+        );
+        assert!(eval("quantity('x') == quantity('1')").is_err());
+        assert!(eval("[].min() == 1").is_err());
+    }
+}
