@@ -121,9 +121,103 @@ pub static CATALOG: LazyLock<Vec<RuleMeta>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The metadata of a rule id.
+/// The metadata of a rule id: a built-in rule, or a custom rule of the
+/// config loaded last.
 pub fn meta(id: &str) -> Option<&'static RuleMeta> {
-    CATALOG.iter().find(|m| m.id == id)
+    CATALOG.iter().find(|m| m.id == id).or_else(|| {
+        CUSTOM
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .find(|m| m.id == id)
+    })
+}
+
+/// Every rule: the built-in ones, then the custom rules of the config
+/// loaded last.
+pub fn all() -> Vec<&'static RuleMeta> {
+    let custom = CUSTOM.read().unwrap_or_else(|e| e.into_inner());
+    CATALOG.iter().chain(custom.iter().copied()).collect()
+}
+
+/// Whether a rule id names a rule (built-in or custom).
+pub fn known(id: &str) -> bool {
+    meta(id).is_some()
+}
+
+/// The custom rules of the config loaded last.
+static CUSTOM: std::sync::RwLock<Vec<&'static RuleMeta>> = std::sync::RwLock::new(Vec::new());
+
+/// Interned strings: ids and docs of custom rules live as long as the
+/// process (rules and reports hold them as `&'static str`); interning keeps
+/// a long-running server from growing when it reloads the same config.
+static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// `text` as a `&'static str`, the same one each time.
+pub fn intern(text: &str) -> &'static str {
+    let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = interned.iter().find(|s| **s == text) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    interned.push(leaked);
+    leaked
+}
+
+/// Makes custom rules known to reports, suppressions, `kslint rules` and
+/// `kslint explain`, replacing those of an earlier config.
+pub fn register_custom(rules: &crate::policy::custom::CustomRules) {
+    static METAS: std::sync::Mutex<Vec<&'static RuleMeta>> = std::sync::Mutex::new(Vec::new());
+    let mut metas = METAS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut registered = Vec::new();
+    for rule in &rules.rules {
+        let doc = intern(&custom_doc(rule));
+        let meta = match metas.iter().find(|m| m.doc == doc) {
+            Some(meta) => *meta,
+            None => {
+                let body = doc.split_once("\n---\n").map_or("", |(_, b)| b);
+                let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
+                    id: rule.id,
+                    category: "custom".to_owned(),
+                    severity: rule.severity,
+                    default_enabled: true,
+                    summary: rule.summary.clone(),
+                    fix: None,
+                    references: Vec::new(),
+                    doc,
+                    body,
+                }));
+                metas.push(meta);
+                meta
+            }
+        };
+        registered.push(meta);
+    }
+    *CUSTOM.write().unwrap_or_else(|e| e.into_inner()) = registered;
+}
+
+/// A custom rule's page, in the catalog's shape.
+fn custom_doc(rule: &crate::policy::custom::CustomRule) -> String {
+    let mut doc = format!(
+        "---\nid: {}\ncategory: custom\nseverity: {}\ndefault: true\nsummary: {:?}\nfix: none\n---\n## What it does\n\n{}\n\nA custom rule from the config. It judges {}.\n\n## Validations\n\n",
+        rule.id,
+        rule.severity.as_str(),
+        rule.summary,
+        rule.summary,
+        rule.matcher.kinds.join(", "),
+    );
+    for v in &rule.validations {
+        doc.push_str(&format!("- `{}`", v.text.trim()));
+        if let Some(message) = &v.message {
+            doc.push_str(&format!(": {message}"));
+        }
+        doc.push('\n');
+    }
+    if let Some(help) = &rule.help {
+        doc.push_str(&format!("\n## How to fix it\n\n{help}\n"));
+    }
+    doc
 }
 
 /// The rule id closest to `id`, for "did you mean" messages.
@@ -134,7 +228,7 @@ pub fn suggest(id: &str) -> Option<&'static str> {
 /// The rule list as an aligned table, Markdown, or JSON.
 pub fn listing(markdown: bool, json: bool) -> String {
     if json {
-        let rules: Vec<serde_json::Value> = CATALOG
+        let rules: Vec<serde_json::Value> = all()
             .iter()
             .map(|m| serde_json::json!({"id": m.id, "category": m.category, "severity": m.severity, "default": m.default_enabled, "summary": m.summary}))
             .collect();
@@ -143,7 +237,7 @@ pub fn listing(markdown: bool, json: bool) -> String {
     let mut out = String::new();
     if markdown {
         out.push_str("| id | category | severity | default | summary |\n|---|---|---|---|---|\n");
-        for m in CATALOG.iter() {
+        for m in all() {
             let on = if m.default_enabled { "on" } else { "off" };
             out.push_str(&format!(
                 "| [{0}]({0}.md) | {1} | {2} | {on} | {3} |\n",
@@ -152,12 +246,12 @@ pub fn listing(markdown: bool, json: bool) -> String {
         }
         return out;
     }
-    let width = CATALOG.iter().map(|m| m.id.len()).max().unwrap_or(0);
+    let width = all().iter().map(|m| m.id.len()).max().unwrap_or(0);
     out.push_str(&format!(
         "{:width$}  {:12}  {:8}  {:7}  SUMMARY\n",
         "ID", "CATEGORY", "SEVERITY", "DEFAULT"
     ));
-    for m in CATALOG.iter() {
+    for m in all() {
         let on = if m.default_enabled { "on" } else { "off" };
         out.push_str(&format!(
             "{:width$}  {:12}  {:8}  {:7}  {}\n",

@@ -93,6 +93,12 @@ pub struct FileResult {
     pub index: RunIndex,
     /// Its suppressions.
     pub suppressions: Suppressions,
+    /// Custom rules' expressions that failed on its objects.
+    pub policy_errors: Vec<crate::policy::custom::RuntimeError>,
+    /// Whether its objects were linted here (not through a build).
+    pub linted: bool,
+    /// Whether it holds an admission policy or binding.
+    pub has_policy: bool,
 }
 
 /// Reads, loads and checks one file: per-object rules, YAML traps,
@@ -102,9 +108,9 @@ pub fn process_file(
     text: Text,
     settings: &Settings,
     tree: &Tree,
-    limits: &yaml::Limits,
     active: &[ActiveRule],
     parsed: &crate::parsed::ParsedFiles,
+    budget: &crate::policy::validate::Budget,
 ) -> FileResult {
     let mut result = FileResult {
         file: SourceFile::new(text.name().to_owned(), Arc::from("")),
@@ -115,6 +121,9 @@ pub fn process_file(
             settings.is_enabled(UnknownField::ID) || settings.is_enabled(SchemaTypeMismatch::ID),
         ),
         suppressions: Suppressions::default(),
+        policy_errors: Vec::new(),
+        linted: false,
+        has_policy: false,
     };
     let unreadable = |result: &mut FileResult, message: String| {
         let help = "Make the file readable, or leave it out with --exclude or the config's `exclude` list.";
@@ -206,7 +215,7 @@ pub fn process_file(
             errors: Vec::new(),
         },
         (None, Some(file)) => file.stream,
-        (None, None) => yaml::parse_manifest_stream(&text, limits.clone()),
+        (None, None) => yaml::parse_manifest_stream(&text, parsed.limits().clone()),
     };
     // Go templates (Helm charts without their Chart.yaml, other generators)
     // are not manifests until rendered: skip them quietly unless named.
@@ -251,7 +260,21 @@ pub fn process_file(
         return result;
     }
     result.objects = objects.len();
+    result.linted = true;
+    let custom = settings
+        .custom_rules
+        .as_deref()
+        .filter(|c| c.any_per_object());
     for object in &objects {
+        result.has_policy |= crate::policy::admission::is_policy_kind(object);
+        if let Some(custom) = custom {
+            custom.check_object(
+                object,
+                budget,
+                &mut result.diagnostics,
+                &mut result.policy_errors,
+            );
+        }
         result.suppressions.add_annotations(object);
         let source = fixable.then(|| crate::edit::Source::new(id, &text, object.node));
         result.index.add(object, source.as_ref());

@@ -181,7 +181,7 @@ pub fn lint_generated(
             _ => None,
         })
         .collect();
-    let limits = parsed.limits().clone();
+    let budget = crate::policy::validate::Budget::default();
     let results: Vec<FileResult> = texts
         .into_par_iter()
         .enumerate()
@@ -191,9 +191,9 @@ pub fn lint_generated(
                 text,
                 settings,
                 tree,
-                &limits,
                 &active,
                 parsed,
+                &budget,
             )
         })
         .collect();
@@ -203,7 +203,13 @@ pub fn lint_generated(
     let mut suppressions = Vec::with_capacity(results.len());
     let mut summary = Summary::default();
     let mut indexes = Vec::with_capacity(results.len());
+    let mut policy_errors = Vec::new();
+    let mut linted = Vec::with_capacity(results.len());
+    let mut has_policy = Vec::with_capacity(results.len());
     for (result, provenance) in results.into_iter().zip(&provenance) {
+        policy_errors.extend(result.policy_errors);
+        linted.push(result.linted);
+        has_policy.push(result.has_policy);
         summary.files += usize::from(result.read && provenance.is_none());
         summary.objects += result.objects;
         diagnostics.extend(result.diagnostics);
@@ -222,7 +228,18 @@ pub fn lint_generated(
         &mut diagnostics,
     );
 
+    let facts = crate::policy::pass::FileFacts {
+        files: &files,
+        provenance: &provenance,
+        linted: &linted,
+        has_policy: &has_policy,
+    };
+    let (found, failed) = crate::policy::pass::run(&facts, settings, &budget);
+    policy_errors.extend(failed);
+    diagnostics.extend(found.into_iter().filter_map(|d| configured(d, settings)));
+
     let mut db = SourceDb::new(files);
+    crate::policy::report_config_problems(settings, policy_errors, &mut db, &mut diagnostics);
     // Files read later, to report or trace into (Kustomize bases, chart
     // templates), count as read too.
     let before_tracing = db.len();
@@ -384,6 +401,19 @@ fn run_units(
         None => loose,
     };
     (index, any_units)
+}
+
+/// A finding of a rule whose severity the finding chose (an admission
+/// policy's action), if the rule is on, at the severity config gives it.
+fn configured(mut d: Diagnostic, settings: &Settings) -> Option<Diagnostic> {
+    let index = Settings::rule_index(d.rule).ok()?;
+    if !settings.enabled[index] {
+        return None;
+    }
+    if let Some(severity) = settings.severity[index] {
+        d.severity = severity;
+    }
+    Some(d)
 }
 
 /// What the engines could not expand, at the place that says why.

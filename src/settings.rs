@@ -64,6 +64,8 @@ pub struct Settings {
     /// Texts that stand for files on disk, by real path: an editor's
     /// unsaved documents (`kslint server`), the texts `kslint fix` made.
     pub overlays: Option<crate::tree::Overrides>,
+    /// Custom rules from the config, if it has any.
+    pub custom_rules: Option<std::sync::Arc<crate::policy::custom::CustomRules>>,
 }
 
 /// How kslint treats kustomizations.
@@ -151,6 +153,7 @@ impl Default for Settings {
             baseline: None,
             changed: None,
             overlays: None,
+            custom_rules: None,
         }
     }
 }
@@ -333,6 +336,7 @@ impl Settings {
                     .apply_pod_spec_paths(value)
                     .map_err(|(span, e)| at(span, e))?,
                 "helm" => self.apply_helm(value).map_err(|(span, e)| at(span, e))?,
+                "custom-rules" => self.apply_custom_rules(name, text, value, &at)?,
                 "baseline" => {
                     let path = crate::baseline::check_config_path(value.as_str().unwrap_or(""))
                         .map_err(|e| at(value.span, e))?;
@@ -365,6 +369,85 @@ impl Settings {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `custom-rules`: rules written in the config, or names of files
+    /// (beside the config, inside its repository) that hold such a list.
+    fn apply_custom_rules(
+        &mut self,
+        name: &str,
+        text: &str,
+        value: &Node,
+        at: &dyn Fn(yaml::Span, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        use crate::policy::custom::{CustomRules, Source};
+        let mut rules = CustomRules::default();
+        let items = value.as_seq().ok_or_else(|| {
+            at(
+                value.span,
+                "`custom-rules` must be a list of rules or of files that hold rules".into(),
+            )
+        })?;
+        let inline: Vec<Node> = items
+            .iter()
+            .filter(|i| i.as_str().is_none())
+            .cloned()
+            .collect();
+        let inline = Node {
+            value: Value::Seq(inline),
+            span: value.span,
+            plain: false,
+        };
+        rules
+            .add(
+                Source {
+                    name: name.to_owned(),
+                    text: std::sync::Arc::from(text),
+                },
+                &inline,
+            )
+            .map_err(|(span, e)| at(span, e))?;
+        for item in items {
+            let Some(relative) = item.as_str() else {
+                continue;
+            };
+            let path = inside(&self.config_dir, &self.config_dir, relative)
+                .map_err(|e| at(item.span, e))?;
+            let file_text = crate::tree::Tree::around(&path)
+                .read_text(&path, MAX_CONFIG_SIZE)
+                .map_err(|e| at(item.span, format!("cannot read {relative:?}: {}", e.why())))?;
+            let file_name = path.display().to_string();
+            let invalid = |span: yaml::Span, message: String| {
+                let lc =
+                    yaml::line_index::LineIndex::new(&file_text).line_col(&file_text, span.start);
+                ConfigError::Invalid {
+                    file: file_name.clone(),
+                    line: lc.line,
+                    column: lc.column,
+                    message,
+                }
+            };
+            let stream = yaml::parse_stream(&file_text, self.limits.clone());
+            if let Some(error) = stream.errors.first() {
+                return Err(invalid(error.span, error.message.clone()));
+            }
+            let Some(root) = stream.documents.first().map(|d| &d.root) else {
+                continue;
+            };
+            let list = root.get("custom-rules").unwrap_or(root);
+            rules
+                .add(
+                    Source {
+                        name: file_name.clone(),
+                        text: std::sync::Arc::from(file_text.as_str()),
+                    },
+                    list,
+                )
+                .map_err(|(span, e)| invalid(span, e))?;
+        }
+        crate::catalog::register_custom(&rules);
+        self.custom_rules = Some(std::sync::Arc::new(rules));
         Ok(())
     }
 
@@ -500,6 +583,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "kubernetes-version",
     "helm",
     "kustomize",
+    "custom-rules",
 ];
 
 fn chart_config(item: &Node, base: &Path) -> Result<ChartConfig, (yaml::Span, String)> {

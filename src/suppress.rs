@@ -264,7 +264,7 @@ pub fn unused_suppressions(
             .enumerate()
             .filter(|(_, item)| !item.used)
         {
-            if skip && (item.rule == "all" || Settings::rule_index(&item.rule).is_ok()) {
+            if skip && (item.rule == "all" || crate::catalog::known(&item.rule)) {
                 continue;
             }
             let message = if item.rule == "all" {
@@ -275,6 +275,9 @@ pub fn unused_suppressions(
                     // elsewhere; that is not the suppression's fault.
                     Ok(index) if !settings.enabled[index] => continue,
                     Ok(_) => format!("the suppression of {:?} hides no finding", item.rule),
+                    Err(_) if crate::catalog::known(&item.rule) => {
+                        format!("the suppression of {:?} hides no finding", item.rule)
+                    }
                     Err(unknown) => unknown.to_string(),
                 }
             };
@@ -349,7 +352,7 @@ fn suppression_fixes(
         let hash = line.start + content[..keyword_at].rfind('#').unwrap_or(0);
         // A misspelt name is left for the user to spell (it may be meant).
         let known = |i: &usize| {
-            table.items[*i].rule == "all" || Settings::rule_index(&table.items[*i].rule).is_ok()
+            table.items[*i].rule == "all" || crate::catalog::known(&table.items[*i].rule)
         };
         let unused: Vec<usize> = items
             .iter()
@@ -434,7 +437,7 @@ fn annotation_fixes(
     fixes: &mut std::collections::HashMap<usize, crate::diagnostic::Fix>,
 ) {
     use crate::diagnostic::{Applicability, Edit, Effect, Fix};
-    let known = |item: &Item| item.rule == "all" || Settings::rule_index(&item.rule).is_ok();
+    let known = |item: &Item| item.rule == "all" || crate::catalog::known(&item.rule);
     // The items of each annotation, in order.
     let mut by_entry: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
     for (at, item) in table.items.iter().enumerate() {

@@ -78,34 +78,90 @@ impl Expression {
         self.reads.iter().any(|r| r == name)
     }
 
+    /// The first field path it reads on `object`, as steps.
+    pub fn object_path(&self) -> Option<Vec<super::field_path::Step>> {
+        cost::first_path(self.program.expression(), "object")
+            .map(|p| p.into_iter().map(super::field_path::Step::Key).collect())
+    }
+
     /// The fields it selects on the variable `root`.
     pub fn fields_of(&self, root: &str) -> Vec<String> {
         cost::selected_fields(self.program.expression(), root)
     }
 
-    /// Evaluates against `bindings`, refusing if the cost bound is over
-    /// `limit`. Returns the cost bound with the result.
-    pub fn evaluate(&self, bindings: &Bindings, limit: f64) -> (f64, Result<Value, String>) {
-        let mut scope: Scope = HashMap::new();
-        for (name, (_, size)) in &bindings.values {
-            scope.insert(name.clone(), *size);
-        }
-        let bound = cost::estimate(self.program.expression(), &scope, Size::ONE);
-        if bound > limit {
-            return (
-                bound,
-                Err(format!(
-                    "evaluating it here could cost {bound:.0} units, over the limit of {limit:.0}; simplify the expression"
-                )),
-            );
-        }
+    /// The cost bound of evaluating it against `bindings`.
+    pub fn bound(&self, bindings: &Bindings) -> f64 {
+        let scope: Scope = bindings
+            .values
+            .iter()
+            .map(|(name, (_, size))| (name.clone(), *size))
+            .collect();
+        cost::estimate(self.program.expression(), &scope, Size::ONE)
+    }
+
+    /// Evaluates against `bindings`, without a cost check: see
+    /// [`Expression::evaluate`].
+    pub fn execute(&self, bindings: &Bindings) -> Result<Value, String> {
         let mut context = Context::with_env(Arc::clone(&ENV));
         for (name, (value, _)) in &bindings.values {
             context.add_variable_from_value(name.clone(), value.clone());
         }
-        let result = self.program.execute(&context).map_err(|e| describe(&e));
-        (bound, result)
+        self.program.execute(&context).map_err(|e| describe(&e))
     }
+
+    /// Evaluates against `bindings`, refusing if the cost bound is over
+    /// `limit`. Returns the cost bound with the result.
+    pub fn evaluate(&self, bindings: &Bindings, limit: f64) -> (f64, Result<Value, String>) {
+        let bound = self.bound(bindings);
+        if bound > limit {
+            return (bound, Err(over_limit(bound, limit)));
+        }
+        (bound, self.execute(bindings))
+    }
+}
+
+/// Why an expression was not evaluated.
+pub fn over_limit(bound: f64, limit: f64) -> String {
+    format!(
+        "evaluating it on this object could cost {bound:.0} units, over the limit of {limit:.0}; simplify the expression"
+    )
+}
+
+/// The size bound of a value.
+pub fn measure(value: &Value) -> Size {
+    fn walk(value: &Value, size: &mut Size) {
+        size.weight += 1.0;
+        match value {
+            Value::String(s) => {
+                size.len = size.len.max(s.len() as f64);
+                size.weight += s.len() as f64;
+            }
+            Value::Bytes(b) => {
+                size.len = size.len.max(b.len() as f64);
+                size.weight += b.len() as f64;
+            }
+            Value::List(items) => {
+                size.len = size.len.max(items.len() as f64);
+                items.iter().for_each(|i| walk(i, size));
+            }
+            Value::Map(map) => {
+                size.len = size.len.max(map.map.len() as f64);
+                for (key, value) in map.map.iter() {
+                    if let Key::String(k) = key {
+                        size.weight += k.len() as f64;
+                    }
+                    walk(value, size);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut size = Size {
+        len: 1.0,
+        weight: 0.0,
+    };
+    walk(value, &mut size);
+    size
 }
 
 /// Type names (`int`, `string`) an expression may use as values.

@@ -161,7 +161,7 @@ pub fn statistics(outcome: &Outcome) -> String {
         .unwrap_or(4);
     let mut out = String::new();
     for (rule, severity, count) in &counts {
-        let meta = crate::catalog::CATALOG.iter().find(|m| m.id == *rule);
+        let meta = crate::catalog::meta(rule);
         let varies = counts.iter().filter(|(r, ..)| r == rule).count() > 1;
         // A rule under two severities says which case each one is.
         let summary = match meta {

@@ -1,7 +1,6 @@
 //! A Markdown summary: counts and a table of findings, for a CI job summary
 //! (`$GITHUB_STEP_SUMMARY`) or a pull request comment.
 
-use crate::catalog::CATALOG;
 use crate::diagnostic::Severity;
 use crate::outcome::Outcome;
 use crate::text;
@@ -101,7 +100,7 @@ pub fn render(outcome: &Outcome) -> String {
         let rules: Vec<String> = finding
             .rules()
             .into_iter()
-            .map(|rule| match CATALOG.iter().find(|m| m.id == rule) {
+            .map(|rule| match crate::catalog::meta(rule) {
                 Some(meta) => format!("[{rule}]({})", meta.url()),
                 None => rule.to_owned(),
             })

@@ -1,7 +1,6 @@
 //! SARIF 2.1.0 for code scanning: rules from the catalog, real regions,
 //! and fingerprints that do not change when unrelated lines move.
 
-use crate::catalog::CATALOG;
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::outcome::Outcome;
 use crate::source::SourceDb;
@@ -10,11 +9,12 @@ use std::collections::HashMap;
 
 /// Renders the outcome as a SARIF log with one run.
 pub fn render(outcome: &Outcome) -> String {
-    let rules: Vec<Value> = CATALOG
+    let catalog = crate::catalog::all();
+    let rules: Vec<Value> = catalog
         .iter()
         .map(|meta| {
             let full = meta.section("What it does").unwrap_or(&meta.summary);
-            json!({
+            let mut rule = json!({
                 "id": meta.id,
                 "name": pascal_case(meta.id),
                 "shortDescription": {"text": meta.summary},
@@ -23,14 +23,19 @@ pub fn render(outcome: &Outcome) -> String {
                 "helpUri": meta.url(),
                 "defaultConfiguration": {"level": level(meta.severity), "enabled": meta.default_enabled},
                 "properties": {"tags": ["security", "kubernetes", meta.category.as_str()]},
-            })
+            });
+            // A custom rule's page is the config, not this repository.
+            if meta.category == "custom" {
+                rule.as_object_mut().map(|r| r.remove("helpUri"));
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = outcome
         .diagnostics
         .iter()
         .zip(fingerprints(outcome))
-        .map(|(d, fingerprint)| result(d, &outcome.db, fingerprint))
+        .map(|(d, fingerprint)| result(d, &outcome.db, fingerprint, &catalog))
         .collect();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -69,8 +74,13 @@ pub fn fingerprints(outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
-fn result(d: &Diagnostic, db: &SourceDb, fingerprint: String) -> Value {
-    let rule_index = CATALOG.iter().position(|m| m.id == d.rule).unwrap_or(0);
+fn result(
+    d: &Diagnostic,
+    db: &SourceDb,
+    fingerprint: String,
+    catalog: &[&crate::catalog::RuleMeta],
+) -> Value {
+    let rule_index = catalog.iter().position(|m| m.id == d.rule).unwrap_or(0);
     let mut message = match &d.object {
         Some(object) => format!("{object}: {}", d.message),
         None => d.message.clone(),

@@ -15,6 +15,8 @@ use rbac::*;
 
 /// Every rule kslint has, sorted by id.
 pub static RULES: &[&dyn Rule] = &[
+    &AdmissionPolicyDenied,
+    &AdmissionPolicyNotEvaluated,
     &ApparmorUnconfined,
     &AutomountServiceAccountToken,
     &CapabilitiesNotDropped,
@@ -35,6 +37,7 @@ pub static RULES: &[&dyn Rule] = &[
     &NamespaceNoPodSecurity,
     &NetRaw,
     &PodSecurityViolation,
+    &PolicyExpressionError,
     &PrivilegeEscalation,
     &PrivilegedContainer,
     &ProcMount,

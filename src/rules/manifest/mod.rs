@@ -19,6 +19,26 @@ crate::declare_rule!(UnusedSuppression, "unused-suppression");
 crate::declare_rule!(UnreadableFile, "unreadable-file");
 crate::declare_rule!(HelmChartNotRendered, "helm-chart-not-rendered");
 crate::declare_rule!(KustomizeBuildFailed, "kustomize-build-failed");
+crate::declare_rule!(AdmissionPolicyDenied, "admission-policy-denied");
+crate::declare_rule!(
+    AdmissionPolicyNotEvaluated,
+    "admission-policy-not-evaluated"
+);
+crate::declare_rule!(PolicyExpressionError, "policy-expression-error");
+
+// The policy stage (`crate::policy`) reports these three: it evaluates
+// custom rules and admission policies after the objects are loaded.
+impl Rule for AdmissionPolicyDenied {
+    crate::rule_identity!();
+}
+
+impl Rule for AdmissionPolicyNotEvaluated {
+    crate::rule_identity!();
+}
+
+impl Rule for PolicyExpressionError {
+    crate::rule_identity!();
+}
 
 impl Rule for UnusedSuppression {
     crate::rule_identity!();
