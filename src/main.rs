@@ -24,9 +24,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Rules { format }) => {
+            load_custom_rules();
             print(&rules_listing(format)).map(|()| ExitCode::SUCCESS)
         }
-        Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Explain { rule }) => {
+            load_custom_rules();
+            explain(&rule)
+        }
         Some(Command::Lint(args)) => lint(*args),
         Some(Command::WhoCan(args)) => who_can(args),
         Some(Command::Completions { shell }) => {
@@ -624,8 +628,25 @@ fn rbac_graph(paths: Vec<std::path::PathBuf>, format: GraphFormat) -> anyhow::Re
 }
 
 fn explain(id: &str) -> anyhow::Result<ExitCode> {
-    let index = Settings::rule_index(id)?;
-    print(CATALOG[index].doc).map(|()| ExitCode::SUCCESS)
+    let meta = match kslint::catalog::meta(id) {
+        Some(meta) => meta,
+        None => &CATALOG[Settings::rule_index(id)?],
+    };
+    print(meta.doc).map(|()| ExitCode::SUCCESS)
+}
+
+/// Makes the custom rules of the config found from the current folder
+/// known to `kslint rules` and `kslint explain`; a config that does not
+/// load only costs its custom rules (a lint run reports why).
+fn load_custom_rules() {
+    let found = std::env::current_dir()
+        .ok()
+        .and_then(|dir| settings::find_config(&dir));
+    if let Some(config) = found
+        && let Err(e) = Settings::default().apply_found_config(&config)
+    {
+        eprintln!("warning: custom rules not listed: {e}");
+    }
 }
 
 fn rules_listing(format: RulesFormat) -> String {

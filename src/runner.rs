@@ -406,7 +406,10 @@ fn run_units(
 /// A finding of a rule whose severity the finding chose (an admission
 /// policy's action), if the rule is on, at the severity config gives it.
 fn configured(mut d: Diagnostic, settings: &Settings) -> Option<Diagnostic> {
-    let index = Settings::rule_index(d.rule).ok()?;
+    let Ok(index) = Settings::rule_index(d.rule) else {
+        // A custom rule's finding: its severity is the rule's own.
+        return Some(d);
+    };
     if !settings.enabled[index] {
         return None;
     }

@@ -399,10 +399,17 @@ impl Settings {
             span: value.span,
             plain: false,
         };
+        // Shown like the run's files: relative to the current folder.
+        let shown = |name: &str| -> String {
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| Path::new(name).strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| name.to_owned())
+        };
         rules
             .add(
                 Source {
-                    name: name.to_owned(),
+                    name: shown(name),
                     text: std::sync::Arc::from(text),
                 },
                 &inline,
@@ -417,7 +424,7 @@ impl Settings {
             let file_text = crate::tree::Tree::around(&path)
                 .read_text(&path, MAX_CONFIG_SIZE)
                 .map_err(|e| at(item.span, format!("cannot read {relative:?}: {}", e.why())))?;
-            let file_name = path.display().to_string();
+            let file_name = shown(&path.display().to_string());
             let invalid = |span: yaml::Span, message: String| {
                 let lc =
                     yaml::line_index::LineIndex::new(&file_text).line_col(&file_text, span.start);

@@ -3,19 +3,19 @@
 //! kslint refuses to evaluate an expression whose bound is over the limit,
 //! so a hostile policy cannot take unbounded time or memory.
 //!
-//! Every value is bounded by two numbers: `len`, the longest list, map or
-//! string anywhere in it, and `weight`, its total size (elements and
-//! characters). A comprehension costs its range's length times its step;
+//! Every value is bounded by two numbers: `len`, the longest list or map
+//! anywhere in it, and `weight`, its total size (elements and characters). A comprehension costs its range's length times its step;
 //! concatenation adds sizes; everything else costs what it reads.
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue, operators};
 use std::collections::HashMap;
 
-/// The bound on a value: the longest collection or string in it, and its
-/// total size.
+/// The bound on a value: the longest collection in it, and its total
+/// size.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Size {
-    /// The longest list, map or string anywhere in the value.
+    /// The longest list or map anywhere in the value (what a
+    /// comprehension over it or a part of it iterates).
     pub len: f64,
     /// Elements and characters in all.
     pub weight: f64,
@@ -88,7 +88,7 @@ fn walk(
             .max(1.0);
             Estimate {
                 cost: 1.0,
-                size: Size { len: n, weight: n },
+                size: Size { len: 1.0, weight: n },
             }
         }
         Expr::Ident(name) => Estimate {

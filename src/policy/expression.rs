@@ -132,14 +132,8 @@ pub fn measure(value: &Value) -> Size {
     fn walk(value: &Value, size: &mut Size) {
         size.weight += 1.0;
         match value {
-            Value::String(s) => {
-                size.len = size.len.max(s.len() as f64);
-                size.weight += s.len() as f64;
-            }
-            Value::Bytes(b) => {
-                size.len = size.len.max(b.len() as f64);
-                size.weight += b.len() as f64;
-            }
+            Value::String(s) => size.weight += s.len() as f64,
+            Value::Bytes(b) => size.weight += b.len() as f64,
             Value::List(items) => {
                 size.len = size.len.max(items.len() as f64);
                 items.iter().for_each(|i| walk(i, size));
@@ -239,7 +233,6 @@ fn convert(node: &Node, size: &mut Size) -> Value {
         Yaml::Int(i) => Value::Int(*i),
         Yaml::Float(f) => Value::Float(*f),
         Yaml::Str(s) => {
-            size.len = size.len.max(s.len() as f64);
             size.weight += s.len() as f64;
             Value::String(Arc::new(s.clone()))
         }
