@@ -204,6 +204,7 @@ pub fn process_file(
     };
     result.read = true;
     let text: Arc<str> = content;
+    budget.earn(text.len());
     result.file = SourceFile::new(result.file.name.clone(), text.clone());
 
     // Written by kslint (a Kustomize build): no comments, no YAML traps,

@@ -403,7 +403,12 @@ impl Settings {
         let shown = |name: &str| -> String {
             std::env::current_dir()
                 .ok()
-                .and_then(|cwd| Path::new(name).strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+                .and_then(|cwd| {
+                    Path::new(name)
+                        .strip_prefix(cwd)
+                        .ok()
+                        .map(|p| p.display().to_string())
+                })
                 .unwrap_or_else(|| name.to_owned())
         };
         rules

@@ -1684,3 +1684,108 @@ fn fixes_for_thousands_of_findings_in_a_base_are_traced_quickly() {
     assert_eq!(fixed, 30000);
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
+
+/// A policy from the tree (or a custom rule from its config) whose
+/// expressions would run for hours: each evaluation is bounded before it
+/// starts, the run's budget stops the rest, and everything else is still
+/// reported.
+#[test]
+fn expensive_policies_are_refused_and_the_run_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: slow
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["*"]
+        apiVersions: ["*"]
+        operations: ["*"]
+        resources: ["*"]
+  validations:
+    - expression: "lists.range(1000000).all(x, lists.range(1000000).all(y, x != y || true))"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: slow
+spec:
+  policyName: slow
+  validationActions: [Deny]
+"#;
+    let config = format!(
+        "custom-rules:\n  - id: slow-rule\n    summary: Slow.\n    match: {{kinds: ['*']}}\n    validations:\n      - expression: \"{}\"\n",
+        "lists.range(1500).all(x, lists.range(300).all(y, x + y >= 0))"
+    );
+    let mut objects = String::new();
+    for i in 0..400 {
+        objects.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: c, image: nginx:1.27, securityContext: {{privileged: true}}}}]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("policy.yaml"), policy).unwrap();
+    std::fs::write(dir.path().join(".kslint.yaml"), config).unwrap();
+    std::fs::write(dir.path().join("pods.yaml"), objects).unwrap();
+    let started = Instant::now();
+    let (output, found) = json_run(dir.path(), &["--helm-bin", "/nonexistent/helm", "."], &[]);
+    let took = started.elapsed();
+    assert!(took < GENEROUS, "{took:?}");
+    assert_eq!(output.status.code(), Some(1));
+    let errors: Vec<_> = found
+        .iter()
+        .filter(|(rule, ..)| rule == "policy-expression-error")
+        .collect();
+    assert!(
+        errors.iter().any(|(_, _, m)| m.contains("over the limit")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|(_, _, m)| m.contains("budget is spent")),
+        "{errors:#?}"
+    );
+    let privileged = found
+        .iter()
+        .filter(|(rule, ..)| rule == "privileged-container")
+        .count();
+    assert_eq!(privileged, 400, "other findings are not lost");
+    // kslint's own limits are no verdict of the API server's.
+    assert!(
+        found
+            .iter()
+            .all(|(rule, ..)| rule != "admission-policy-denied"),
+        "{found:#?}"
+    );
+}
+
+/// Expressions too long or too deeply nested to parse safely are refused
+/// at the line that holds them, never crash the run.
+#[test]
+fn oversized_and_deeply_nested_expressions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("{}true", "true && ".repeat(2_000));
+    let deep = format!("{}1{}", "(".repeat(5_000), ")".repeat(5_000));
+    let config = format!(
+        "custom-rules:\n  - id: long\n    summary: Long.\n    match: {{kinds: ['*']}}\n    validations:\n      - expression: \"{long}\"\n  - id: deep\n    summary: Deep.\n    match: {{kinds: ['*']}}\n    validations:\n      - expression: \"{deep} == 1\"\n"
+    );
+    std::fs::write(dir.path().join(".kslint.yaml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: nginx:1.27}]\n",
+    )
+    .unwrap();
+    let (_, found) = json_run(
+        dir.path(),
+        &["--helm-bin", "/nonexistent/helm", "pod.yaml"],
+        &[],
+    );
+    let errors: Vec<_> = found
+        .iter()
+        .filter(|(rule, ..)| rule == "policy-expression-error")
+        .collect();
+    assert_eq!(errors.len(), 2, "{found:#?}");
+    assert!(
+        errors.iter().any(|(_, _, m)| m.contains("bytes long")),
+        "{errors:#?}"
+    );
+}

@@ -79,7 +79,10 @@ fn a_custom_rule_reports_at_the_overlay_line_that_sets_the_field() {
     let found = of_rule(&diagnostics, "few-replicas");
     assert_eq!(found.len(), 1, "{diagnostics:#?}");
     assert_eq!(found[0]["file"], "prod/replicas.yaml");
-    assert_eq!((&found[0]["line"], &found[0]["column"]), (&6.into(), &13.into()));
+    assert_eq!(
+        (&found[0]["line"], &found[0]["column"]),
+        (&6.into(), &13.into())
+    );
     // The base alone sets one replica: nothing to report there.
     let (diagnostics, _) = json(&dir, &["base"]);
     assert!(of_rule(&diagnostics, "few-replicas").is_empty());
@@ -123,7 +126,10 @@ fn custom_rules_are_listed_explained_suppressed_and_in_sarif() {
     let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    let index = rules.iter().position(|r| r["id"] == "few-replicas").unwrap();
+    let index = rules
+        .iter()
+        .position(|r| r["id"] == "few-replicas")
+        .unwrap();
     let result = &run["results"][0];
     assert_eq!(result["ruleId"], "few-replicas");
     assert_eq!(result["ruleIndex"], index);
@@ -170,8 +176,18 @@ fn a_bad_expression_is_located_in_the_config_and_the_rest_still_runs() {
             .find(|d| d["line"] == line)
             .unwrap_or_else(|| panic!("no policy-expression-error at line {line}: {errors:#?}"))
     };
-    assert!(at(6)["message"].as_str().unwrap().contains("does not compile"));
-    assert!(at(11)["message"].as_str().unwrap().contains("did you mean `object`"));
+    assert!(
+        at(6)["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not compile")
+    );
+    assert!(
+        at(11)["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `object`")
+    );
     let runtime = at(16)["message"].as_str().unwrap();
     assert!(
         runtime.contains("fails on Deployment web") && runtime.contains("and on 1 more objects"),
@@ -187,7 +203,10 @@ fn a_bad_expression_is_located_in_the_config_and_the_rest_still_runs() {
 fn a_config_with_a_malformed_custom_rule_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = "custom-rules:\n  - id: privileged-container\n    summary: x.\n    match: {kinds: [Pod]}\n    validations: [{expression: 'true'}]\n";
-    write(dir.path(), &[(".kslint.yaml", config), ("deploy.yaml", DEPLOYMENT)]);
+    write(
+        dir.path(),
+        &[(".kslint.yaml", config), ("deploy.yaml", DEPLOYMENT)],
+    );
     let output = kslint(dir.path(), &["deploy.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -275,7 +294,10 @@ spec:
   replicas: 1
 ";
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &[(".kslint.yaml", config), ("all.yaml", manifests)]);
+    write(
+        dir.path(),
+        &[(".kslint.yaml", config), ("all.yaml", manifests)],
+    );
     let (diagnostics, _) = json(dir.path(), &["all.yaml"]);
     let found = of_rule(&diagnostics, "prod-needs-replicas");
     assert_eq!(found.len(), 1, "{diagnostics:#?}");

@@ -582,7 +582,9 @@ fn evaluate(
         return false;
     };
     out.push(expression_error(at, why.clone(), policy.object));
-    if !policy.fail_closed {
+    // Over kslint's bounds the verdict is unknown: the error says so, and
+    // no rejection is claimed.
+    if !policy.fail_closed || validate::is_bound(&why) {
         return false;
     }
     let message = format!(

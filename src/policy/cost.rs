@@ -10,8 +10,8 @@
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue, operators};
 use std::collections::HashMap;
 
-/// The bound on a value: the longest collection in it, and its total
-/// size.
+/// The bound on a value: the longest collection in it, its total size, and
+/// the largest element of any collection in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Size {
     /// The longest list or map anywhere in the value (what a
@@ -19,6 +19,10 @@ pub struct Size {
     pub len: f64,
     /// Elements and characters in all.
     pub weight: f64,
+    /// The weight of the largest element (or map value) of any
+    /// collection in it: what a field, an index or an iteration variable
+    /// can hold.
+    pub elem: f64,
 }
 
 impl Size {
@@ -26,12 +30,14 @@ impl Size {
     pub const ONE: Size = Size {
         len: 1.0,
         weight: 1.0,
+        elem: 1.0,
     };
 
     fn max(self, other: Size) -> Size {
         Size {
             len: self.len.max(other.len),
             weight: self.weight.max(other.weight),
+            elem: self.elem.max(other.elem),
         }
     }
 
@@ -39,6 +45,26 @@ impl Size {
         Size {
             len: self.len + other.len,
             weight: self.weight + other.weight,
+            elem: self.elem.max(other.elem),
+        }
+    }
+
+    /// What a part of this value can be: a field, an element, an
+    /// iteration variable.
+    fn part(self) -> Size {
+        // A collection of length n weighs at least n.
+        Size {
+            len: self.len.min(self.elem).max(1.0),
+            weight: self.elem.min(self.weight),
+            elem: self.elem.min(self.weight),
+        }
+    }
+
+    fn scalar(weight: f64) -> Size {
+        Size {
+            len: 1.0,
+            weight: weight.max(1.0),
+            elem: weight.max(1.0),
         }
     }
 }
@@ -84,11 +110,10 @@ fn walk(
                 LiteralValue::String(s) => s.inner().len() as f64,
                 LiteralValue::Bytes(b) => b.inner().len() as f64,
                 _ => 1.0,
-            }
-            .max(1.0);
+            };
             Estimate {
                 cost: 1.0,
-                size: Size { len: 1.0, weight: n },
+                size: Size::scalar(n),
             }
         }
         Expr::Ident(name) => Estimate {
@@ -99,7 +124,7 @@ fn walk(
             let operand = walk(&select.operand, scope, fallback, locals);
             Estimate {
                 cost: operand.cost + 1.0,
-                size: operand.size,
+                size: operand.size.part(),
             }
         }
         Expr::List(list) => {
@@ -107,12 +132,14 @@ fn walk(
             let mut size = Size {
                 len: list.elements.len().max(1) as f64,
                 weight: 1.0,
+                elem: 1.0,
             };
             for element in &list.elements {
                 let e = walk(element, scope, fallback, locals);
                 cost += e.cost;
                 size.len = size.len.max(e.size.len);
                 size.weight += e.size.weight;
+                size.elem = size.elem.max(e.size.weight);
             }
             Estimate { cost, size }
         }
@@ -122,19 +149,30 @@ fn walk(
             let range = walk(&c.iter_range, scope, fallback, locals);
             let init = walk(&c.accu_init, scope, fallback, locals);
             let n = range.size.len;
-            // Element of the range (or key and value of a map).
-            locals.push((c.iter_var.clone(), range.size));
+            let item = range.size.part();
+            locals.push((c.iter_var.clone(), item));
             if let Some(second) = &c.iter_var2 {
-                locals.push((second.clone(), range.size));
+                locals.push((second.clone(), item));
             }
             // One step from the initial accumulator says how much a step
             // adds; after n steps it holds at most n times that.
             locals.push((c.accu_var.clone(), init.size));
             let first = walk(&c.loop_step, scope, fallback, locals);
             locals.pop();
-            let grown = Size {
-                len: init.size.len + n * first.size.len.max(1.0),
-                weight: init.size.weight + n * first.size.weight.max(1.0),
+            // A step that adds nothing (a boolean or count accumulator)
+            // keeps the accumulator's size; one that appends grows it by
+            // as much each time.
+            let grown = if first.size.weight <= init.size.weight && first.size.len <= init.size.len
+            {
+                init.size.max(first.size)
+            } else {
+                let added_len = (first.size.len - init.size.len).max(1.0);
+                let added_weight = (first.size.weight - init.size.weight).max(1.0);
+                Size {
+                    len: init.size.len + n * added_len,
+                    weight: init.size.weight + n * added_weight,
+                    elem: init.size.elem.max(added_weight).max(first.size.elem),
+                }
             };
             locals.push((c.accu_var.clone(), grown));
             let step = walk(&c.loop_step, scope, fallback, locals);
@@ -166,17 +204,49 @@ fn walk(
             let operands: Vec<Size> = target.iter().chain(&args).map(|e| e.size).collect();
             let total: f64 = operands.iter().map(|s| s.weight).sum();
             let largest = operands.iter().fold(Size::ONE, |a, s| a.max(*s));
+            let first = operands.first().copied().unwrap_or(Size::ONE);
             let size = match call.func_name.as_str() {
                 operators::ADD => {
                     let size = operands.iter().fold(
                         Size {
                             len: 0.0,
                             weight: 0.0,
+                            elem: 1.0,
                         },
                         |a, s| a.sum(*s),
                     );
-                    cost += size.weight;
+                    // A macro appending to its accumulator copies the
+                    // accumulator's elements (shared, not deep) and the
+                    // new one.
+                    let appends = call.args.first().is_some_and(
+                        |a| matches!(&a.expr, Expr::Ident(name) if name.starts_with('@')),
+                    );
+                    cost += if appends {
+                        first.len + operands[1..].iter().map(|s| s.weight).sum::<f64>()
+                    } else {
+                        size.weight
+                    };
                     size
+                }
+                // Choosing between values, or reading a length, copies
+                // nothing.
+                operators::CONDITIONAL
+                | operators::LOGICAL_AND
+                | operators::LOGICAL_OR
+                | operators::LOGICAL_NOT
+                | operators::NOT_STRICTLY_FALSE
+                | operators::HAS
+                | "size"
+                | "type"
+                | "orValue"
+                | "hasValue"
+                | "value" => {
+                    cost += 1.0;
+                    largest
+                }
+                operators::INDEX | operators::OPT_INDEX | operators::OPT_SELECT => {
+                    cost += 1.0;
+                    first.part()
                 }
                 operators::EQUALS
                 | operators::NOT_EQUALS
@@ -189,23 +259,19 @@ fn walk(
                     Size::ONE
                 }
                 "matches" | "find" | "findAll" => {
-                    let text = operands.first().copied().unwrap_or(Size::ONE);
                     let pattern = operands.get(1).copied().unwrap_or(Size::ONE);
-                    cost += text.weight * (1.0 + pattern.weight) + pattern.weight * 100.0;
+                    cost += first.weight * (1.0 + pattern.weight) + pattern.weight * 100.0;
                     Size {
-                        len: text.weight,
-                        weight: 2.0 * text.weight,
+                        len: first.weight,
+                        weight: 2.0 * first.weight,
+                        elem: first.weight,
                     }
                 }
                 "replace" => {
-                    let text = operands.first().copied().unwrap_or(Size::ONE);
                     let with = operands.get(2).copied().unwrap_or(Size::ONE);
-                    let grown = text.weight * with.weight.max(1.0);
+                    let grown = first.weight * with.weight.max(1.0);
                     cost += grown + total;
-                    Size {
-                        len: grown,
-                        weight: grown,
-                    }
+                    Size::scalar(grown)
                 }
                 "split"
                 | "flatten"
@@ -214,6 +280,7 @@ fn walk(
                 | "string"
                 | "@sortByAssociatedKeys"
                 | "sort"
+                | "sortBy"
                 | "distinct"
                 | "reverse"
                 | "getQuery" => {
@@ -225,6 +292,7 @@ fn walk(
                     Size {
                         len: n,
                         weight: n * 2.0,
+                        elem: n,
                     }
                 }
                 "range" | "lists.range" => {
@@ -233,7 +301,11 @@ fn walk(
                         _ => 1_000_000.0,
                     };
                     cost += n;
-                    Size { len: n, weight: n }
+                    Size {
+                        len: n,
+                        weight: n,
+                        elem: 1.0,
+                    }
                 }
                 _ => {
                     // Reading each argument once: size, has, conversions,
@@ -254,10 +326,7 @@ fn entries<'a>(
     locals: &mut Vec<(String, Size)>,
 ) -> Estimate {
     let mut cost = 1.0;
-    let mut size = Size {
-        len: 1.0,
-        weight: 1.0,
-    };
+    let mut size = Size::ONE;
     let mut count = 0.0;
     for entry in entries {
         count += 1.0;
@@ -270,6 +339,7 @@ fn entries<'a>(
             cost += e.cost;
             size.len = size.len.max(e.size.len);
             size.weight += e.size.weight;
+            size.elem = size.elem.max(e.size.weight);
         }
     }
     size.len = size.len.max(count);

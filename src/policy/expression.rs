@@ -129,32 +129,43 @@ pub fn over_limit(bound: f64, limit: f64) -> String {
 
 /// The size bound of a value.
 pub fn measure(value: &Value) -> Size {
-    fn walk(value: &Value, size: &mut Size) {
-        size.weight += 1.0;
+    fn walk(value: &Value, size: &mut Size) -> f64 {
         match value {
-            Value::String(s) => size.weight += s.len() as f64,
-            Value::Bytes(b) => size.weight += b.len() as f64,
+            Value::String(s) => 1.0 + s.len() as f64,
+            Value::Bytes(b) => 1.0 + b.len() as f64,
             Value::List(items) => {
                 size.len = size.len.max(items.len() as f64);
-                items.iter().for_each(|i| walk(i, size));
+                let mut weight = 1.0;
+                for item in items.iter() {
+                    let w = walk(item, size);
+                    size.elem = size.elem.max(w);
+                    weight += w;
+                }
+                weight
             }
             Value::Map(map) => {
                 size.len = size.len.max(map.map.len() as f64);
+                let mut weight = 1.0;
                 for (key, value) in map.map.iter() {
-                    if let Key::String(k) = key {
-                        size.weight += k.len() as f64;
-                    }
-                    walk(value, size);
+                    let k = match key {
+                        Key::String(k) => k.len() as f64,
+                        _ => 1.0,
+                    };
+                    let w = walk(value, size);
+                    size.elem = size.elem.max(w).max(k);
+                    weight += w + k;
                 }
+                weight
             }
-            _ => {}
+            _ => 1.0,
         }
     }
     let mut size = Size {
         len: 1.0,
         weight: 0.0,
+        elem: 1.0,
     };
-    walk(value, &mut size);
+    size.weight = walk(value, &mut size);
     size
 }
 
@@ -219,40 +230,49 @@ pub fn from_yaml(node: &Node) -> (Value, Size) {
     let mut size = Size {
         len: 1.0,
         weight: 0.0,
+        elem: 1.0,
     };
-    let value = convert(node, &mut size);
-    size.weight = size.weight.max(1.0);
+    let (value, weight) = convert(node, &mut size);
+    size.weight = weight.max(1.0);
     (value, size)
 }
 
-fn convert(node: &Node, size: &mut Size) -> Value {
-    size.weight += 1.0;
+/// Converts a node, widening `size.len` and `size.elem` to what it holds;
+/// returns the node's weight.
+fn convert(node: &Node, size: &mut Size) -> (Value, f64) {
     match &node.value {
-        Yaml::Null => Value::Null,
-        Yaml::Bool(b) => Value::Bool(*b),
-        Yaml::Int(i) => Value::Int(*i),
-        Yaml::Float(f) => Value::Float(*f),
-        Yaml::Str(s) => {
-            size.weight += s.len() as f64;
-            Value::String(Arc::new(s.clone()))
-        }
+        Yaml::Null => (Value::Null, 1.0),
+        Yaml::Bool(b) => (Value::Bool(*b), 1.0),
+        Yaml::Int(i) => (Value::Int(*i), 1.0),
+        Yaml::Float(f) => (Value::Float(*f), 1.0),
+        Yaml::Str(s) => (Value::String(Arc::new(s.clone())), 1.0 + s.len() as f64),
         Yaml::Seq(items) => {
             size.len = size.len.max(items.len() as f64);
-            Value::List(Arc::new(items.iter().map(|i| convert(i, size)).collect()))
+            let mut weight = 1.0;
+            let items = items
+                .iter()
+                .map(|i| {
+                    let (value, w) = convert(i, size);
+                    size.elem = size.elem.max(w);
+                    weight += w;
+                    value
+                })
+                .collect();
+            (Value::List(Arc::new(items)), weight)
         }
         Yaml::Map(entries) => {
             size.len = size.len.max(entries.len() as f64);
+            let mut weight = 1.0;
             let map: HashMap<Key, Value> = entries
                 .iter()
                 .map(|e| {
-                    size.weight += e.key.len() as f64;
-                    (
-                        Key::String(Arc::new(e.key.clone())),
-                        convert(&e.value, size),
-                    )
+                    let (value, w) = convert(&e.value, size);
+                    size.elem = size.elem.max(w).max(e.key.len() as f64);
+                    weight += w + e.key.len() as f64;
+                    (Key::String(Arc::new(e.key.clone())), value)
                 })
                 .collect();
-            Value::Map(Map { map: Arc::new(map) })
+            (Value::Map(Map { map: Arc::new(map) }), weight)
         }
     }
 }
@@ -276,6 +296,7 @@ pub fn larger(a: Size, b: Size) -> Size {
     Size {
         len: a.len.max(b.len),
         weight: a.weight.max(b.weight),
+        elem: a.elem.max(b.elem),
     }
 }
 
@@ -283,7 +304,8 @@ pub fn larger(a: Size, b: Size) -> Size {
 pub fn list_size(count: usize, items: Size) -> Size {
     Size {
         len: items.len.max(count as f64),
-        weight: items.weight * count.max(1) as f64,
+        weight: 1.0 + items.weight * count as f64,
+        elem: items.weight.max(items.elem),
     }
 }
 
@@ -371,5 +393,35 @@ mod tests {
         );
         assert!(eval("quantity('x') == quantity('1')").is_err());
         assert!(eval("[].min() == 1").is_err());
+    }
+}
+/// Calibration, not a check: prints each expression's cost bound beside
+/// the time it takes (`cargo test --release --lib speed_of_units --
+/// --ignored --nocapture`); a bound well under the time in units of
+/// 30 ns would mean the estimate is unsound.
+#[cfg(test)]
+mod speed {
+    #[test]
+    #[ignore]
+    fn speed_of_units() {
+        for text in [
+            "lists.range(1000000).all(x, x >= 0)",
+            "lists.range(3000).all(x, lists.range(300).all(y, x + y >= 0))",
+            "lists.range(2000).map(x, 'abcdefghij' + string(x)).filter(s, s.startsWith('abc')).size() > 0",
+            "lists.range(2000).map(x, 'abcdefghij' + string(x)).size() > 0",
+            "lists.range(2000).map(x, x).size() > 0",
+            "lists.range(2000).filter(x, x > 3).size() > 0",
+        ] {
+            let e = super::Expression::compile(text, &[]).unwrap();
+            let b = super::Bindings::default();
+            let bound = e.bound(&b);
+            let t = std::time::Instant::now();
+            let r = e.execute(&b);
+            eprintln!(
+                "{text}: bound {bound} took {:?} {:?}",
+                t.elapsed(),
+                r.is_ok()
+            );
+        }
     }
 }

@@ -8,10 +8,15 @@ use crate::yaml::Span;
 use cel::objects::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The most a whole run spends on evaluations, in cost units: a tree full
-/// of expensive policies stops being evaluated (each further evaluation
-/// is an error that says so) instead of taking unbounded time.
-pub const RUN_BUDGET: u64 = 400_000_000;
+/// What a run may spend on evaluations, in cost units (about 40 ns
+/// each): this much, plus [`PER_BYTE`] for each byte of text it lints. A
+/// tree of expensive policies stops being evaluated (each further
+/// evaluation is an error that says so) instead of taking unbounded time,
+/// and the budget grows with the input, so real repositories never meet it.
+pub const RUN_BUDGET: u64 = 100_000_000;
+
+/// Cost units a run earns per byte of text it lints.
+pub const PER_BYTE: u64 = 20;
 
 /// What a run has left to spend on evaluations.
 pub struct Budget {
@@ -27,6 +32,12 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// Adds what a text of `bytes` bytes earns.
+    pub fn earn(&self, bytes: usize) {
+        self.left
+            .fetch_add(PER_BYTE.saturating_mul(bytes as u64), Ordering::Relaxed);
+    }
+
     /// Takes `cost` from the budget; false if it was spent.
     fn take(&self, cost: f64) -> bool {
         let cost = cost.max(1.0).min(u64::MAX as f64) as u64;
@@ -152,6 +163,15 @@ pub fn run(
         .collect()
 }
 
+/// Whether an evaluation error is one of kslint's own bounds (the per-call
+/// limit or the run's budget) rather than the expression failing.
+pub fn is_bound(why: &str) -> bool {
+    why.contains(LIMIT_WORDS) || why.contains(BUDGET_WORDS)
+}
+
+const LIMIT_WORDS: &str = "over the limit of";
+const BUDGET_WORDS: &str = "evaluation budget is spent";
+
 /// Evaluates one expression if its cost bound is within the per-call limit
 /// and what the run has left.
 pub fn evaluate(
@@ -165,7 +185,7 @@ pub fn evaluate(
     }
     if !budget.take(bound) {
         return Err(format!(
-            "the run's evaluation budget ({RUN_BUDGET} cost units) is spent; the tree's policies are too expensive to evaluate in full"
+            "the run's evaluation budget is spent ({RUN_BUDGET} cost units, plus {PER_BYTE} per byte linted); the tree's policies are too expensive to evaluate in full"
         ));
     }
     expression.execute(bindings)
