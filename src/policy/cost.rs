@@ -8,7 +8,6 @@
 //! concatenation adds sizes; everything else costs what it reads.
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue, operators};
-use std::collections::HashMap;
 
 /// The bound on a value: the longest collection in it, its total size, and
 /// the largest element of any collection in it.
@@ -17,6 +16,9 @@ pub struct Size {
     /// The longest list or map anywhere in the value (what a
     /// comprehension over it or a part of it iterates).
     pub len: f64,
+    /// How many elements it has itself, if a collection (at most
+    /// `len`): what a comprehension over it iterates.
+    pub count: f64,
     /// Elements and characters in all.
     pub weight: f64,
     /// The weight of the largest element (or map value) of any
@@ -29,6 +31,7 @@ impl Size {
     /// A scalar.
     pub const ONE: Size = Size {
         len: 1.0,
+        count: 1.0,
         weight: 1.0,
         elem: 1.0,
     };
@@ -36,6 +39,7 @@ impl Size {
     fn max(self, other: Size) -> Size {
         Size {
             len: self.len.max(other.len),
+            count: self.count.max(other.count),
             weight: self.weight.max(other.weight),
             elem: self.elem.max(other.elem),
         }
@@ -44,6 +48,7 @@ impl Size {
     fn sum(self, other: Size) -> Size {
         Size {
             len: self.len + other.len,
+            count: self.count + other.count,
             weight: self.weight + other.weight,
             elem: self.elem.max(other.elem),
         }
@@ -55,6 +60,7 @@ impl Size {
         // A collection of length n weighs at least n.
         Size {
             len: self.len.min(self.elem).max(1.0),
+            count: self.len.min(self.elem).max(1.0),
             weight: self.elem.min(self.weight),
             elem: self.elem.min(self.weight),
         }
@@ -63,14 +69,34 @@ impl Size {
     fn scalar(weight: f64) -> Size {
         Size {
             len: 1.0,
+            count: 1.0,
             weight: weight.max(1.0),
             elem: weight.max(1.0),
         }
     }
 }
 
-/// The variables an expression reads and the bound on each.
-pub type Scope = HashMap<String, Size>;
+/// What the estimate knows of the data: the bound on each variable, and
+/// the exact size of a field path into one where the data is at hand
+/// (`object.metadata.name` is the name's length, not a bound from the
+/// whole object).
+pub trait Sizes {
+    /// The bound on a variable.
+    fn of(&self, name: &str) -> Option<Size>;
+    /// The size of the value at `path` in a variable, if it is known.
+    fn of_path(&self, _name: &str, _path: &[&str]) -> Option<Size> {
+        None
+    }
+}
+
+/// The sizes an estimate reads.
+pub type Scope<'a> = &'a dyn Sizes;
+
+impl<F: Fn(&str) -> Option<Size>> Sizes for F {
+    fn of(&self, name: &str) -> Option<Size> {
+        self(name)
+    }
+}
 
 struct Estimate {
     cost: f64,
@@ -79,24 +105,24 @@ struct Estimate {
 
 /// The cost bound of `expr` when its variables have the sizes in `scope`
 /// (an unknown name is bounded by `fallback`).
-pub fn estimate(expr: &IdedExpr, scope: &Scope, fallback: Size) -> f64 {
+pub fn estimate(expr: &IdedExpr, scope: Scope, fallback: Size) -> f64 {
     let mut locals = Vec::new();
     walk(expr, scope, fallback, &mut locals).cost
 }
 
-fn lookup(name: &str, scope: &Scope, fallback: Size, locals: &[(String, Size)]) -> Size {
+fn lookup(name: &str, scope: Scope, fallback: Size, locals: &[(String, Size)]) -> Size {
     locals
         .iter()
         .rev()
         .find(|(n, _)| n == name)
         .map(|(_, s)| *s)
-        .or_else(|| scope.get(name).copied())
+        .or_else(|| scope.of(name))
         .unwrap_or(fallback)
 }
 
 fn walk(
     expr: &IdedExpr,
-    scope: &Scope,
+    scope: Scope,
     fallback: Size,
     locals: &mut Vec<(String, Size)>,
 ) -> Estimate {
@@ -120,17 +146,60 @@ fn walk(
             cost: 1.0,
             size: lookup(name, scope, fallback, locals),
         },
-        Expr::Select(select) => {
+        Expr::Select(select) if select.test => {
             let operand = walk(&select.operand, scope, fallback, locals);
             Estimate {
                 cost: operand.cost + 1.0,
-                size: operand.size.part(),
+                size: Size::ONE,
+            }
+        }
+        Expr::Select(_) => {
+            // A chain `a.b.c`: from a variable whose data is at hand, the
+            // exact size of the field; else the bound of a part, per step.
+            let mut depth = 0;
+            let mut base = expr;
+            while let Expr::Select(s) = &base.expr {
+                if s.test {
+                    break;
+                }
+                depth += 1;
+                base = &s.operand;
+            }
+            if let Expr::Ident(root) = &base.expr
+                && !locals.iter().any(|(n, _)| n == root)
+            {
+                let mut path = Vec::with_capacity(depth);
+                let mut at = expr;
+                while let Expr::Select(s) = &at.expr {
+                    if s.test {
+                        break;
+                    }
+                    path.push(s.field.as_str());
+                    at = &s.operand;
+                }
+                path.reverse();
+                if let Some(size) = scope.of_path(root, &path) {
+                    return Estimate {
+                        cost: depth as f64 + 1.0,
+                        size,
+                    };
+                }
+            }
+            let operand = walk(base, scope, fallback, locals);
+            let mut size = operand.size;
+            for _ in 0..depth {
+                size = size.part();
+            }
+            Estimate {
+                cost: operand.cost + depth as f64,
+                size,
             }
         }
         Expr::List(list) => {
             let mut cost = 1.0;
             let mut size = Size {
                 len: list.elements.len().max(1) as f64,
+                count: list.elements.len().max(1) as f64,
                 weight: 1.0,
                 elem: 1.0,
             };
@@ -148,7 +217,7 @@ fn walk(
         Expr::Comprehension(c) => {
             let range = walk(&c.iter_range, scope, fallback, locals);
             let init = walk(&c.accu_init, scope, fallback, locals);
-            let n = range.size.len;
+            let n = range.size.count;
             let item = range.size.part();
             locals.push((c.iter_var.clone(), item));
             if let Some(second) = &c.iter_var2 {
@@ -170,6 +239,7 @@ fn walk(
                 let added_weight = (first.size.weight - init.size.weight).max(1.0);
                 Size {
                     len: init.size.len + n * added_len,
+                    count: init.size.len + n * added_len,
                     weight: init.size.weight + n * added_weight,
                     elem: init.size.elem.max(added_weight).max(first.size.elem),
                 }
@@ -210,6 +280,7 @@ fn walk(
                     let size = operands.iter().fold(
                         Size {
                             len: 0.0,
+                            count: 0.0,
                             weight: 0.0,
                             elem: 1.0,
                         },
@@ -258,11 +329,12 @@ fn walk(
                     cost += total;
                     Size::ONE
                 }
-                "matches" | "find" | "findAll" => {
+                "matches" | "@kslint.matches" | "find" | "findAll" => {
                     let pattern = operands.get(1).copied().unwrap_or(Size::ONE);
                     cost += first.weight * (1.0 + pattern.weight) + pattern.weight * 100.0;
                     Size {
                         len: first.weight,
+                        count: first.weight,
                         weight: 2.0 * first.weight,
                         elem: first.weight,
                     }
@@ -291,6 +363,7 @@ fn walk(
                     }
                     Size {
                         len: n,
+                        count: n,
                         weight: n * 2.0,
                         elem: n,
                     }
@@ -303,6 +376,7 @@ fn walk(
                     cost += n;
                     Size {
                         len: n,
+                        count: n,
                         weight: n,
                         elem: 1.0,
                     }
@@ -321,7 +395,7 @@ fn walk(
 
 fn entries<'a>(
     entries: impl Iterator<Item = &'a EntryExpr>,
-    scope: &Scope,
+    scope: Scope,
     fallback: Size,
     locals: &mut Vec<(String, Size)>,
 ) -> Estimate {
@@ -488,4 +562,74 @@ pub fn first_path(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
         }
     }
     find(expr, root)
+}
+
+/// The field paths under `root` an expression reads (`object.spec.replicas`
+/// gives `spec.replicas`); an empty path when it reads `root` as a whole.
+/// What it reads inside a path (iterating it, comparing it) is all of it.
+pub fn read_paths(expr: &IdedExpr, root: &str) -> Vec<Vec<String>> {
+    fn chain(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
+        match &expr.expr {
+            Expr::Ident(name) if name == root => Some(Vec::new()),
+            Expr::Select(s) => {
+                let mut path = chain(&s.operand, root)?;
+                path.push(s.field.clone());
+                Some(path)
+            }
+            Expr::Call(c) if c.func_name == operators::OPT_SELECT && c.args.len() == 2 => {
+                let mut path = chain(&c.args[0], root)?;
+                match &c.args[1].expr {
+                    Expr::Literal(LiteralValue::String(field)) => {
+                        path.push(field.inner().to_string())
+                    }
+                    _ => return None,
+                }
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+    fn visit(expr: &IdedExpr, root: &str, out: &mut Vec<Vec<String>>) {
+        if let Some(path) = chain(expr, root) {
+            out.push(path);
+            return;
+        }
+        match &expr.expr {
+            Expr::Select(s) => visit(&s.operand, root, out),
+            Expr::Call(c) => {
+                if let Some(t) = &c.target {
+                    visit(t, root, out);
+                }
+                c.args.iter().for_each(|a| visit(a, root, out));
+            }
+            Expr::List(l) => l.elements.iter().for_each(|e| visit(e, root, out)),
+            Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
+                EntryExpr::MapEntry(e) => {
+                    visit(&e.key, root, out);
+                    visit(&e.value, root, out);
+                }
+                EntryExpr::StructField(f) => visit(&f.value, root, out),
+            }),
+            Expr::Struct(s) => s.entries.iter().for_each(|e| {
+                if let EntryExpr::StructField(f) = &e.expr {
+                    visit(&f.value, root, out);
+                }
+            }),
+            Expr::Comprehension(c) => {
+                for e in [
+                    &c.iter_range,
+                    &c.accu_init,
+                    &c.loop_cond,
+                    &c.loop_step,
+                    &c.result,
+                ] {
+                    visit(e, root, out);
+                }
+            }
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+    let mut out = Vec::new();
+    visit(expr, root, &mut out);
+    out
 }

@@ -98,7 +98,7 @@ pub struct CustomRule {
     /// Which objects it judges.
     pub matcher: Match,
     /// Parameters its expressions read as `params`.
-    pub params: Option<(cel::objects::Value, super::cost::Size)>,
+    pub params: Option<(expression::Shared, super::cost::Size)>,
     /// Its variables, in order.
     pub variables: Vec<Variable>,
     /// Its validations.
@@ -108,6 +108,10 @@ pub struct CustomRule {
     pub needs_run: bool,
     /// The kinds it selects under `resources`.
     pub resource_kinds: Vec<String>,
+    /// The field paths of `object` its expressions read.
+    pub object_reads: Vec<Vec<String>>,
+    /// Whether it reads `request`.
+    pub reads_request: bool,
 }
 
 /// Custom rules and what is wrong in how they are written.
@@ -235,7 +239,10 @@ impl CustomRules {
             item.span,
             format!("custom rule `{id}` needs a `match` with `kinds`"),
         ))?)?;
-        let params = item.get("params").map(expression::from_yaml);
+        let params = item.get("params").map(|node| {
+            let (value, size) = expression::from_yaml(node);
+            (expression::share(value), size)
+        });
         let mut variables = Vec::new();
         for node in item
             .get("variables")
@@ -286,7 +293,20 @@ impl CustomRules {
                 }
             }
         }
+        let expressions = || {
+            validations
+                .iter()
+                .flat_map(|v| {
+                    std::iter::once(&v.expression)
+                        .chain(v.message_expression.as_ref().map(|(e, _)| e))
+                })
+                .chain(variables.iter().map(|v| &v.expression))
+        };
+        let object_reads = expressions().flat_map(Expression::object_reads).collect();
+        let reads_request = expressions().any(|e| e.reads("request"));
         Ok(CustomRule {
+            object_reads,
+            reads_request,
             id: crate::catalog::intern(id),
             severity,
             summary,
@@ -396,13 +416,23 @@ impl CustomRules {
         out: &mut Vec<Diagnostic>,
         errors: &mut Vec<RuntimeError>,
     ) {
-        let mut converted = None;
-        for rule in self.rules.iter().filter(|r| !r.needs_run) {
-            if !rule.matcher.matches(object) {
-                continue;
-            }
-            let bindings = converted.get_or_insert_with(|| object_bindings(object));
-            self.judge(rule, object, bindings, budget, out, errors);
+        let matching: Vec<&CustomRule> = self
+            .rules
+            .iter()
+            .filter(|r| !r.needs_run && r.matcher.matches(object))
+            .collect();
+        if matching.is_empty() {
+            return;
+        }
+        // Only what the matching rules read is converted.
+        let mut paths = expression::Paths::default();
+        for path in matching.iter().flat_map(|r| &r.object_reads) {
+            paths.add(path);
+        }
+        let request = matching.iter().any(|r| r.reads_request);
+        let bindings = object_bindings_reading(object, &paths, request);
+        for rule in matching {
+            self.judge(rule, object, &bindings, budget, out, errors);
         }
     }
 
@@ -418,7 +448,7 @@ impl CustomRules {
     ) {
         let mut bindings = bindings.clone();
         if let Some((params, size)) = &rule.params {
-            bindings.set("params", params.clone(), *size);
+            bindings.set_shared("params", params.clone(), *size);
         }
         let outcomes = validate::run(&rule.variables, &rule.validations, &bindings, budget);
         for (validation, outcome) in rule.validations.iter().zip(outcomes) {
@@ -459,24 +489,37 @@ impl CustomRules {
 }
 
 /// The bindings every evaluation on `object` starts from.
-pub fn object_bindings(object: &Manifest) -> Bindings {
-    let (value, size) = expression::from_yaml(object.node);
+pub fn object_bindings<'a>(object: &Manifest<'a>) -> Bindings<'a> {
+    object_bindings_reading(object, &expression::Paths::whole(), true)
+}
+
+/// The bindings evaluations that read `paths` of the object (and
+/// `request`, if asked) start from.
+fn object_bindings_reading<'a>(
+    object: &Manifest<'a>,
+    paths: &expression::Paths,
+    with_request: bool,
+) -> Bindings<'a> {
     let mut bindings = Bindings::default();
-    let request = request_for(object, value.clone());
-    bindings.set("object", value, size);
+    bindings.set_node_reading("object", object.node, paths);
     bindings.set(
         "oldObject",
         cel::objects::Value::Null,
         super::cost::Size::ONE,
     );
     bindings.set("params", cel::objects::Value::Null, super::cost::Size::ONE);
-    bindings.set("request", request, size);
+    if with_request {
+        let request = request_for(object);
+        let request_size = expression::measure(&request);
+        bindings.set("request", request, request_size);
+    }
     bindings
 }
 
 /// The parts of an admission request known before admission: a CREATE of
-/// the object. Who makes it (`userInfo`) is not known.
-fn request_for(object: &Manifest, value: cel::objects::Value) -> cel::objects::Value {
+/// the object. Who makes it (`userInfo`) is not known; the object itself
+/// is `object` (not repeated here, so it is converted once).
+fn request_for(object: &Manifest) -> cel::objects::Value {
     use expression::{map_of, string};
     let group = object.group().to_owned();
     let version = object
@@ -506,7 +549,6 @@ fn request_for(object: &Manifest, value: cel::objects::Value) -> cel::objects::V
         ("requestResource".to_owned(), resource),
         ("name".to_owned(), string(&object.object.name)),
         ("operation".to_owned(), string("CREATE")),
-        ("object".to_owned(), value),
         ("oldObject".to_owned(), cel::objects::Value::Null),
         ("dryRun".to_owned(), cel::objects::Value::Bool(false)),
     ];

@@ -2,8 +2,10 @@
 //! libraries, checked for names they may read, and evaluated against
 //! objects under a cost limit.
 
-use super::cost::{self, Scope, Size};
+use super::cost::{self, Size};
 use crate::yaml::{Node, Value as Yaml};
+use cel::common::types::CelNull;
+use cel::common::value::{CowVal, Val};
 use cel::objects::{Key, Map, Value};
 use cel::{Context, Env};
 use std::collections::HashMap;
@@ -34,7 +36,9 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
 /// A compiled expression.
 #[derive(Debug)]
 pub struct Expression {
-    program: cel::Program,
+    expr: cel::IdedExpr,
+    /// The source text.
+    pub text: String,
     /// The names it reads (`object`, `params`, ...).
     pub reads: Vec<String>,
 }
@@ -51,7 +55,7 @@ impl Expression {
         if text.trim().is_empty() {
             return Err("the expression is empty".to_owned());
         }
-        let program = ENV.compile(text).map_err(|errors| {
+        let mut expr = ENV.parser().parse(text).map_err(|errors| {
             let first = errors.errors.first();
             match first {
                 Some(e) if text.contains('\n') => {
@@ -61,7 +65,8 @@ impl Expression {
                 None => "the expression does not parse".to_owned(),
             }
         })?;
-        let reads = cost::free_names(program.expression());
+        super::library::rewrite_regex_calls(&mut expr);
+        let reads = cost::free_names(&expr);
         for name in &reads {
             if !allowed.contains(&name.as_str()) && !is_type_name(name) {
                 let hint = crate::spelling::nearest(name, allowed.iter().copied())
@@ -70,7 +75,11 @@ impl Expression {
                 return Err(format!("`{name}` is not defined here{hint}"));
             }
         }
-        Ok(Expression { program, reads })
+        Ok(Expression {
+            expr,
+            reads,
+            text: text.to_owned(),
+        })
     }
 
     /// Whether it reads `name`.
@@ -80,38 +89,36 @@ impl Expression {
 
     /// The first field path it reads on `object`, as steps.
     pub fn object_path(&self) -> Option<Vec<super::field_path::Step>> {
-        cost::first_path(self.program.expression(), "object")
+        cost::first_path(&self.expr, "object")
             .map(|p| p.into_iter().map(super::field_path::Step::Key).collect())
+    }
+
+    /// The field paths it reads on `object` (an empty path: all of it).
+    pub fn object_reads(&self) -> Vec<Vec<String>> {
+        cost::read_paths(&self.expr, "object")
     }
 
     /// The fields it selects on the variable `root`.
     pub fn fields_of(&self, root: &str) -> Vec<String> {
-        cost::selected_fields(self.program.expression(), root)
+        cost::selected_fields(&self.expr, root)
     }
 
     /// The cost bound of evaluating it against `bindings`.
-    pub fn bound(&self, bindings: &Bindings) -> f64 {
-        let scope: Scope = bindings
-            .values
-            .iter()
-            .map(|(name, (_, size))| (name.clone(), *size))
-            .collect();
-        cost::estimate(self.program.expression(), &scope, Size::ONE)
+    pub fn bound(&self, bindings: &Bindings<'_>) -> f64 {
+        cost::estimate(&self.expr, bindings, Size::ONE)
     }
 
     /// Evaluates against `bindings`, without a cost check: see
     /// [`Expression::evaluate`].
-    pub fn execute(&self, bindings: &Bindings) -> Result<Value, String> {
+    pub fn execute(&self, bindings: &Bindings<'_>) -> Result<Value, String> {
         let mut context = Context::with_env(Arc::clone(&ENV));
-        for (name, (value, _)) in &bindings.values {
-            context.add_variable_from_value(name.clone(), value.clone());
-        }
-        self.program.execute(&context).map_err(|e| describe(&e))
+        context.set_variable_resolver(bindings);
+        Value::resolve(&self.expr, &context).map_err(|e| describe(&e))
     }
 
     /// Evaluates against `bindings`, refusing if the cost bound is over
     /// `limit`. Returns the cost bound with the result.
-    pub fn evaluate(&self, bindings: &Bindings, limit: f64) -> (f64, Result<Value, String>) {
+    pub fn evaluate(&self, bindings: &Bindings<'_>, limit: f64) -> (f64, Result<Value, String>) {
         let bound = self.bound(bindings);
         if bound > limit {
             return (bound, Err(over_limit(bound, limit)));
@@ -162,10 +169,16 @@ pub fn measure(value: &Value) -> Size {
     }
     let mut size = Size {
         len: 1.0,
+        count: 1.0,
         weight: 0.0,
         elem: 1.0,
     };
     size.weight = walk(value, &mut size);
+    size.count = match value {
+        Value::List(items) => items.len().max(1) as f64,
+        Value::Map(map) => map.map.len().max(1) as f64,
+        _ => 1.0,
+    };
     size
 }
 
@@ -211,17 +224,243 @@ fn describe(error: &cel::ExecutionError) -> String {
     }
 }
 
-/// The variables of one evaluation, each with its size bound.
+/// The variables of one evaluation, each with its size bound. Values are
+/// converted to the interpreter's form once and shared: evaluations borrow
+/// them through a resolver instead of converting the object per
+/// expression. An object's strings are borrowed from its YAML tree, which
+/// also gives the estimate the exact size of any field path.
 #[derive(Default, Clone)]
-pub struct Bindings {
-    values: Vec<(String, (Value, Size))>,
+pub struct Bindings<'a> {
+    values: Vec<Binding<'a>>,
 }
 
-impl Bindings {
+#[derive(Clone)]
+struct Binding<'a> {
+    name: &'static str,
+    value: Arc<dyn Val + 'a>,
+    size: Size,
+    node: Option<&'a Node>,
+}
+
+/// A value in the interpreter's form, shared between evaluations.
+pub type Shared = Arc<dyn Val>;
+
+/// `value` in the interpreter's form.
+pub fn share(value: Value) -> Shared {
+    let converted: Result<Box<dyn Val>, _> = value.try_into();
+    // Every value built from YAML or CEL converts; a null stands in
+    // rather than a panic if one ever does not.
+    let boxed = converted.unwrap_or_else(|_| Box::new(CelNull) as Box<dyn Val>);
+    Arc::from(boxed)
+}
+
+impl<'a> Bindings<'a> {
     /// Binds `name`, replacing an earlier binding.
-    pub fn set(&mut self, name: &str, value: Value, size: Size) {
-        self.values.retain(|(n, _)| n != name);
-        self.values.push((name.to_owned(), (value, size)));
+    pub fn set(&mut self, name: &'static str, value: Value, size: Size) {
+        self.put(name, share(value), size, None);
+    }
+
+    /// Binds `name` to a converted value.
+    pub fn set_shared(&mut self, name: &'static str, value: Shared, size: Size) {
+        self.put(name, value, size, None);
+    }
+
+    /// Binds `name` to a YAML tree, converted once, its strings borrowed.
+    pub fn set_node(&mut self, name: &'static str, node: &'a Node) {
+        self.set_node_reading(name, node, &Paths::whole());
+    }
+
+    /// Binds `name` to the parts of a YAML tree that `paths` name: what
+    /// the expressions evaluated with these bindings can read. Sizes are
+    /// the whole tree's (a bound, never less).
+    pub fn set_node_reading(&mut self, name: &'static str, node: &'a Node, paths: &Paths) {
+        let mut size = Size {
+            len: 1.0,
+            count: 1.0,
+            weight: 0.0,
+            elem: 1.0,
+        };
+        let (value, weight) = to_val(node, &mut size, paths);
+        size.weight = weight;
+        size.count = top_count(node);
+        self.put(name, Arc::from(value), size, Some(node));
+    }
+
+    fn put(
+        &mut self,
+        name: &'static str,
+        value: Arc<dyn Val + 'a>,
+        size: Size,
+        node: Option<&'a Node>,
+    ) {
+        self.values.retain(|b| b.name != name);
+        self.values.push(Binding {
+            name,
+            value,
+            size,
+            node,
+        });
+    }
+}
+
+/// The field paths of a tree some expressions read, as a tree of keys.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    whole: bool,
+    children: Vec<(String, Paths)>,
+}
+
+static WHOLE: Paths = Paths {
+    whole: true,
+    children: Vec::new(),
+};
+
+impl Paths {
+    /// Everything.
+    pub fn whole() -> Paths {
+        WHOLE.clone()
+    }
+
+    /// Adds a path (empty: everything).
+    pub fn add(&mut self, path: &[String]) {
+        if self.whole {
+            return;
+        }
+        match path.split_first() {
+            None => {
+                self.whole = true;
+                self.children.clear();
+            }
+            Some((first, rest)) => {
+                let at = match self.children.iter().position(|(k, _)| k == first) {
+                    Some(at) => at,
+                    None => {
+                        self.children.push((first.clone(), Paths::default()));
+                        self.children.len() - 1
+                    }
+                };
+                self.children[at].1.add(rest);
+            }
+        }
+    }
+
+    fn under(&self, key: &str) -> Option<&Paths> {
+        if self.whole {
+            return Some(&WHOLE);
+        }
+        self.children.iter().find(|(k, _)| k == key).map(|(_, p)| p)
+    }
+}
+
+fn top_count(node: &Node) -> f64 {
+    match &node.value {
+        Yaml::Seq(items) => items.len().max(1) as f64,
+        Yaml::Map(entries) => entries.len().max(1) as f64,
+        _ => 1.0,
+    }
+}
+
+/// A YAML tree in the interpreter's form, strings borrowed; widens
+/// `size.len` and `size.elem` and returns the tree's weight.
+fn to_val<'a>(node: &'a Node, size: &mut Size, paths: &Paths) -> (Box<dyn Val + 'a>, f64) {
+    use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelString};
+    match &node.value {
+        Yaml::Null => (Box::new(CelNull), 1.0),
+        Yaml::Bool(b) => (Box::new(CelBool::from(*b)), 1.0),
+        Yaml::Int(i) => (Box::new(CelInt::from(*i)), 1.0),
+        Yaml::Float(f) => (Box::new(CelDouble::from(*f)), 1.0),
+        Yaml::Str(s) => (Box::new(CelString::from(s.as_str())), 1.0 + s.len() as f64),
+        Yaml::Seq(items) => {
+            size.len = size.len.max(items.len() as f64);
+            let mut weight = 1.0;
+            let items: Vec<Box<dyn Val + 'a>> = items
+                .iter()
+                .map(|i| {
+                    let (value, w) = to_val(i, size, &Paths::whole());
+                    size.elem = size.elem.max(w);
+                    weight += w;
+                    value
+                })
+                .collect();
+            (Box::new(CelList::from(items)), weight)
+        }
+        Yaml::Map(entries) => {
+            size.len = size.len.max(entries.len() as f64);
+            let mut weight = 1.0;
+            let map: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = entries
+                .iter()
+                .filter_map(|e| Some((e, paths.under(&e.key)?)))
+                .map(|(e, inner)| {
+                    let (value, w) = to_val(&e.value, size, inner);
+                    size.elem = size.elem.max(w).max(e.key.len() as f64);
+                    weight += w + e.key.len() as f64;
+                    (CelMapKey::from(e.key.as_str()), value)
+                })
+                .collect();
+            (Box::new(CelMap::from(map)), weight)
+        }
+    }
+}
+
+/// The size bound of a YAML tree, with its own element count.
+fn measure_node(node: &Node) -> Size {
+    fn walk(node: &Node, size: &mut Size) -> f64 {
+        match &node.value {
+            Yaml::Str(s) => 1.0 + s.len() as f64,
+            Yaml::Seq(items) => {
+                size.len = size.len.max(items.len() as f64);
+                let mut weight = 1.0;
+                for item in items {
+                    let w = walk(item, size);
+                    size.elem = size.elem.max(w);
+                    weight += w;
+                }
+                weight
+            }
+            Yaml::Map(entries) => {
+                size.len = size.len.max(entries.len() as f64);
+                let mut weight = 1.0;
+                for e in entries {
+                    let w = walk(&e.value, size);
+                    size.elem = size.elem.max(w).max(e.key.len() as f64);
+                    weight += w + e.key.len() as f64;
+                }
+                weight
+            }
+            _ => 1.0,
+        }
+    }
+    let mut size = Size {
+        len: 1.0,
+        count: 1.0,
+        weight: 0.0,
+        elem: 1.0,
+    };
+    size.weight = walk(node, &mut size);
+    size.count = top_count(node);
+    size
+}
+
+impl cost::Sizes for Bindings<'_> {
+    fn of(&self, name: &str) -> Option<Size> {
+        self.values.iter().find(|b| b.name == name).map(|b| b.size)
+    }
+
+    fn of_path(&self, name: &str, path: &[&str]) -> Option<Size> {
+        let mut node = self.values.iter().find(|b| b.name == name)?.node?;
+        for field in path {
+            node = node.get(field)?;
+        }
+        Some(measure_node(node))
+    }
+}
+
+impl cel::context::VariableResolver for Bindings<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        self.values
+            .iter()
+            .find(|b| b.name == variable)
+            .map(|b| CowVal::Borrowed(b.value.as_ref()))
     }
 }
 
@@ -229,6 +468,7 @@ impl Bindings {
 pub fn from_yaml(node: &Node) -> (Value, Size) {
     let mut size = Size {
         len: 1.0,
+        count: 1.0,
         weight: 0.0,
         elem: 1.0,
     };
@@ -295,6 +535,7 @@ pub fn string(text: &str) -> Value {
 pub fn larger(a: Size, b: Size) -> Size {
     Size {
         len: a.len.max(b.len),
+        count: a.len.max(b.len),
         weight: a.weight.max(b.weight),
         elem: a.elem.max(b.elem),
     }
@@ -304,6 +545,7 @@ pub fn larger(a: Size, b: Size) -> Size {
 pub fn list_size(count: usize, items: Size) -> Size {
     Size {
         len: items.len.max(count as f64),
+        count: items.len.max(count as f64),
         weight: 1.0 + items.weight * count as f64,
         elem: items.weight.max(items.elem),
     }

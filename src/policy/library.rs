@@ -38,6 +38,7 @@ pub fn extend(env: &mut Env) -> Result<(), cel::DeclarationError> {
         env.add_overload(name, &id, (0..*arity).map(|_| DYN_TYPE).collect(), *op)?;
     }
     let member: &[(&str, usize, cel::common::functions::Function)] = &[
+        (CACHED_MATCHES, 1, matches),
         ("isSorted", 0, is_sorted),
         ("sum", 0, sum),
         ("min", 0, min),
@@ -286,14 +287,92 @@ fn list_last_index_of<'b, 'v>(args: Args<'b, 'v>) -> Out<'b, 'v> {
 
 // ---------------------------------------------------------------- regex
 
+/// The name `matches` calls are rewritten to: the same function, with the
+/// compiled pattern cached (the standard one compiles it on every call, the
+/// largest cost of a policy that checks names on every object).
+const CACHED_MATCHES: &str = "@kslint.matches";
+
+/// Points `matches` calls at the cached implementation.
+pub fn rewrite_regex_calls(expr: &mut cel::IdedExpr) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match &mut expr.expr {
+        Expr::Call(call) => {
+            if call.func_name == "matches" && call.target.is_some() && call.args.len() == 1 {
+                call.func_name = CACHED_MATCHES.to_owned();
+            }
+            if let Some(target) = &mut call.target {
+                rewrite_regex_calls(target);
+            }
+            call.args.iter_mut().for_each(rewrite_regex_calls);
+        }
+        Expr::Select(s) => rewrite_regex_calls(&mut s.operand),
+        Expr::List(l) => l.elements.iter_mut().for_each(rewrite_regex_calls),
+        Expr::Map(m) => m.entries.iter_mut().for_each(|e| {
+            if let EntryExpr::MapEntry(e) = &mut e.expr {
+                rewrite_regex_calls(&mut e.key);
+                rewrite_regex_calls(&mut e.value);
+            }
+        }),
+        Expr::Struct(s) => s.entries.iter_mut().for_each(|e| {
+            if let EntryExpr::StructField(f) = &mut e.expr {
+                rewrite_regex_calls(&mut f.value);
+            }
+        }),
+        Expr::Comprehension(c) => {
+            for e in [
+                &mut c.iter_range,
+                &mut c.accu_init,
+                &mut c.loop_cond,
+                &mut c.loop_step,
+                &mut c.result,
+            ] {
+                rewrite_regex_calls(e);
+            }
+        }
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+thread_local! {
+    /// Compiled patterns, per thread; bounded, and cleared when full.
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Result<regex::Regex, String>>> =
+        Default::default();
+}
+
 /// Patterns are compiled with a size limit, so a hostile pattern is an
-/// error, not a memory spike.
+/// error, not a memory spike; each thread keeps the last few hundred.
 fn regex(function: &str, pattern: &str) -> Result<regex::Regex, ExecutionError> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .dfa_size_limit(1 << 20)
-        .build()
-        .map_err(|e| fail(function, e))
+    const KEPT: usize = 256;
+    PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(found) = cache.get(pattern) {
+            return found.clone().map_err(|e| fail(function, e));
+        }
+        if cache.len() >= KEPT {
+            cache.clear();
+        }
+        let compiled = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 20)
+            .build()
+            .map_err(|e| e.to_string());
+        cache.insert(pattern.to_owned(), compiled.clone());
+        compiled.map_err(|e| fail(function, e))
+    })
+}
+
+fn matches<'b, 'v>(args: Args<'b, 'v>) -> Out<'b, 'v> {
+    let text = args[0]
+        .as_ref()
+        .downcast_ref::<cel::common::types::CelString>();
+    let pattern = args[1]
+        .as_ref()
+        .downcast_ref::<cel::common::types::CelString>();
+    let (Some(text), Some(pattern)) = (text, pattern) else {
+        return Err(fail("matches", "expected a string and a pattern string"));
+    };
+    let re = regex("matches", pattern.inner())?;
+    out(Value::Bool(re.is_match(text.inner())))
 }
 
 fn find<'b, 'v>(args: Args<'b, 'v>) -> Out<'b, 'v> {

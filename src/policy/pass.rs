@@ -173,7 +173,7 @@ fn judge_all(
                     namespace.map_or(cel::objects::Value::Null, |n| n.0),
                     size,
                 );
-                b.set("resources", resources.0.clone(), resources.1);
+                b.set_shared("resources", resources.0.clone(), resources.1);
                 b
             });
             custom.judge(rule, object, bindings, budget, out, errors);
@@ -194,7 +194,7 @@ fn namespace_of(
 
 /// `resources`: for each kind a rule selects, the unit's objects of that
 /// kind (an empty list if there are none).
-fn resources_value(custom: &CustomRules, everything: &[&Manifest]) -> (cel::objects::Value, Size) {
+fn resources_value(custom: &CustomRules, everything: &[&Manifest]) -> (expression::Shared, Size) {
     let mut kinds: Vec<&str> = Vec::new();
     for rule in &custom.rules {
         for kind in &rule.resource_kinds {
@@ -221,5 +221,5 @@ fn resources_value(custom: &CustomRules, everything: &[&Manifest]) -> (cel::obje
             (kind.to_string(), cel::objects::Value::List(Arc::new(items)))
         })
         .collect();
-    (expression::map_of(entries), size)
+    (expression::share(expression::map_of(entries)), size)
 }
