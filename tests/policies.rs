@@ -304,3 +304,78 @@ spec:
     assert_eq!(found[0]["line"], 11);
     assert_eq!(found[0]["object"]["namespace"], "shop");
 }
+
+/// The conformance set (testdata/admission/conformance, written from the
+/// Kubernetes documentation; its README names the sources): every object
+/// marked `conformance.kslint.dev/expect` gets that verdict, and the
+/// message named by `conformance.kslint.dev/message`.
+#[test]
+fn admission_policies_agree_with_the_conformance_set() {
+    use kslint::diagnostic::Severity;
+    let folder = root().join("testdata/admission/conformance");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let outcome = common::lint_only(
+            &[(&name, &text)],
+            &[
+                "admission-policy-denied",
+                "admission-policy-not-evaluated",
+                "policy-expression-error",
+            ],
+        );
+        let stream = kslint::yaml::parse_stream(&text, kslint::yaml::Limits::default());
+        for document in &stream.documents {
+            let root = &document.root;
+            let annotation = |key: &str| {
+                root.path(&["metadata", "annotations", key])
+                    .and_then(kslint::yaml::Node::as_str)
+            };
+            let Some(expected) = annotation("conformance.kslint.dev/expect") else {
+                continue;
+            };
+            let object = kslint::k8s::object_ref(root).unwrap();
+            let denials: Vec<_> = outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.rule == "admission-policy-denied" && d.object.as_ref() == Some(&object))
+                .collect();
+            let shown = object.to_string();
+            let not_evaluated = outcome.diagnostics.iter().any(|d| {
+                d.rule == "admission-policy-not-evaluated"
+                    && (d.object.as_ref() == Some(&object) || d.message.contains(&format!(" on {shown}:")))
+            });
+            let got = if denials.iter().any(|d| d.severity == Severity::Error) {
+                "deny"
+            } else if denials.iter().any(|d| d.severity == Severity::Warning) {
+                "warn"
+            } else if !denials.is_empty() {
+                "audit"
+            } else if not_evaluated {
+                "not-evaluated"
+            } else {
+                "admit"
+            };
+            let message_ok = annotation("conformance.kslint.dev/message")
+                .filter(|_| !matches!(expected, "admit" | "not-evaluated"))
+                .is_none_or(|m| denials.iter().any(|d| d.message.contains(m)));
+            if got != expected || !message_ok {
+                wrong.push(format!(
+                    "{name}: {shown}: expected {expected}, got {got}: {:?}",
+                    denials.iter().map(|d| &d.message).collect::<Vec<_>>()
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 180, "only {checked} verdicts checked");
+}

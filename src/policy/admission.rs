@@ -239,25 +239,31 @@ fn compile(
     }
 }
 
+/// Whether an evaluation error comes from reading who makes the request
+/// (`request.userInfo`, `authorizer`), which only admission knows.
+fn reads_caller(why: &str) -> bool {
+    why.contains("`userInfo`") || why.contains("authorizer")
+}
+
+/// A finding at a policy's expression: `why` says it fails on an object
+/// ("fails on ..."), or is why it does not compile.
 fn expression_error(at: Place, why: String, policy: &Manifest) -> Diagnostic {
+    let what = if why.starts_with("fails") {
+        why
+    } else {
+        format!("does not compile: {why}")
+    };
     let mut d = Diagnostic::new(
         EXPRESSION_ERROR,
         Severity::Error,
         at.file,
         at.span,
         format!(
-            "this expression of {} \"{}\" {why}",
+            "this expression of {} \"{}\" {what}",
             policy.kind(),
             policy.object.name
         ),
     );
-    if !why.starts_with("fails") {
-        d.message = format!(
-            "this expression of {} \"{}\" does not compile: {why}",
-            policy.kind(),
-            policy.object.name
-        );
-    }
     d.help = Some("Fix the CEL expression; until then the API server rejects the policy or fails on the objects it matches.".to_owned());
     d
 }
@@ -451,11 +457,10 @@ fn params<'o>(
     let Some((api_version, kind)) = &policy.param_kind else {
         return Ok(vec![None]);
     };
+    // Without a paramRef the policy runs with `params` null, as the API
+    // server runs it.
     let Some(reference) = binding.param_ref else {
-        return Err(format!(
-            "policy \"{}\" takes parameters ({kind}) but the binding has no paramRef",
-            policy.name
-        ));
+        return Ok(vec![None]);
     };
     let text = |k: &str| reference.get(k).and_then(Node::as_str);
     let namespace = text("namespace").map(str::to_owned).or_else(|| {
@@ -512,41 +517,50 @@ fn evaluate(
     budget: &Budget,
     out: &mut Vec<Diagnostic>,
 ) -> bool {
+    // Every condition is evaluated: one that is false skips the policy
+    // whatever errors the others had, as the API server decides.
     let mut failure = None;
+    let mut unknown_caller = None;
     for (name, condition, at) in &policy.conditions {
         match validate::evaluate(condition, bindings, budget) {
             Ok(cel::objects::Value::Bool(true)) => {}
             Ok(cel::objects::Value::Bool(false)) => return false,
             Ok(other) => {
-                failure = Some((
+                failure.get_or_insert((
                     *at,
                     format!(
                         "match condition \"{name}\" must evaluate to a bool, not {}",
                         other.type_of()
                     ),
                 ));
-                break;
             }
-            Err(why) if why.contains("`userInfo`") || why.contains("authorizer") => {
-                out.push(not_evaluated(
-                        policy,
-                        binding,
-                        object,
-                        format!("match condition \"{name}\" depends on who makes the request, which is not known before admission"),
-                    ));
-                return false;
+            Err(why) if reads_caller(&why) => {
+                unknown_caller.get_or_insert(format!(
+                    "match condition \"{name}\" depends on who makes the request, which is not known before admission"
+                ));
             }
             Err(why) => {
-                failure = Some((
+                failure.get_or_insert((
                     *at,
                     format!(
-                        "match condition \"{name}\" fails on {}: {why}",
+                        "fails as match condition \"{name}\" on {}: {why}",
                         object.object
                     ),
                 ));
-                break;
             }
         }
+    }
+    if let Some(why) = unknown_caller {
+        // Whether the policy applies is unknown; if it would pass anyway,
+        // the verdict is known: admitted.
+        let passes = failure.is_none()
+            && validate::run(&policy.variables, &policy.validations, bindings, budget)
+                .iter()
+                .all(|o| matches!(o, Outcome::Pass));
+        if !passes {
+            out.push(not_evaluated(policy, binding, object, why));
+        }
+        return false;
     }
     if failure.is_none() {
         let outcomes = validate::run(&policy.variables, &policy.validations, bindings, budget);
@@ -568,7 +582,7 @@ fn evaluate(
                     return binding.actions.iter().any(|a| a == "Deny");
                 }
                 Outcome::Error { at, why } => {
-                    if why.contains("`userInfo`") || why.contains("authorizer") {
+                    if reads_caller(&why) {
                         out.push(not_evaluated(policy, binding, object, format!("a validation depends on who makes the request, which is not known before admission: {why}")));
                         return false;
                     }
