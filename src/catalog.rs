@@ -165,24 +165,36 @@ pub fn intern(text: &str) -> &'static str {
     leaked
 }
 
+/// A custom rule as the catalog lists it.
+pub struct CustomEntry {
+    /// Its id.
+    pub id: &'static str,
+    /// Its severity.
+    pub severity: Severity,
+    /// One sentence stating the problem.
+    pub summary: String,
+    /// Its page, in the catalog's shape (front matter, then Markdown).
+    pub doc: String,
+}
+
 /// Makes custom rules known to reports, suppressions, `kslint rules` and
 /// `kslint explain`, replacing those of an earlier config.
-pub fn register_custom(rules: &crate::policy::custom::CustomRules) {
+pub fn register_custom(entries: Vec<CustomEntry>) {
     static METAS: std::sync::Mutex<Vec<&'static RuleMeta>> = std::sync::Mutex::new(Vec::new());
     let mut metas = METAS.lock().unwrap_or_else(|e| e.into_inner());
     let mut registered = Vec::new();
-    for rule in &rules.rules {
-        let doc = intern(&custom_doc(rule));
+    for entry in entries {
+        let doc = intern(&entry.doc);
         let meta = match metas.iter().find(|m| m.doc == doc) {
             Some(meta) => *meta,
             None => {
                 let body = doc.split_once("\n---\n").map_or("", |(_, b)| b);
                 let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
-                    id: rule.id,
+                    id: entry.id,
                     category: "custom".to_owned(),
-                    severity: rule.severity,
+                    severity: entry.severity,
                     default_enabled: true,
-                    summary: rule.summary.clone(),
+                    summary: entry.summary,
                     fix: None,
                     references: Vec::new(),
                     doc,
@@ -195,29 +207,6 @@ pub fn register_custom(rules: &crate::policy::custom::CustomRules) {
         registered.push(meta);
     }
     *CUSTOM.write().unwrap_or_else(|e| e.into_inner()) = registered;
-}
-
-/// A custom rule's page, in the catalog's shape.
-fn custom_doc(rule: &crate::policy::custom::CustomRule) -> String {
-    let mut doc = format!(
-        "---\nid: {}\ncategory: custom\nseverity: {}\ndefault: true\nsummary: {:?}\nfix: none\n---\n## What it does\n\n{}\n\nA custom rule from the config. It judges {}.\n\n## Validations\n\n",
-        rule.id,
-        rule.severity.as_str(),
-        rule.summary,
-        rule.summary,
-        rule.matcher.kinds.join(", "),
-    );
-    for v in &rule.validations {
-        doc.push_str(&format!("- `{}`", v.text.trim()));
-        if let Some(message) = &v.message {
-            doc.push_str(&format!(": {message}"));
-        }
-        doc.push('\n');
-    }
-    if let Some(help) = &rule.help {
-        doc.push_str(&format!("\n## How to fix it\n\n{help}\n"));
-    }
-    doc
 }
 
 /// The rule id closest to `id`, for "did you mean" messages.

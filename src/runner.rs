@@ -228,18 +228,27 @@ pub fn lint_generated(
         &mut diagnostics,
     );
 
+    let units: Vec<Option<&str>> = provenance
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.unit.as_str()))
+        .collect();
     let facts = crate::policy::pass::FileFacts {
         files: &files,
-        provenance: &provenance,
+        units: &units,
         linted: &linted,
         has_policy: &has_policy,
     };
-    let (found, failed) = crate::policy::pass::run(&facts, settings, &budget);
+    let reading = crate::policy::pass::Reading {
+        limits: &settings.limits,
+        pod_spec_paths: &settings.pod_spec_paths,
+    };
+    let (found, failed) =
+        crate::policy::pass::run(&facts, &reading, settings.custom_rules.as_deref(), &budget);
     policy_errors.extend(failed);
     diagnostics.extend(found.into_iter().filter_map(|d| configured(d, settings)));
 
     let mut db = SourceDb::new(files);
-    crate::policy::report_config_problems(settings, policy_errors, &mut db, &mut diagnostics);
+    report_config_problems(settings, policy_errors, &mut db, &mut diagnostics);
     // Files read later, to report or trace into (Kustomize bases, chart
     // templates), count as read too.
     let before_tracing = db.len();
@@ -464,4 +473,97 @@ fn under_inputs(name: &str, inputs: &[source::Input]) -> bool {
             }
         }
     })
+}
+
+/// Reports what is wrong in custom rules (expressions that do not compile,
+/// or fail on objects) at their lines in the config, and merges repeats of
+/// one expression's failure, in the config or a policy, into one finding
+/// that counts the objects.
+fn report_config_problems(
+    settings: &Settings,
+    errors: Vec<crate::policy::custom::RuntimeError>,
+    db: &mut SourceDb,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !settings.is_enabled(crate::policy::admission::EXPRESSION_ERROR) {
+        out.retain(|d| d.rule != crate::policy::admission::EXPRESSION_ERROR);
+        return;
+    }
+    let severity = Settings::rule_index(crate::policy::admission::EXPRESSION_ERROR)
+        .ok()
+        .and_then(|i| settings.severity[i])
+        .unwrap_or(Severity::Error);
+    if let Some(custom) = settings.custom_rules.as_deref() {
+        let ids: Vec<crate::source::FileId> = custom
+            .sources
+            .iter()
+            .map(|s| db.push(SourceFile::new(s.name.clone(), s.text.clone())))
+            .collect();
+        let help = "Fix the expression in the custom rule; until then the rule does not judge these objects.";
+        for (at, why) in &custom.problems {
+            out.push(
+                Diagnostic::new(
+                    crate::policy::admission::EXPRESSION_ERROR,
+                    severity,
+                    ids[at.file.0 as usize],
+                    at.span,
+                    format!("this custom rule's expression does not compile: {why}"),
+                )
+                .with_help(help),
+            );
+        }
+        for error in errors {
+            out.push(
+                Diagnostic::new(
+                    crate::policy::admission::EXPRESSION_ERROR,
+                    severity,
+                    ids[error.at.file.0 as usize],
+                    error.at.span,
+                    format!(
+                        "custom rule `{}` fails on {}: {}",
+                        error.rule, error.object, error.why
+                    ),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    merge_repeats(out, severity);
+}
+
+/// One finding per failing expression: the first object's error, with how
+/// many more objects it failed on.
+fn merge_repeats(out: &mut Vec<Diagnostic>, severity: Severity) {
+    let mut first: std::collections::HashMap<
+        (crate::source::FileId, crate::yaml::Span),
+        (usize, usize),
+    > = Default::default();
+    let mut keep = vec![true; out.len()];
+    for (i, d) in out.iter().enumerate() {
+        if d.rule != crate::policy::admission::EXPRESSION_ERROR {
+            continue;
+        }
+        match first.get_mut(&(d.primary.file, d.primary.span)) {
+            Some((_, more)) => {
+                *more += 1;
+                keep[i] = false;
+            }
+            None => {
+                first.insert((d.primary.file, d.primary.span), (i, 0));
+            }
+        }
+    }
+    for (at, more) in first.values() {
+        out[*at].severity = severity;
+        if *more > 0 {
+            out[*at]
+                .message
+                .push_str(&format!(" (and on {more} more objects)"));
+        }
+    }
+    let mut i = 0;
+    out.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }

@@ -458,7 +458,7 @@ impl Settings {
                 )
                 .map_err(|(span, e)| invalid(span, e))?;
         }
-        crate::catalog::register_custom(&rules);
+        crate::catalog::register_custom(rules.catalog_entries());
         self.custom_rules = Some(std::sync::Arc::new(rules));
         Ok(())
     }

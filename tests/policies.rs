@@ -346,12 +346,15 @@ fn admission_policies_agree_with_the_conformance_set() {
             let denials: Vec<_> = outcome
                 .diagnostics
                 .iter()
-                .filter(|d| d.rule == "admission-policy-denied" && d.object.as_ref() == Some(&object))
+                .filter(|d| {
+                    d.rule == "admission-policy-denied" && d.object.as_ref() == Some(&object)
+                })
                 .collect();
             let shown = object.to_string();
             let not_evaluated = outcome.diagnostics.iter().any(|d| {
                 d.rule == "admission-policy-not-evaluated"
-                    && (d.object.as_ref() == Some(&object) || d.message.contains(&format!(" on {shown}:")))
+                    && (d.object.as_ref() == Some(&object)
+                        || d.message.contains(&format!(" on {shown}:")))
             });
             let got = if denials.iter().any(|d| d.severity == Severity::Error) {
                 "deny"

@@ -140,6 +140,19 @@ pub struct RuntimeError {
 }
 
 impl CustomRules {
+    /// The rules as the catalog lists them.
+    pub fn catalog_entries(&self) -> Vec<crate::catalog::CustomEntry> {
+        self.rules
+            .iter()
+            .map(|rule| crate::catalog::CustomEntry {
+                id: rule.id,
+                severity: rule.severity,
+                summary: rule.summary.clone(),
+                doc: page(rule),
+            })
+            .collect()
+    }
+
     /// Parses the `custom-rules` list of the config `source`. Errors in
     /// the structure are the config's errors; expressions that do not
     /// compile are kept as problems, reported as findings.
@@ -613,4 +626,27 @@ fn parse_match(node: &Node) -> Result<Match, (Span, String)> {
         ));
     }
     Ok(matcher)
+}
+
+/// A custom rule's page, in the catalog's shape.
+fn page(rule: &CustomRule) -> String {
+    let mut doc = format!(
+        "---\nid: {}\ncategory: custom\nseverity: {}\ndefault: true\nsummary: {:?}\nfix: none\n---\n## What it does\n\n{}\n\nA custom rule from the config. It judges {}.\n\n## Validations\n\n",
+        rule.id,
+        rule.severity.as_str(),
+        rule.summary,
+        rule.summary,
+        rule.matcher.kinds.join(", "),
+    );
+    for v in &rule.validations {
+        doc.push_str(&format!("- `{}`", v.text.trim()));
+        if let Some(message) = &v.message {
+            doc.push_str(&format!(": {message}"));
+        }
+        doc.push('\n');
+    }
+    if let Some(help) = &rule.help {
+        doc.push_str(&format!("\n## How to fix it\n\n{help}\n"));
+    }
+    doc
 }

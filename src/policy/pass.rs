@@ -10,20 +10,26 @@ use super::custom::{self, CustomRules, RuntimeError};
 use super::expression::{self, list_size};
 use super::validate::Budget;
 use crate::diagnostic::Diagnostic;
-use crate::expand::Provenance;
 use crate::k8s::{self, Manifest};
-use crate::settings::Settings;
 use crate::source::{FileId, SourceFile};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// How the run reads texts, as the check stage did.
+pub struct Reading<'a> {
+    /// The YAML loader's bounds.
+    pub limits: &'a crate::yaml::Limits,
+    /// Where custom resources keep a pod spec.
+    pub pod_spec_paths: &'a [crate::k8s::PodSpecPath],
+}
+
 /// What the check stage says about each file.
 pub struct FileFacts<'a> {
     /// The files, in id order.
     pub files: &'a [SourceFile],
-    /// Their provenance (`None` for loose files).
-    pub provenance: &'a [Option<Arc<Provenance>>],
+    /// The unit each belongs to (`None` for loose files).
+    pub units: &'a [Option<&'a str>],
     /// Whether the check stage linted the file's objects (not a file a
     /// build consumed).
     pub linted: &'a [bool],
@@ -34,13 +40,11 @@ pub struct FileFacts<'a> {
 /// Runs the stage; findings and runtime errors of custom rules.
 pub fn run(
     facts: &FileFacts,
-    settings: &Settings,
+    reading: &Reading,
+    custom: Option<&CustomRules>,
     budget: &Budget,
 ) -> (Vec<Diagnostic>, Vec<RuntimeError>) {
-    let custom = settings
-        .custom_rules
-        .as_deref()
-        .filter(|c| c.rules.iter().any(|r| r.needs_run));
+    let custom = custom.filter(|c| c.rules.iter().any(|r| r.needs_run));
     let any_policy = facts.has_policy.iter().any(|p| *p);
     if custom.is_none() && !any_policy {
         return (Vec::new(), Vec::new());
@@ -48,14 +52,14 @@ pub fn run(
     let mut loose = Vec::new();
     let mut units: Vec<Vec<usize>> = Vec::new();
     let mut unit_of: HashMap<&str, usize> = HashMap::new();
-    for (i, provenance) in facts.provenance.iter().enumerate() {
+    for (i, unit) in facts.units.iter().enumerate() {
         if !facts.linted[i] {
             continue;
         }
-        match provenance {
+        match unit {
             None => loose.push(i),
-            Some(p) => {
-                let at = *unit_of.entry(p.unit.as_str()).or_insert_with(|| {
+            Some(key) => {
+                let at = *unit_of.entry(key).or_insert_with(|| {
                     units.push(Vec::new());
                     units.len() - 1
                 });
@@ -69,14 +73,14 @@ pub fn run(
             .map(|&i| {
                 let stream = crate::yaml::parse_manifest_stream(
                     &facts.files[i].text,
-                    settings.limits.clone(),
+                    reading.limits.clone(),
                 );
                 (FileId(i as u32), stream)
             })
             .collect()
     };
     let loose_streams = parse(&loose);
-    let loose_objects = objects_of(&loose_streams, settings);
+    let loose_objects = objects_of(&loose_streams, reading);
     let loose_refs: Vec<&Manifest> = loose_objects.iter().collect();
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -100,7 +104,7 @@ pub fn run(
         })
         .map(|unit| {
             let streams = parse(unit);
-            let objects = objects_of(&streams, settings);
+            let objects = objects_of(&streams, reading);
             let unit_refs: Vec<&Manifest> = objects.iter().collect();
             let mut everything = loose_refs.clone();
             everything.extend(unit_refs.iter().copied());
@@ -128,11 +132,11 @@ pub fn run(
 
 fn objects_of<'s>(
     streams: &'s [(FileId, crate::yaml::Stream)],
-    settings: &Settings,
+    reading: &Reading,
 ) -> Vec<Manifest<'s>> {
     streams
         .iter()
-        .flat_map(|(id, stream)| k8s::objects(*id, &stream.documents, &settings.pod_spec_paths))
+        .flat_map(|(id, stream)| k8s::objects(*id, &stream.documents, reading.pod_spec_paths))
         .collect()
 }
 
