@@ -24,16 +24,17 @@ pub const NOT_EVALUATED: &str = AdmissionPolicyNotEvaluated::ID;
 /// An expression that does not compile or fails.
 pub const EXPRESSION_ERROR: &str = PolicyExpressionError::ID;
 
-/// The names an admission policy's expressions may read.
-const NAMES: &[&str] = &[
-    "object",
-    "oldObject",
-    "params",
-    "namespaceObject",
-    "variables",
-    "request",
-    "authorizer",
-];
+/// The names an admission policy's expressions may read: a custom rule's,
+/// less `resources` (kslint's own), plus `authorizer` (known only at
+/// admission, so reading it makes a verdict unknown).
+fn names() -> Vec<&'static str> {
+    super::custom::NAMES
+        .iter()
+        .copied()
+        .filter(|n| *n != "resources")
+        .chain(["authorizer"])
+        .collect()
+}
 
 /// Whether a document is a policy or a binding.
 pub fn is_policy_kind(object: &Manifest) -> bool {
@@ -230,7 +231,7 @@ fn compile(
         ));
         return None;
     };
-    match Expression::compile(text, NAMES) {
+    match Expression::compile(text, &names()) {
         Ok(expression) => Some((expression, at)),
         Err(why) => {
             problems.push(expression_error(at, why, object));

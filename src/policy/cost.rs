@@ -521,76 +521,36 @@ fn select_walk(expr: &IdedExpr, root: &str, found: &mut Vec<String>) {
 /// The first field path the expression reads on `root` (`object.spec.replicas
 /// <= 5` gives `spec.replicas`), the place a failure is most likely about.
 pub fn first_path(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
-    fn chain(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
-        match &expr.expr {
-            Expr::Ident(name) if name == root => Some(Vec::new()),
-            Expr::Select(s) => {
-                let mut path = chain(&s.operand, root)?;
-                path.push(s.field.clone());
-                Some(path)
+    read_paths(expr, root).into_iter().find(|p| !p.is_empty())
+}
+
+/// `root.a.b` (or `root.?a.?b`) as the path [`a`, `b`].
+fn field_chain(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
+    match &expr.expr {
+        Expr::Ident(name) if name == root => Some(Vec::new()),
+        Expr::Select(s) => {
+            let mut path = field_chain(&s.operand, root)?;
+            path.push(s.field.clone());
+            Some(path)
+        }
+        Expr::Call(c) if c.func_name == operators::OPT_SELECT && c.args.len() == 2 => {
+            let mut path = field_chain(&c.args[0], root)?;
+            match &c.args[1].expr {
+                Expr::Literal(LiteralValue::String(field)) => path.push(field.inner().to_string()),
+                _ => return None,
             }
-            Expr::Call(c) if c.func_name == operators::OPT_SELECT && c.args.len() == 2 => {
-                let mut path = chain(&c.args[0], root)?;
-                match &c.args[1].expr {
-                    Expr::Literal(LiteralValue::String(field)) => {
-                        path.push(field.inner().to_string())
-                    }
-                    _ => return None,
-                }
-                Some(path)
-            }
-            _ => None,
+            Some(path)
         }
+        _ => None,
     }
-    fn find(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
-        if let Some(path) = chain(expr, root).filter(|p| !p.is_empty()) {
-            return Some(path);
-        }
-        match &expr.expr {
-            Expr::Select(s) => find(&s.operand, root),
-            Expr::Call(c) => c
-                .target
-                .iter()
-                .map(|t| t.as_ref())
-                .chain(&c.args)
-                .find_map(|e| find(e, root)),
-            Expr::List(l) => l.elements.iter().find_map(|e| find(e, root)),
-            Expr::Comprehension(c) => find(&c.iter_range, root)
-                .or_else(|| find(&c.loop_step, root))
-                .or_else(|| find(&c.result, root)),
-            _ => None,
-        }
-    }
-    find(expr, root)
 }
 
 /// The field paths under `root` an expression reads (`object.spec.replicas`
 /// gives `spec.replicas`); an empty path when it reads `root` as a whole.
 /// What it reads inside a path (iterating it, comparing it) is all of it.
 pub fn read_paths(expr: &IdedExpr, root: &str) -> Vec<Vec<String>> {
-    fn chain(expr: &IdedExpr, root: &str) -> Option<Vec<String>> {
-        match &expr.expr {
-            Expr::Ident(name) if name == root => Some(Vec::new()),
-            Expr::Select(s) => {
-                let mut path = chain(&s.operand, root)?;
-                path.push(s.field.clone());
-                Some(path)
-            }
-            Expr::Call(c) if c.func_name == operators::OPT_SELECT && c.args.len() == 2 => {
-                let mut path = chain(&c.args[0], root)?;
-                match &c.args[1].expr {
-                    Expr::Literal(LiteralValue::String(field)) => {
-                        path.push(field.inner().to_string())
-                    }
-                    _ => return None,
-                }
-                Some(path)
-            }
-            _ => None,
-        }
-    }
     fn visit(expr: &IdedExpr, root: &str, out: &mut Vec<Vec<String>>) {
-        if let Some(path) = chain(expr, root) {
+        if let Some(path) = field_chain(expr, root) {
             out.push(path);
             return;
         }
