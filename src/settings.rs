@@ -279,7 +279,13 @@ impl Settings {
         let entries = root
             .as_map()
             .ok_or_else(|| at(root.span, "the config must be a mapping".into()))?;
-        for entry in entries {
+        // Custom rules first, so `rules` can configure them wherever the
+        // two keys are.
+        let custom_first = entries
+            .iter()
+            .filter(|e| e.key == "custom-rules")
+            .chain(entries.iter().filter(|e| e.key != "custom-rules"));
+        for entry in custom_first {
             let value = &entry.value;
             match entry.key.as_str() {
                 "fail-on" => {
@@ -370,6 +376,32 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// `rules:` for a custom rule: on, off or a severity. `None` if no
+    /// custom rule has that id.
+    fn configure_custom_rule(
+        &mut self,
+        id: &str,
+        setting: &Node,
+    ) -> Option<Result<(), (yaml::Span, String)>> {
+        let rules = std::sync::Arc::get_mut(self.custom_rules.as_mut()?)?;
+        let rule = rules.rules.iter_mut().find(|r| r.id == id)?;
+        let severity = |text: &str| text.parse::<Severity>().map_err(|e| (setting.span, e));
+        Some(match &setting.value {
+            Value::Bool(on) => {
+                rule.enabled = *on;
+                Ok(())
+            }
+            Value::Str(text) => severity(text).map(|s| {
+                rule.severity = s;
+                rule.enabled = true;
+            }),
+            _ => Err((
+                setting.span,
+                "a custom rule takes on, off or a severity here".into(),
+            )),
+        })
     }
 
     /// `custom-rules`: rules written in the config, or names of files
@@ -469,8 +501,14 @@ impl Settings {
             "`rules` must map rule ids to on, off or a severity".to_owned(),
         ))?;
         for entry in entries {
-            let index =
-                Self::rule_index(&entry.key).map_err(|e| (entry.key_span, e.to_string()))?;
+            let index = match Self::rule_index(&entry.key) {
+                Ok(index) => index,
+                Err(unknown) => {
+                    self.configure_custom_rule(&entry.key, &entry.value)
+                        .unwrap_or_else(|| Err((entry.key_span, unknown.to_string())))?;
+                    continue;
+                }
+            };
             let setting = &entry.value;
             match &setting.value {
                 Value::Bool(on) => self.enabled[index] = *on,

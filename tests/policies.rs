@@ -382,3 +382,33 @@ fn admission_policies_agree_with_the_conformance_set() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(checked >= 180, "only {checked} verdicts checked");
 }
+
+/// `rules:` configures custom rules as it does built-in ones, wherever it
+/// is in the config.
+#[test]
+fn the_rules_key_turns_custom_rules_off_and_sets_their_severity() {
+    let config = format!(
+        "rules:\n  few-replicas: error\n  named-web: off\n{FEW_REPLICAS}  - id: named-web\n    summary: Named web.\n    match: {{kinds: [Deployment]}}\n    validations:\n      - expression: \"object.metadata.name != 'web'\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[(".kslint.yaml", &config), ("deploy.yaml", DEPLOYMENT)],
+    );
+    let (diagnostics, _) = json(dir.path(), &["deploy.yaml"]);
+    let found = of_rule(&diagnostics, "few-replicas");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["severity"], "error");
+    assert!(
+        of_rule(&diagnostics, "named-web").is_empty(),
+        "{diagnostics:#?}"
+    );
+    let unknown = config.replace("named-web: off", "named-wbe: off");
+    write(dir.path(), &[(".kslint.yaml", &unknown)]);
+    let output = kslint(dir.path(), &["deploy.yaml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unknown id is a usage error"
+    );
+}

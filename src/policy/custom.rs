@@ -91,6 +91,8 @@ pub struct CustomRule {
     pub id: &'static str,
     /// Its severity.
     pub severity: Severity,
+    /// Whether it runs (the config's `rules` may turn it off).
+    pub enabled: bool,
     /// One sentence stating the problem.
     pub summary: String,
     /// What to do about a finding.
@@ -318,6 +320,7 @@ impl CustomRules {
         let object_reads = expressions().flat_map(Expression::object_reads).collect();
         let reads_request = expressions().any(|e| e.reads("request"));
         Ok(CustomRule {
+            enabled: true,
             object_reads,
             reads_request,
             id: crate::catalog::intern(id),
@@ -418,7 +421,7 @@ impl CustomRules {
 
     /// Whether any rule runs per object, in the check stage.
     pub fn any_per_object(&self) -> bool {
-        self.rules.iter().any(|r| !r.needs_run)
+        self.rules.iter().any(|r| r.enabled && !r.needs_run)
     }
 
     /// Runs the per-object rules on one object.
@@ -432,7 +435,7 @@ impl CustomRules {
         let matching: Vec<&CustomRule> = self
             .rules
             .iter()
-            .filter(|r| !r.needs_run && r.matcher.matches(object))
+            .filter(|r| r.enabled && !r.needs_run && r.matcher.matches(object))
             .collect();
         if matching.is_empty() {
             return;

@@ -44,7 +44,7 @@ pub fn run(
     custom: Option<&CustomRules>,
     budget: &Budget,
 ) -> (Vec<Diagnostic>, Vec<RuntimeError>) {
-    let custom = custom.filter(|c| c.rules.iter().any(|r| r.needs_run));
+    let custom = custom.filter(|c| c.rules.iter().any(|r| r.enabled && r.needs_run));
     let any_policy = facts.has_policy.iter().any(|p| *p);
     if custom.is_none() && !any_policy {
         return (Vec::new(), Vec::new());
@@ -164,7 +164,7 @@ fn judge_all(
             continue;
         };
         let mut bindings = None;
-        for rule in custom.rules.iter().filter(|r| r.needs_run) {
+        for rule in custom.rules.iter().filter(|r| r.enabled && r.needs_run) {
             if !rule.matcher.matches(object) {
                 continue;
             }
