@@ -436,26 +436,6 @@ fn collect(expr: &IdedExpr, bound: &mut Vec<String>, found: &mut Vec<String>) {
                 found.push(name.clone());
             }
         }
-        Expr::Select(s) => collect(&s.operand, bound, found),
-        Expr::List(l) => l.elements.iter().for_each(|e| collect(e, bound, found)),
-        Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
-            EntryExpr::MapEntry(e) => {
-                collect(&e.key, bound, found);
-                collect(&e.value, bound, found);
-            }
-            EntryExpr::StructField(f) => collect(&f.value, bound, found),
-        }),
-        Expr::Struct(s) => s.entries.iter().for_each(|e| {
-            if let EntryExpr::StructField(f) = &e.expr {
-                collect(&f.value, bound, found);
-            }
-        }),
-        Expr::Call(c) => {
-            if let Some(t) = &c.target {
-                collect(t, bound, found);
-            }
-            c.args.iter().for_each(|a| collect(a, bound, found));
-        }
         Expr::Comprehension(c) => {
             collect(&c.iter_range, bound, found);
             collect(&c.accu_init, bound, found);
@@ -468,7 +448,11 @@ fn collect(expr: &IdedExpr, bound: &mut Vec<String>, found: &mut Vec<String>) {
             collect(&c.result, bound, found);
             bound.truncate(before);
         }
-        Expr::Literal(_) | Expr::Unspecified => {}
+        _ => {
+            for child in children(expr) {
+                collect(child, bound, found);
+            }
+        }
     }
 }
 
@@ -481,40 +465,47 @@ pub fn selected_fields(expr: &IdedExpr, root: &str) -> Vec<String> {
 }
 
 fn select_walk(expr: &IdedExpr, root: &str, found: &mut Vec<String>) {
+    if let Expr::Select(s) = &expr.expr
+        && matches!(&s.operand.expr, Expr::Ident(name) if name == root)
+        && !found.contains(&s.field)
+    {
+        found.push(s.field.clone());
+    }
+    for child in children(expr) {
+        select_walk(child, root, found);
+    }
+}
+
+/// The expressions directly inside `expr`, in evaluation order.
+fn children(expr: &IdedExpr) -> Vec<&IdedExpr> {
     match &expr.expr {
-        Expr::Select(s) => {
-            if matches!(&s.operand.expr, Expr::Ident(name) if name == root)
-                && !found.contains(&s.field)
-            {
-                found.push(s.field.clone());
-            }
-            select_walk(&s.operand, root, found);
-        }
-        Expr::List(l) => l.elements.iter().for_each(|e| select_walk(e, root, found)),
-        Expr::Map(m) => m.entries.iter().for_each(|e| {
-            if let EntryExpr::MapEntry(e) = &e.expr {
-                select_walk(&e.key, root, found);
-                select_walk(&e.value, root, found);
-            }
-        }),
-        Expr::Call(c) => {
-            if let Some(t) = &c.target {
-                select_walk(t, root, found);
-            }
-            c.args.iter().for_each(|a| select_walk(a, root, found));
-        }
-        Expr::Comprehension(c) => {
-            for e in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                select_walk(e, root, found);
-            }
-        }
-        _ => {}
+        Expr::Select(s) => vec![&s.operand],
+        Expr::Call(c) => c.target.iter().map(|t| t.as_ref()).chain(&c.args).collect(),
+        Expr::List(l) => l.elements.iter().collect(),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .flat_map(|e| match &e.expr {
+                EntryExpr::MapEntry(e) => vec![&e.key, &e.value],
+                EntryExpr::StructField(f) => vec![&f.value],
+            })
+            .collect(),
+        Expr::Struct(s) => s
+            .entries
+            .iter()
+            .filter_map(|e| match &e.expr {
+                EntryExpr::StructField(f) => Some(&f.value),
+                EntryExpr::MapEntry(_) => None,
+            })
+            .collect(),
+        Expr::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => Vec::new(),
     }
 }
 
@@ -554,39 +545,8 @@ pub fn read_paths(expr: &IdedExpr, root: &str) -> Vec<Vec<String>> {
             out.push(path);
             return;
         }
-        match &expr.expr {
-            Expr::Select(s) => visit(&s.operand, root, out),
-            Expr::Call(c) => {
-                if let Some(t) = &c.target {
-                    visit(t, root, out);
-                }
-                c.args.iter().for_each(|a| visit(a, root, out));
-            }
-            Expr::List(l) => l.elements.iter().for_each(|e| visit(e, root, out)),
-            Expr::Map(m) => m.entries.iter().for_each(|e| match &e.expr {
-                EntryExpr::MapEntry(e) => {
-                    visit(&e.key, root, out);
-                    visit(&e.value, root, out);
-                }
-                EntryExpr::StructField(f) => visit(&f.value, root, out),
-            }),
-            Expr::Struct(s) => s.entries.iter().for_each(|e| {
-                if let EntryExpr::StructField(f) = &e.expr {
-                    visit(&f.value, root, out);
-                }
-            }),
-            Expr::Comprehension(c) => {
-                for e in [
-                    &c.iter_range,
-                    &c.accu_init,
-                    &c.loop_cond,
-                    &c.loop_step,
-                    &c.result,
-                ] {
-                    visit(e, root, out);
-                }
-            }
-            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        for child in children(expr) {
+            visit(child, root, out);
         }
     }
     let mut out = Vec::new();
